@@ -1,0 +1,212 @@
+// Package commands holds the platform-neutral verbs of /ops: a registry that
+// rejects duplicate names, parsing (shell-like words, flags anywhere after
+// the verb), permissions, rate limits, confirmations of dangerous verbs,
+// redaction and an audit row for every command. Chat adapters hand it a
+// Request and render the Response; verbs call the work packages.
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"opsbot/chat"
+)
+
+// Request is one command as an adapter received it.
+type Request struct {
+	Platform string   // slack, discord, console
+	User     string   // platform user id
+	UserName string   // display name, for replies and audit
+	Roles    []string // platform role ids the user has (Discord)
+	Channel  string   // platform channel id
+	Text     string   // the command text after /ops
+	// Args, when not nil, are the words already split (Discord's typed
+	// options); Text is then only for the audit row.
+	Args []string
+	// Local is the shell's own user, trusted like the machine's operator.
+	Local bool
+	// Confirmed skips the confirmation step (shell --yes, or after a prompt).
+	Confirmed bool
+	// Progress, when set, receives progress of long work so the adapter can
+	// update its message.
+	Progress func(chat.Message)
+}
+
+// Principal is the user as roles name it: "slack:U123".
+func (r *Request) Principal() string { return r.Platform + ":" + r.User }
+
+// Address is the channel as config names it: "slack:C123".
+func (r *Request) Address() string {
+	if r.Channel == "" {
+		return r.Platform
+	}
+	return r.Platform + ":" + r.Channel
+}
+
+// Response is what a verb answers.
+type Response struct {
+	chat.Message
+	// Ephemeral replies are shown only to the requester where the platform can.
+	Ephemeral bool `json:"ephemeral,omitempty"`
+}
+
+// Text makes a plain response.
+func Text(format string, args ...any) Response {
+	return Response{Message: chat.Message{Text: fmt.Sprintf(format, args...)}}
+}
+
+// UserError is shown to the user as it is.
+type UserError struct{ Msg string }
+
+func (e *UserError) Error() string { return e.Msg }
+
+// Errorf makes a UserError.
+func Errorf(format string, args ...any) error { return &UserError{Msg: fmt.Sprintf(format, args...)} }
+
+// Flag is a --flag of a verb.
+type Flag struct {
+	Name    string // long name without dashes
+	Short   string // one letter, or "" (e.g. "C" for -C)
+	Bool    bool   // takes no value
+	Help    string
+	Choices []string // allowed values, if any
+	Kind    string   // "string" (default), "int", "number", "duration" — for native options
+}
+
+// Param is a positional argument.
+type Param struct {
+	Name     string
+	Help     string
+	Required bool
+	Rest     bool // takes every remaining word, joined by spaces
+	Choices  []string
+	Kind     string
+}
+
+// Handler runs a verb.
+type Handler func(ctx context.Context, c *Call) (Response, error)
+
+// Verb is one command. A verb with Subs dispatches on its first word
+// (Default when the word is not a sub, e.g. "backup" = "backup create").
+type Verb struct {
+	Name     string
+	Summary  string
+	Usage    string
+	Examples []string
+	Flags    []Flag
+	Params   []Param
+	Subs     []*Verb
+	Default  string
+	// Restricted verbs need a role that grants them.
+	Restricted bool
+	// Dangerous verbs are restricted and need a confirmation click.
+	Dangerous bool
+	// Slow verbs are acknowledged at once and answered later by adapters.
+	Slow bool
+	// Describe words the confirmation prompt ("restart api").
+	Describe func(c *Call) string
+	// Target names the served target a call concerns (for audit and incident timelines).
+	Target func(c *Call) string
+	Run    Handler
+}
+
+// Sub returns the subcommand named name.
+func (v *Verb) Sub(name string) *Verb {
+	for _, s := range v.Subs {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Call is a parsed invocation.
+type Call struct {
+	Req   *Request
+	Verb  *Verb
+	Path  string // "logs search"
+	Args  []string
+	Flags map[string]string
+	// Now is the registry's clock at the start of the call.
+	Now time.Time
+}
+
+// Has reports whether a flag was given.
+func (c *Call) Has(name string) bool { _, ok := c.Flags[name]; return ok }
+
+// Flag returns a flag's value ("" when absent).
+func (c *Call) Flag(name string) string { return c.Flags[name] }
+
+// Int returns an int flag or def; a bad number is a UserError.
+func (c *Call) Int(name string, def int) (int, error) {
+	v, ok := c.Flags[name]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, Errorf("--%s wants a whole number, got %q", name, v)
+	}
+	return n, nil
+}
+
+// Arg returns positional i or "".
+func (c *Call) Arg(i int) string {
+	if i < len(c.Args) {
+		return c.Args[i]
+	}
+	return ""
+}
+
+// Progress reports progress of long work to the adapter, if it listens.
+func (c *Call) Progress(format string, args ...any) {
+	if c.Req != nil && c.Req.Progress != nil {
+		c.Req.Progress(chat.Message{Text: fmt.Sprintf(format, args...)})
+	}
+}
+
+// Actor is who ran the call, for timelines: "slack:U123 (alice)".
+func (c *Call) Actor() string {
+	if c.Req.UserName != "" && c.Req.UserName != c.Req.User {
+		return c.Req.Principal() + " (" + c.Req.UserName + ")"
+	}
+	return c.Req.Principal()
+}
+
+// UsageLine is the usage of a verb for errors and help.
+func UsageLine(v *Verb, path string) string {
+	if v.Usage != "" {
+		return "usage: " + v.Usage
+	}
+	var b strings.Builder
+	b.WriteString("usage: " + path)
+	if len(v.Subs) > 0 {
+		names := make([]string, len(v.Subs))
+		for i, s := range v.Subs {
+			names[i] = s.Name
+		}
+		b.WriteString(" " + strings.Join(names, "|"))
+	}
+	for _, p := range v.Params {
+		n := p.Name
+		if p.Rest {
+			n += "…"
+		}
+		if p.Required {
+			b.WriteString(" <" + n + ">")
+		} else {
+			b.WriteString(" [" + n + "]")
+		}
+	}
+	for _, f := range v.Flags {
+		if f.Bool {
+			b.WriteString(" [--" + f.Name + "]")
+		} else {
+			b.WriteString(" [--" + f.Name + " " + strings.ToUpper(f.Name[:1]) + "]")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,644 @@
+// Package config holds opsbot's configuration: structs, defaults in one
+// place, a strict loader (YAML file, then OPSBOT_* environment, then secrets
+// from their env vars or _FILE twins) and Validate, which returns every
+// problem at once with its key path.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Secret is a value that must never be printed, logged or posted.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<secret>"
+}
+
+// GoString keeps %#v from leaking it too.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalJSON keeps secrets out of JSON dumps.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// MarshalYAML keeps secrets out of YAML dumps.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// Reveal returns the secret value itself, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is the whole configuration of opsbot.
+type Config struct {
+	HTTP        HTTP                `yaml:"http"`
+	Store       Store               `yaml:"store"`
+	Log         Log                 `yaml:"log"`
+	Targets     []Target            `yaml:"targets"`
+	Thresholds  Thresholds          `yaml:"thresholds"`
+	Roles       map[string]Role     `yaml:"roles"`
+	Channels    Channels            `yaml:"channels"`
+	RateLimits  RateLimits          `yaml:"rate_limits"`
+	Confirm     Confirm             `yaml:"confirm"`
+	Redact      Redact              `yaml:"redact"`
+	Slack       Slack               `yaml:"slack"`
+	Discord     Discord             `yaml:"discord"`
+	Rules       Rules               `yaml:"rules"`
+	Notifier    Notifier            `yaml:"notifier"`
+	Security    Security            `yaml:"security"`
+	Schedules   map[string]Schedule `yaml:"schedules"`
+	Remediation Remediation         `yaml:"remediation"`
+	Leader      Leader              `yaml:"leader"`
+	Incidents   Incidents           `yaml:"incidents"`
+	Demo        bool                `yaml:"demo"`
+
+	// Secrets come only from the environment (or _FILE twins), never from YAML.
+	Secrets Secrets `yaml:"-"`
+	// Path is the file this configuration was loaded from ("" = defaults).
+	Path string `yaml:"-"`
+}
+
+// HTTP is the one listener.
+type HTTP struct {
+	Addr         string        `yaml:"addr"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+}
+
+// Store picks the SQL store.
+type Store struct {
+	Driver    string    `yaml:"driver"` // sqlite | postgres
+	DSN       Secret    `yaml:"dsn"`    // sqlite path or postgres URL; set a password only by OPSBOT_STORE_DSN
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention bounds the bot's own tables.
+type Retention struct {
+	Audit   time.Duration `yaml:"audit"`
+	Samples time.Duration `yaml:"samples"`
+	Outbox  time.Duration `yaml:"outbox"`
+	Events  time.Duration `yaml:"events"`
+}
+
+// Log is the bot's own logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Target is one instance of the served backend.
+type Target struct {
+	Name          string        `yaml:"name"`
+	HealthURL     string        `yaml:"health_url"`
+	HealthTimeout time.Duration `yaml:"health_timeout"`
+	Workdir       string        `yaml:"workdir"`
+	// Actions are argv lists, never shell strings.
+	Restart        []string           `yaml:"restart"`
+	Stop           []string           `yaml:"stop"`
+	Start          []string           `yaml:"start"`
+	Update         []string           `yaml:"update"`
+	Rollback       []string           `yaml:"rollback"`
+	CommandTimeout time.Duration      `yaml:"command_timeout"`
+	HealthDeadline time.Duration      `yaml:"health_deadline"`
+	Logs           map[string]LogFile `yaml:"logs"`
+	LogMaxAge      time.Duration      `yaml:"log_max_age"`
+	Database       Database           `yaml:"database"`
+	Redis          Redis              `yaml:"redis"`
+	LLM            LLM                `yaml:"llm"`
+	UploadsDir     string             `yaml:"uploads_dir"`
+	TempDir        string             `yaml:"temp_dir"`
+	Backup         Backup             `yaml:"backup"`
+	Cleanup        Cleanup            `yaml:"cleanup"`
+}
+
+// LogFile declares one log: where, in which format, in which time zone.
+type LogFile struct {
+	Path     string `yaml:"path"`
+	Format   string `yaml:"format"`   // nginx_combined | nginx_timed | app_iso | regexp:<re with named groups>
+	Timezone string `yaml:"timezone"` // IANA name; default Local
+}
+
+// LogFormats are the presets a log may declare.
+var LogFormats = []string{"nginx_combined", "nginx_timed", "app_iso"}
+
+// Database of the served backend.
+type Database struct {
+	Driver string   `yaml:"driver"` // sqlite | postgres
+	Path   string   `yaml:"path"`   // sqlite file
+	DSN    Secret   `yaml:"dsn"`    // postgres
+	Dump   []string `yaml:"dump"`   // argv for pg_dump; the output file is appended
+}
+
+// Redis of the served backend.
+type Redis struct {
+	Addr       string `yaml:"addr"`
+	DB         int    `yaml:"db"`
+	Password   Secret `yaml:"password"`
+	AllowFlush bool   `yaml:"allow_flushall"`
+}
+
+// LLM is the vendor API the backend calls.
+type LLM struct {
+	URL     string        `yaml:"url"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Backup of a target.
+type Backup struct {
+	Dir         string        `yaml:"dir"`
+	ConfigPaths []string      `yaml:"config_paths"`
+	Retention   time.Duration `yaml:"retention"`
+	Offsite     []string      `yaml:"offsite"` // argv run after a verified backup; the set's folder is appended
+	Prefix      string        `yaml:"prefix"`
+}
+
+// Cleanup of a target's logs and temp files.
+type Cleanup struct {
+	GzipAfter     time.Duration `yaml:"gzip_after"`
+	DeleteGzAfter time.Duration `yaml:"delete_gz_after"`
+	TempAfter     time.Duration `yaml:"temp_after"`
+}
+
+// Threshold is a metric's normal bound and alert bound. For metrics where
+// lower is worse (LLM success rate) Alert < Normal.
+type Threshold struct {
+	Normal float64 `yaml:"normal"`
+	Alert  float64 `yaml:"alert"`
+}
+
+// Thresholds are the seed's table.
+type Thresholds struct {
+	ResponseTimeMS Threshold `yaml:"response_time_ms"`
+	Error5xxPct    Threshold `yaml:"error_5xx_pct"`
+	CPUPct         Threshold `yaml:"cpu_pct"`
+	MemoryPct      Threshold `yaml:"memory_pct"`
+	DiskPct        Threshold `yaml:"disk_pct"`
+	LLMSuccessPct  Threshold `yaml:"llm_success_pct"`
+}
+
+// Role grants verbs to users. Users are "slack:U123", "discord:123456",
+// "discord-role:7890" or "shell:name"; verbs are names or "*".
+type Role struct {
+	Users []string `yaml:"users"`
+	Verbs []string `yaml:"verbs"`
+}
+
+// Channels says where commands are accepted and where things are posted.
+// A channel is written "platform:id" (slack:C0123, discord:1234, console).
+type Channels struct {
+	Allow         []string       `yaml:"allow"` // empty: every channel
+	Incident      string         `yaml:"incident"`
+	Subscriptions []Subscription `yaml:"subscriptions"` // seeded into the store at start
+}
+
+// Subscription of a channel to alert kinds.
+type Subscription struct {
+	Channel     string   `yaml:"channel"`
+	Kinds       []string `yaml:"kinds"`
+	MinSeverity string   `yaml:"min_severity"`
+	Oncall      string   `yaml:"oncall"`
+}
+
+// RateLimit is N commands per period.
+type RateLimit struct {
+	Count int           `yaml:"count"`
+	Per   time.Duration `yaml:"per"`
+}
+
+// RateLimits per user: a default and per-verb overrides.
+type RateLimits struct {
+	Default RateLimit            `yaml:"default"`
+	Verbs   map[string]RateLimit `yaml:"verbs"`
+}
+
+// Confirm governs confirmations of dangerous verbs.
+type Confirm struct {
+	TTL       time.Duration `yaml:"ttl"`
+	TwoPerson []string      `yaml:"two_person"` // verbs whose confirmer must differ from the requester
+}
+
+// Redact lists extra patterns (RE2) removed from text before it is posted.
+type Redact struct {
+	Patterns []string `yaml:"patterns"`
+}
+
+// Slack platform settings. Tokens are secrets from the environment.
+type Slack struct {
+	APIURL string `yaml:"api_url"`
+}
+
+// Discord platform settings.
+type Discord struct {
+	APIURL  string `yaml:"api_url"`
+	Mode    string `yaml:"mode"` // http | gateway
+	GuildID string `yaml:"guild_id"`
+	Archive int    `yaml:"thread_archive_minutes"`
+}
+
+// Leader lease for several replicas on one PostgreSQL.
+type Leader struct {
+	TTL time.Duration `yaml:"ttl"`
+}
+
+// Secrets, from env vars or files named by their _FILE twins.
+type Secrets struct {
+	SlackBotToken      Secret
+	SlackSigningSecret Secret
+	SlackAppToken      Secret
+	DiscordBotToken    Secret
+	DiscordPublicKey   Secret
+	DiscordAppID       Secret
+	AlertmanagerToken  Secret
+}
+
+// All returns every configured secret value, for redaction.
+func (c *Config) All() []string {
+	var out []string
+	for _, s := range []Secret{c.Secrets.SlackBotToken, c.Secrets.SlackSigningSecret, c.Secrets.SlackAppToken,
+		c.Secrets.DiscordBotToken, c.Secrets.DiscordPublicKey, c.Secrets.AlertmanagerToken} {
+		if len(s) >= 6 {
+			out = append(out, s.Reveal())
+		}
+	}
+	for _, t := range c.Targets {
+		if len(t.Redis.Password) >= 4 {
+			out = append(out, t.Redis.Password.Reveal())
+		}
+	}
+	if strings.Contains(c.Store.DSN.Reveal(), "@") {
+		if u, err := url.Parse(c.Store.DSN.Reveal()); err == nil && u.User != nil {
+			if p, ok := u.User.Password(); ok && p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// Target returns the target with the given name.
+func (c *Config) Target(name string) (Target, bool) {
+	for _, t := range c.Targets {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
+// TargetNames lists the configured targets in order.
+func (c *Config) TargetNames() []string {
+	out := make([]string, len(c.Targets))
+	for i, t := range c.Targets {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// Default returns the built-in defaults: SQLite in ./data, listener on
+// 127.0.0.1:8080, the seed's thresholds, schedules and automation.
+func Default() *Config {
+	c := &Config{
+		HTTP:  HTTP{Addr: "127.0.0.1:8080", ReadTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
+		Store: Store{Driver: "sqlite", DSN: "./data/opsbot.db", Retention: Retention{Audit: 90 * 24 * time.Hour, Samples: 48 * time.Hour, Outbox: 7 * 24 * time.Hour, Events: 365 * 24 * time.Hour}},
+		Log:   Log{Level: "info", Format: "text"},
+		Thresholds: Thresholds{
+			ResponseTimeMS: Threshold{Normal: 500, Alert: 2000},
+			Error5xxPct:    Threshold{Normal: 1, Alert: 5},
+			CPUPct:         Threshold{Normal: 70, Alert: 85},
+			MemoryPct:      Threshold{Normal: 80, Alert: 90},
+			DiskPct:        Threshold{Normal: 80, Alert: 90},
+			LLMSuccessPct:  Threshold{Normal: 95, Alert: 90},
+		},
+		RateLimits: RateLimits{Default: RateLimit{Count: 30, Per: time.Minute}, Verbs: map[string]RateLimit{"restart": {Count: 3, Per: time.Hour}, "update": {Count: 3, Per: time.Hour}}},
+		Confirm:    Confirm{TTL: 5 * time.Minute},
+		Discord:    Discord{Mode: "http", Archive: 1440},
+		Leader:     Leader{TTL: 30 * time.Second},
+	}
+	c.Rules.setDefaults()
+	c.Notifier.setDefaults()
+	c.Security.setDefaults()
+	c.Remediation.setDefaults()
+	c.Incidents.setDefaults()
+	c.Schedules = defaultSchedules()
+	return c
+}
+
+// TargetDefaults fills a target's unset fields.
+func (t *Target) setDefaults() {
+	if t.HealthTimeout == 0 {
+		t.HealthTimeout = 2 * time.Second
+	}
+	if t.CommandTimeout == 0 {
+		t.CommandTimeout = 2 * time.Minute
+	}
+	if t.HealthDeadline == 0 {
+		t.HealthDeadline = 60 * time.Second
+	}
+	if t.LogMaxAge == 0 {
+		t.LogMaxAge = time.Hour
+	}
+	if t.Database.Driver == "" {
+		t.Database.Driver = "sqlite"
+	}
+	if t.LLM.Timeout == 0 {
+		t.LLM.Timeout = 3 * time.Second
+	}
+	if t.Backup.Retention == 0 {
+		t.Backup.Retention = 30 * 24 * time.Hour
+	}
+	if t.Backup.ConfigPaths == nil {
+		t.Backup.ConfigPaths = []string{".env", "nginx", "monitoring"}
+	}
+	if t.Backup.Prefix == "" {
+		t.Backup.Prefix = "ai_tutor"
+	}
+	if t.Cleanup.GzipAfter == 0 {
+		t.Cleanup.GzipAfter = 7 * 24 * time.Hour
+	}
+	if t.Cleanup.DeleteGzAfter == 0 {
+		t.Cleanup.DeleteGzAfter = 30 * 24 * time.Hour
+	}
+	if t.Cleanup.TempAfter == 0 {
+		t.Cleanup.TempAfter = 24 * time.Hour
+	}
+	for name, l := range t.Logs {
+		if l.Timezone == "" {
+			l.Timezone = "Local"
+		}
+		if l.Format == "" {
+			l.Format = "app_iso"
+		}
+		t.Logs[name] = l
+	}
+}
+
+// Load reads the YAML file at path (none when path is ""), applies OPSBOT_*
+// environment overrides and secrets, fills defaults and validates. The
+// returned error is Problems when the configuration is invalid.
+func Load(path string) (*Config, error) {
+	return LoadEnv(path, environ())
+}
+
+// LoadEnv is Load with an explicit environment (tests).
+func LoadEnv(path string, env map[string]string) (*Config, error) {
+	c := Default()
+	c.Path = path
+	var probs Problems
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		if err := decodeYAML(bytes.NewReader(data), c, &probs); err != nil {
+			return nil, err
+		}
+	}
+	applyEnv(reflect.ValueOf(c).Elem(), "OPSBOT", "", env, &probs)
+	loadSecrets(c, env, &probs)
+	for i := range c.Targets {
+		c.Targets[i].setDefaults()
+	}
+	probs = append(probs, c.Validate()...)
+	if len(probs) > 0 {
+		return c, probs
+	}
+	return c, nil
+}
+
+func decodeYAML(r io.Reader, c *Config, probs *Problems) error {
+	var root yaml.Node
+	dec := yaml.NewDecoder(r)
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return fmt.Errorf("parse config: %w", err)
+	}
+	// Schedules replace the defaults key by key, so keep the defaults map.
+	decodeNode(&root, reflect.ValueOf(c).Elem(), "", probs)
+	return nil
+}
+
+func loadSecrets(c *Config, env map[string]string, probs *Problems) {
+	get := func(name string) Secret {
+		if v := env[name]; v != "" {
+			return Secret(v)
+		}
+		if f := env[name+"_FILE"]; f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				probs.add(name+"_FILE", "cannot read secret file: %v", errors.Unwrap(err))
+				return ""
+			}
+			return Secret(strings.TrimSpace(string(b)))
+		}
+		return ""
+	}
+	c.Secrets = Secrets{
+		SlackBotToken:      get("SLACK_BOT_TOKEN"),
+		SlackSigningSecret: get("SLACK_SIGNING_SECRET"),
+		SlackAppToken:      get("SLACK_APP_TOKEN"),
+		DiscordBotToken:    get("DISCORD_BOT_TOKEN"),
+		DiscordPublicKey:   get("DISCORD_PUBLIC_KEY"),
+		DiscordAppID:       get("DISCORD_APP_ID"),
+		AlertmanagerToken:  get("OPSBOT_ALERTMANAGER_TOKEN"),
+	}
+	if env["OPSBOT_STORE_DSN"] == "" {
+		if f := env["OPSBOT_STORE_DSN_FILE"]; f != "" {
+			c.Store.DSN = get("OPSBOT_STORE_DSN")
+		}
+	}
+}
+
+var verbNameRE = regexp.MustCompile(`^[a-z*][a-z-]*$`)
+
+// KnownVerbs is filled by the commands registry's names at wiring time so
+// Validate can check roles; when empty, verb names are checked by shape only.
+var KnownVerbs []string
+
+// Validate returns every problem of c, each with its key path.
+func (c *Config) Validate() Problems {
+	var p Problems
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		p.add("http.addr", "not host:port: %q", c.HTTP.Addr)
+	}
+	switch c.Store.Driver {
+	case "sqlite", "postgres":
+	default:
+		p.add("store.driver", "unknown driver %q (want sqlite or postgres)", c.Store.Driver)
+	}
+	if c.Store.DSN == "" {
+		p.add("store.dsn", "empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "unknown level %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p.add("log.format", "unknown format %q (want text or json)", c.Log.Format)
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Targets {
+		path := fmt.Sprintf("targets[%d]", i)
+		if t.Name == "" {
+			p.add(path+".name", "missing")
+		} else if seen[t.Name] {
+			p.add(path+".name", "duplicate target %q", t.Name)
+		}
+		seen[t.Name] = true
+		if t.HealthURL == "" {
+			p.add(path+".health_url", "missing")
+		} else if u, err := url.Parse(t.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add(path+".health_url", "not an http(s) URL: %q", t.HealthURL)
+		}
+		for name, l := range t.Logs {
+			lp := path + ".logs." + name
+			if l.Path == "" {
+				p.add(lp+".path", "missing")
+			}
+			if err := CheckLogFormat(l.Format); err != nil {
+				p.add(lp+".format", "%v", err)
+			}
+			if _, err := time.LoadLocation(l.Timezone); err != nil {
+				p.add(lp+".timezone", "unknown time zone %q", l.Timezone)
+			}
+		}
+		switch t.Database.Driver {
+		case "sqlite", "postgres":
+		default:
+			p.add(path+".database.driver", "unknown driver %q", t.Database.Driver)
+		}
+		if t.CommandTimeout < 0 || t.HealthTimeout < 0 {
+			p.add(path, "timeouts must be positive")
+		}
+	}
+	checkTh := func(name string, th Threshold, lowerIsWorse bool) {
+		if lowerIsWorse && th.Alert > th.Normal {
+			p.add("thresholds."+name, "alert (%g) must be below normal (%g)", th.Alert, th.Normal)
+		}
+		if !lowerIsWorse && th.Alert < th.Normal {
+			p.add("thresholds."+name, "alert (%g) must be above normal (%g)", th.Alert, th.Normal)
+		}
+	}
+	checkTh("response_time_ms", c.Thresholds.ResponseTimeMS, false)
+	checkTh("error_5xx_pct", c.Thresholds.Error5xxPct, false)
+	checkTh("cpu_pct", c.Thresholds.CPUPct, false)
+	checkTh("memory_pct", c.Thresholds.MemoryPct, false)
+	checkTh("disk_pct", c.Thresholds.DiskPct, false)
+	checkTh("llm_success_pct", c.Thresholds.LLMSuccessPct, true)
+	for name, r := range c.Roles {
+		for j, u := range r.Users {
+			if !validPrincipal(u) {
+				p.add(fmt.Sprintf("roles.%s.users[%d]", name, j), "want slack:<id>, discord:<id>, discord-role:<id> or shell:<name>, got %q", u)
+			}
+		}
+		for j, v := range r.Verbs {
+			if !verbNameRE.MatchString(v) || (len(KnownVerbs) > 0 && v != "*" && !contains(KnownVerbs, v)) {
+				p.add(fmt.Sprintf("roles.%s.verbs[%d]", name, j), "unknown verb %q", v)
+			}
+		}
+	}
+	for v, rl := range c.RateLimits.Verbs {
+		if rl.Count <= 0 || rl.Per <= 0 {
+			p.add("rate_limits.verbs."+v, "count and per must be positive")
+		}
+	}
+	if c.RateLimits.Default.Count <= 0 || c.RateLimits.Default.Per <= 0 {
+		p.add("rate_limits.default", "count and per must be positive")
+	}
+	if c.Confirm.TTL <= 0 {
+		p.add("confirm.ttl", "must be positive")
+	}
+	for i, pat := range c.Redact.Patterns {
+		if _, err := regexp.Compile(pat); err != nil {
+			p.add(fmt.Sprintf("redact.patterns[%d]", i), "invalid regexp: %v", err)
+		}
+	}
+	switch c.Discord.Mode {
+	case "http", "gateway":
+	default:
+		p.add("discord.mode", "unknown mode %q (want http or gateway)", c.Discord.Mode)
+	}
+	switch c.Discord.Archive {
+	case 60, 1440, 4320, 10080:
+	default:
+		p.add("discord.thread_archive_minutes", "must be 60, 1440, 4320 or 10080")
+	}
+	for _, u := range []struct{ key, v string }{{"slack.api_url", c.Slack.APIURL}, {"discord.api_url", c.Discord.APIURL}} {
+		if u.v != "" {
+			if pu, err := url.Parse(u.v); err != nil || pu.Host == "" {
+				p.add(u.key, "not a URL: %q", u.v)
+			}
+		}
+	}
+	if c.Leader.TTL <= 0 {
+		p.add("leader.ttl", "must be positive")
+	}
+	for i, s := range c.Channels.Subscriptions {
+		if s.Channel == "" {
+			p.add(fmt.Sprintf("channels.subscriptions[%d].channel", i), "missing")
+		}
+	}
+	c.Rules.validate(&p)
+	c.Notifier.validate(&p)
+	c.Security.validate(&p)
+	c.Remediation.validate(&p)
+	c.Incidents.validate(&p)
+	validateSchedules(c.Schedules, &p)
+	return p
+}
+
+// CheckLogFormat accepts a preset or "regexp:<RE2 with named groups>".
+func CheckLogFormat(f string) error {
+	if contains(LogFormats, f) {
+		return nil
+	}
+	if re, ok := strings.CutPrefix(f, "regexp:"); ok {
+		r, err := regexp.Compile(re)
+		if err != nil {
+			return fmt.Errorf("invalid regexp: %w", err)
+		}
+		if r.SubexpIndex("time") < 0 {
+			return fmt.Errorf("regexp needs a named group (?P<time>…)")
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown format %q (want %s or regexp:…)", f, strings.Join(LogFormats, ", "))
+}
+
+func validPrincipal(u string) bool {
+	kind, id, ok := strings.Cut(u, ":")
+	if !ok || id == "" {
+		return false
+	}
+	switch kind {
+	case "slack", "discord", "discord-role", "shell":
+		return true
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// TryLock takes the named lock for holder until now+ttl. It succeeds when
+// the lock is free, expired, or already held by holder (which extends it).
+// It works across processes and replicas sharing the store.
+func (s *Store) TryLock(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error) {
+	exp := Ms(now.Add(ttl))
+	var ok bool
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE locks SET holder = ?, expires_at = ? WHERE name = ? AND (holder = ? OR expires_at < ?)`),
+			holder, exp, name, holder, Ms(now))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			ok = true
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO locks (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`), name, holder, exp)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		ok = n == 1
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	return ok, nil
+}
+
+// Unlock releases the named lock if holder has it.
+func (s *Store) Unlock(ctx context.Context, name, holder string) error {
+	if _, err := s.Exec(ctx, `DELETE FROM locks WHERE name = ? AND holder = ?`, name, holder); err != nil {
+		return fmt.Errorf("unlock %s: %w", name, err)
+	}
+	return nil
+}
+
+// LockHolder returns who holds the named lock now ("" when free).
+func (s *Store) LockHolder(ctx context.Context, name string, now time.Time) (string, error) {
+	var h string
+	err := s.Get(ctx, &h, `SELECT holder FROM locks WHERE name = ? AND expires_at >= ?`, name, Ms(now))
+	if err == ErrNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("lock holder %s: %w", name, err)
+	}
+	return h, nil
+}

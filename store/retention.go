@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// RetentionPolicy bounds the bot's own tables.
+type RetentionPolicy struct {
+	Audit, Samples, Outbox, Events time.Duration
+}
+
+// Prune deletes rows older than the policy allows and returns how many.
+// Open incidents' events are never pruned.
+func (s *Store) Prune(ctx context.Context, p RetentionPolicy, now time.Time) (int64, error) {
+	var total int64
+	run := func(q string, age time.Duration) error {
+		if age <= 0 {
+			return nil
+		}
+		res, err := s.Exec(ctx, q, Ms(now.Add(-age)))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		return nil
+	}
+	steps := []struct {
+		q   string
+		age time.Duration
+	}{
+		{`DELETE FROM audit WHERE at < ?`, p.Audit},
+		{`DELETE FROM samples WHERE at < ?`, p.Samples},
+		{`DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?`, p.Outbox},
+		{`DELETE FROM confirmations WHERE expires_at < ?`, p.Outbox},
+		{`DELETE FROM job_runs WHERE started_at < ?`, p.Events},
+	}
+	for _, st := range steps {
+		if err := run(st.q, st.age); err != nil {
+			return total, fmt.Errorf("prune: %w", err)
+		}
+	}
+	return total, nil
+}
