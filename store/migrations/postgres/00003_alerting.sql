@@ -66,17 +66,7 @@ CREATE TABLE silences (
     removed_at  BIGINT
 );
 
-CREATE TABLE samples (
-    id      BIGSERIAL PRIMARY KEY,
-    metric  TEXT NOT NULL,
-    target  TEXT NOT NULL DEFAULT '',
-    at      BIGINT NOT NULL,
-    value   DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX samples_metric_at ON samples (metric, target, at);
-
 -- +goose Down
-DROP TABLE samples;
 DROP TABLE silences;
 DROP TABLE subscriptions;
 DROP TABLE message_refs;
