@@ -1,0 +1,144 @@
+// Package console is the terminal adapter: `opsbot shell` reads commands
+// from a terminal or a pipe and shows replies, and the same Poster shows
+// alerts and incident threads posted to the "console" channel.
+package console
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"opsbot/chat"
+)
+
+// Poster prints messages to a writer. Replies in a thread are indented
+// under their parent's number; updates are shown as such.
+type Poster struct {
+	mu      sync.Mutex
+	w       io.Writer
+	seq     int
+	FileDir string // where attachments are written; "" keeps them in memory only
+}
+
+var _ chat.Poster = (*Poster)(nil)
+
+// NewPoster prints to w.
+func NewPoster(w io.Writer) *Poster { return &Poster{w: w} }
+
+// Post prints m as a new message.
+func (p *Poster) Post(ctx context.Context, channel string, m chat.Message) (chat.Ref, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seq++
+	id := strconv.Itoa(p.seq)
+	fmt.Fprintf(p.w, "[#%s] %s\n", id, p.render(m, ""))
+	return chat.Ref{Platform: "console", Channel: channel, ID: id}, nil
+}
+
+// Update prints the new version of a message.
+func (p *Poster) Update(ctx context.Context, ref chat.Ref, m chat.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "[#%s updated] %s\n", ref.ID, p.render(m, ""))
+	return nil
+}
+
+// Reply prints m indented under its parent.
+func (p *Poster) Reply(ctx context.Context, parent chat.Ref, m chat.Message) (chat.Ref, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	thread := parent.Thread
+	if thread == "" {
+		thread = parent.ID
+	}
+	p.seq++
+	id := strconv.Itoa(p.seq)
+	fmt.Fprintf(p.w, "    ↳ [#%s in #%s] %s\n", id, thread, p.render(m, "      "))
+	return chat.Ref{Platform: "console", Channel: parent.Channel, ID: id, Thread: thread}, nil
+}
+
+// Write prints a command's response (no sequence number).
+func (p *Poster) Write(m chat.Message) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w, p.render(m, ""))
+}
+
+// Prompt prints a prompt without a newline.
+func (p *Poster) Prompt(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprint(p.w, s)
+}
+
+func (p *Poster) render(m chat.Message, indent string) string {
+	var b strings.Builder
+	line := func(s string) {
+		for _, l := range strings.Split(s, "\n") {
+			b.WriteString("\n" + indent + l)
+		}
+	}
+	head := m.Title
+	if tag := sevTag(m.Severity); tag != "" {
+		head = strings.TrimSpace(tag + " " + head)
+	}
+	if len(m.Mentions) > 0 {
+		head += " " + strings.Join(m.Mentions, " ")
+	}
+	b.WriteString(head)
+	if m.Text != "" {
+		if head == "" {
+			b.WriteString(strings.ReplaceAll(m.Text, "\n", "\n"+indent))
+		} else {
+			line(m.Text)
+		}
+	}
+	for _, f := range m.Fields {
+		line(fmt.Sprintf("  %s: %s", f.Name, f.Value))
+	}
+	if m.Code != "" {
+		line(m.Code)
+	}
+	if m.Context != "" {
+		line("(" + m.Context + ")")
+	}
+	for _, f := range m.Files {
+		line(p.saveFile(f))
+	}
+	for _, bt := range m.Buttons {
+		line(fmt.Sprintf("[%s]", bt.Label))
+	}
+	return strings.TrimLeft(b.String(), "\n")
+}
+
+func (p *Poster) saveFile(f chat.File) string {
+	if p.FileDir == "" {
+		return fmt.Sprintf("attachment %s (%d bytes)", f.Name, len(f.Data))
+	}
+	if err := os.MkdirAll(p.FileDir, 0o750); err == nil {
+		path := filepath.Join(p.FileDir, filepath.Base(f.Name))
+		if err := os.WriteFile(path, f.Data, 0o640); err == nil {
+			return fmt.Sprintf("attachment %s (%d bytes): %s", f.Name, len(f.Data), path)
+		}
+	}
+	return fmt.Sprintf("attachment %s (%d bytes, not saved)", f.Name, len(f.Data))
+}
+
+func sevTag(s chat.Severity) string {
+	switch s {
+	case chat.SevCritical:
+		return "[CRITICAL]"
+	case chat.SevWarning:
+		return "[WARNING]"
+	case chat.SevResolved:
+		return "[RESOLVED]"
+	case chat.SevOK:
+		return "[OK]"
+	}
+	return ""
+}
