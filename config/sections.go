@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"net/url"
+	"path"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -10,15 +12,42 @@ import (
 // Sections owned by later work (alerting, scheduling, incidents) keep their
 // types, defaults and validation here, one type per concern.
 
-// Rules configures the alert rules' evaluation.
+// Rules configures the alert rules' evaluation. The threshold values come
+// from Thresholds; these are how long, over which window and how loud.
 type Rules struct {
 	Interval time.Duration `yaml:"interval"`
 	For      time.Duration `yaml:"for"`
+	// ForSamples, when positive, makes a rule fire after that many samples in
+	// a row beyond its threshold instead of after For.
+	ForSamples int `yaml:"for_samples"`
+	// Window is the sliding window of the log signals (response time, 5xx
+	// rate, LLM success rate, ERROR lines).
+	Window time.Duration `yaml:"window"`
+	// Severity per rule name (cpu_high, memory_high, disk_high,
+	// response_time_high, error_5xx_high, llm_success_low, error_lines_high,
+	// llm_errors_high): warning | critical.
+	Severity map[string]string `yaml:"severity"`
+	// RuleFor overrides For per rule name.
+	RuleFor map[string]time.Duration `yaml:"rule_for"`
+	// ErrorLines: more than this many ERROR lines in the error log per window alerts.
+	ErrorLines int `yaml:"error_lines"`
+	// LLMErrors: more than this many "LLM API Error" lines per window alerts.
+	LLMErrors int `yaml:"llm_errors"`
+	// MinRequests is the fewest requests in a window for the response-time
+	// and 5xx rules to judge (one slow request on an idle site is no alert).
+	MinRequests int `yaml:"min_requests"`
 }
+
+// RuleNames are the built-in rules' names.
+var RuleNames = []string{"cpu_high", "memory_high", "disk_high", "response_time_high", "error_5xx_high", "llm_success_low", "error_lines_high", "llm_errors_high"}
 
 func (r *Rules) setDefaults() {
 	r.Interval = time.Minute
 	r.For = 2 * time.Minute
+	r.Window = 5 * time.Minute
+	r.ErrorLines = 10
+	r.LLMErrors = 5
+	r.MinRequests = 20
 }
 
 func (r Rules) validate(p *Problems) {
@@ -27,6 +56,37 @@ func (r Rules) validate(p *Problems) {
 	}
 	if r.For < 0 {
 		p.add("rules.for", "must not be negative")
+	}
+	if r.ForSamples < 0 {
+		p.add("rules.for_samples", "must not be negative")
+	}
+	if r.Window <= 0 {
+		p.add("rules.window", "must be positive")
+	}
+	if r.ErrorLines < 0 {
+		p.add("rules.error_lines", "must not be negative")
+	}
+	if r.LLMErrors < 0 {
+		p.add("rules.llm_errors", "must not be negative")
+	}
+	if r.MinRequests < 0 {
+		p.add("rules.min_requests", "must not be negative")
+	}
+	for name, sev := range r.Severity {
+		if !contains(RuleNames, name) {
+			p.add("rules.severity."+name, "unknown rule %q", name)
+		}
+		if sev != "warning" && sev != "critical" {
+			p.add("rules.severity."+name, "want warning or critical, got %q", sev)
+		}
+	}
+	for name, d := range r.RuleFor {
+		if !contains(RuleNames, name) {
+			p.add("rules.rule_for."+name, "unknown rule %q", name)
+		}
+		if d < 0 {
+			p.add("rules.rule_for."+name, "must not be negative")
+		}
 	}
 }
 
@@ -59,11 +119,60 @@ func (n Notifier) validate(p *Problems) {
 type Security struct {
 	WritableRoots []string `yaml:"writable_roots"`
 	TLSURLs       []string `yaml:"tls_urls"`
+	// WritableGlobs limits the world-writable check to matching base names
+	// (the seed checked "*.py"); empty checks every file.
+	WritableGlobs []string `yaml:"writable_globs"`
+	// EnvFiles are checked for being readable by others; empty means each
+	// target's workdir/.env.
+	EnvFiles []string `yaml:"env_files"`
+	// TLSWarn and TLSCritical: a certificate expiring sooner alerts.
+	TLSWarn     time.Duration `yaml:"tls_warn"`
+	TLSCritical time.Duration `yaml:"tls_critical"`
+	TLSTimeout  time.Duration `yaml:"tls_timeout"`
+	// Window of the log-based scans (failed logins, requests per IP).
+	Window time.Duration `yaml:"window"`
+	// LoginFailed: more than this many "login failed" per window alerts.
+	LoginFailed int `yaml:"login_failed"`
+	// LoginFailedPerIP: any source IP with more failed logins per window alerts.
+	LoginFailedPerIP int `yaml:"login_failed_per_ip"`
+	// RequestsPerIP: any client IP with more requests per window alerts.
+	RequestsPerIP int `yaml:"requests_per_ip"`
 }
 
-func (s *Security) setDefaults() {}
+func (s *Security) setDefaults() {
+	s.TLSWarn = 14 * 24 * time.Hour
+	s.TLSCritical = 3 * 24 * time.Hour
+	s.TLSTimeout = 5 * time.Second
+	s.Window = time.Hour
+	s.LoginFailed = 50
+	s.LoginFailedPerIP = 10
+	s.RequestsPerIP = 1000
+}
 
-func (s Security) validate(p *Problems) {}
+func (s Security) validate(p *Problems) {
+	for i, u := range s.TLSURLs {
+		if pu, err := url.Parse(u); err != nil || pu.Scheme != "https" || pu.Host == "" {
+			p.add(fmt.Sprintf("security.tls_urls[%d]", i), "not an https URL: %q", u)
+		}
+	}
+	for i, g := range s.WritableGlobs {
+		if _, err := path.Match(g, ""); err != nil {
+			p.add(fmt.Sprintf("security.writable_globs[%d]", i), "bad pattern %q", g)
+		}
+	}
+	if s.TLSCritical < 0 || s.TLSWarn < s.TLSCritical {
+		p.add("security.tls_warn", "must be at least tls_critical (%s), which must not be negative", s.TLSCritical)
+	}
+	if s.TLSTimeout <= 0 {
+		p.add("security.tls_timeout", "must be positive")
+	}
+	if s.Window <= 0 {
+		p.add("security.window", "must be positive")
+	}
+	if s.LoginFailed < 0 || s.LoginFailedPerIP < 0 || s.RequestsPerIP < 0 {
+		p.add("security", "login_failed, login_failed_per_ip and requests_per_ip must not be negative")
+	}
+}
 
 // Remediation configures automatic actions.
 type Remediation struct {
