@@ -1,0 +1,371 @@
+// Package app wires opsbot together and runs its lifecycle: it is the only
+// package that builds concrete things. Every component has Run(ctx) error;
+// shutdown is bounded.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"opsbot/bot/console"
+	"opsbot/chat"
+	"opsbot/commands"
+	"opsbot/config"
+	"opsbot/store"
+)
+
+// Options are how the binary was started.
+type Options struct {
+	Version     string
+	ConfigPath  string
+	Stdin       io.Reader
+	Stdout      io.Writer
+	Stderr      io.Writer
+	Interactive bool
+	// Ready, when set, receives the listener's address once serving (tests).
+	Ready func(addr string)
+}
+
+// App is the wired bot.
+type App struct {
+	opts    Options
+	cfg     atomic.Pointer[config.Config]
+	log     *slog.Logger
+	store   *store.Store
+	reg     *commands.Registry
+	router  *chat.Router
+	console *console.Poster
+	metrics *prometheus.Registry
+
+	healthMu sync.Mutex
+	health   map[string]func() (bool, string)
+
+	runners []func(ctx context.Context) error
+	routes  map[string]http.Handler
+	closers []func()
+}
+
+// Config returns the configuration in force (reloaded on SIGHUP).
+func (a *App) Config() *config.Config { return a.cfg.Load() }
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
+	ho := &slog.HandlerOptions{Level: lvl}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// openStore opens and migrates the store.
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// Migrate applies the store's migrations and prints what it did.
+func Migrate(ctx context.Context, cfg *config.Config, out io.Writer) error {
+	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN.Reveal())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := st.Version(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "store %s at version %d (%d migration(s) applied)\n", cfg.Store.Driver, v, len(applied))
+	return nil
+}
+
+// build wires every component on an open store.
+func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Options, log *slog.Logger, shell bool) (*App, error) {
+	a := &App{opts: opts, log: log, store: st, router: chat.NewRouter(), metrics: prometheus.NewRegistry(),
+		health: map[string]func() (bool, string){}, routes: map[string]http.Handler{}}
+	a.cfg.Store(cfg)
+	a.console = console.NewPoster(opts.Stdout)
+	a.console.FileDir = filepath.Join(dataDir(cfg), "files")
+	a.router.Set("console", a.console)
+	a.reg = commands.NewRegistry(a.Config, st, log)
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics.MustRegister(a.reg.Collectors()...)
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "opsbot_build_info", Help: "Build information."}, []string{"version", "goversion"})
+	bi.WithLabelValues(opts.Version, goVersion()).Set(1)
+	a.metrics.MustRegister(bi)
+	if err := a.wire(ctx, shell); err != nil {
+		a.close()
+		return nil, err
+	}
+	config.KnownVerbs = a.reg.Names()
+	return a, nil
+}
+
+func (a *App) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+func dataDir(cfg *config.Config) string {
+	if cfg.Store.Driver == "sqlite" {
+		return filepath.Dir(cfg.Store.DSN.Reveal())
+	}
+	return "data"
+}
+
+// Shell runs the console adapter.
+func Shell(ctx context.Context, cfg *config.Config, opts Options) error {
+	log := newLogger(cfg, opts.Stderr)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := build(ctx, cfg, st, opts, log, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	user := os.Getenv("USER")
+	if user == "" {
+		user = "local"
+	}
+	sh := &console.Shell{Registry: a.reg, Poster: a.console, In: opts.Stdin, User: user, Interactive: opts.Interactive}
+	if opts.Interactive {
+		a.console.Write(chat.Message{Text: fmt.Sprintf("opsbot %s shell — `help` lists the commands, `quit` or Ctrl-D leaves", opts.Version)})
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(runCtx)
+	for _, r := range a.runners {
+		g.Go(func() error { return quiet(r(gctx)) })
+	}
+	err = sh.Run(ctx)
+	cancel()
+	waitBounded(g, 5*time.Second, log)
+	return err
+}
+
+// Serve runs the bot until ctx ends. It never fails because a chat
+// platform is unreachable; a store that cannot be reached is reported on
+// /healthz and retried.
+func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
+	log := newLogger(cfg, opts.Stderr)
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+	}
+	var (
+		mu      sync.Mutex
+		app     *App
+		storeOK = "connecting"
+	)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		a, sres := app, storeOK
+		mu.Unlock()
+		if a == nil {
+			writeHealth(w, http.StatusServiceUnavailable, "failing", map[string]string{"store": sres})
+			return
+		}
+		a.serveHealth(w, r)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		a := app
+		mu.Unlock()
+		if a == nil {
+			http.Error(w, "starting: store not reachable yet", http.StatusServiceUnavailable)
+			return
+		}
+		a.serveRoutes(w, r)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: cfg.HTTP.ReadTimeout}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	log.Info("opsbot serving", "addr", ln.Addr().String(), "version", opts.Version, "store", cfg.Store.Driver, "demo", cfg.Demo)
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr().String())
+	}
+	g.Go(func() error {
+		var st *store.Store
+		for wait := time.Second; ; wait = min(wait*2, 30*time.Second) {
+			var err error
+			if st, err = openStore(gctx, cfg); err == nil {
+				break
+			}
+			mu.Lock()
+			storeOK = "unreachable: " + err.Error()
+			mu.Unlock()
+			log.Error("store unreachable; retrying", "err", err.Error(), "in", wait)
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+		}
+		defer st.Close()
+		a, err := build(gctx, cfg, st, opts, log, false)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		mu.Lock()
+		app = a
+		mu.Unlock()
+		return a.run(gctx)
+	})
+	return g.Wait()
+}
+
+// run starts every component and the SIGHUP reloader, and waits.
+func (a *App) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range a.runners {
+		g.Go(func() error { return quiet(r(gctx)) })
+	}
+	g.Go(func() error {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-hup:
+				a.Reload()
+			}
+		}
+	})
+	<-gctx.Done()
+	waitBounded(g, 5*time.Second, a.log)
+	return nil
+}
+
+// Reload reads the configuration file again: a valid one replaces the old,
+// an invalid one is refused with its problems logged.
+func (a *App) Reload() bool {
+	old := a.Config()
+	if old.Path == "" {
+		a.log.Info("reload: no configuration file; nothing to do")
+		return false
+	}
+	cfg, err := config.Load(old.Path)
+	if err != nil {
+		a.log.Error("reload refused; keeping the old configuration", "err", err.Error())
+		return false
+	}
+	cfg.Demo = old.Demo
+	if old.Demo {
+		cfg.Targets = old.Targets
+	}
+	a.cfg.Store(cfg)
+	a.log.Info("configuration reloaded", "path", old.Path, "targets", len(cfg.Targets))
+	return true
+}
+
+func (a *App) serveRoutes(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/metrics" {
+		promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+		return
+	}
+	if h, ok := a.routes[r.URL.Path]; ok {
+		h.ServeHTTP(w, r)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
+	checks := map[string]string{}
+	status, code := "ok", http.StatusOK
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		checks["store"] = "failing: " + err.Error()
+		status, code = "failing", http.StatusServiceUnavailable
+	} else {
+		checks["store"] = "ok"
+	}
+	a.healthMu.Lock()
+	for name, f := range a.health {
+		ok, detail := f()
+		if ok {
+			checks[name] = "ok"
+			continue
+		}
+		checks[name] = "degraded: " + detail
+		if status == "ok" {
+			status = "degraded"
+		}
+	}
+	a.healthMu.Unlock()
+	writeHealth(w, code, status, checks)
+}
+
+// addHealth registers a component's health for /healthz.
+func (a *App) addHealth(name string, f func() (bool, string)) {
+	a.healthMu.Lock()
+	defer a.healthMu.Unlock()
+	a.health[name] = f
+}
+
+func quiet(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func waitBounded(g *errgroup.Group, d time.Duration, log *slog.Logger) {
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			log.Error("component stopped with an error", "err", err)
+		}
+	case <-time.After(d):
+		log.Warn("shutdown took too long; leaving", "after", d)
+	}
+}

@@ -1,0 +1,117 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := LoadEnv("", map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:8080" || c.Store.Driver != "sqlite" || c.Store.DSN != "./data/opsbot.db" {
+		t.Fatalf("defaults: %+v %+v", c.HTTP, c.Store)
+	}
+	if c.Thresholds.CPUPct.Alert != 85 || c.Thresholds.LLMSuccessPct.Alert != 90 || c.Thresholds.ResponseTimeMS.Alert != 2000 {
+		t.Fatalf("seed thresholds: %+v", c.Thresholds)
+	}
+}
+
+func TestEveryProblemWithItsKeyPath(t *testing.T) {
+	KnownVerbs = []string{"restart", "status"}
+	defer func() { KnownVerbs = nil }()
+	_, err := LoadEnv("testdata/bad.yaml", map[string]string{})
+	var probs Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("want Problems, got %v", err)
+	}
+	want := []string{
+		"http.adr: unknown key (line 2)",
+		`targets[0].command_timeout: bad value "5 minutes" (line 8): want a duration such as 30s, 5m or 4h`,
+		`store.driver: unknown driver "mysql" (want sqlite or postgres)`,
+		"targets[1].name: missing",
+		`targets[0].logs.app.format: unknown format "apache" (want nginx_combined, nginx_timed, app_iso or regexp:…)`,
+		`targets[0].logs.app.timezone: unknown time zone "Mars/Olympus"`,
+		`roles.ops.users[1]: want slack:<id>, discord:<id>, discord-role:<id> or shell:<name>, got "bob"`,
+		`roles.ops.verbs[1]: unknown verb "reboot"`,
+		`schedules.backup.spec: invalid cron spec "61 2 * * *": end of range (61) above maximum (59): 61`,
+	}
+	got := strings.Join(probs, "\n")
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing problem %q in:\n%s", w, got)
+		}
+	}
+	if len(probs) != len(want) {
+		t.Errorf("want %d problems, got %d:\n%s", len(want), len(probs), got)
+	}
+}
+
+func TestEnvOverridesFileAndSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "opsbot.yaml")
+	os.WriteFile(path, []byte("http:\n  addr: 127.0.0.1:9000\ntargets:\n  - name: api\n    health_url: http://127.0.0.1:8000/health\n"), 0o600)
+	secret := filepath.Join(dir, "slack")
+	os.WriteFile(secret, []byte("xoxb-from-file\n"), 0o600)
+	c, err := LoadEnv(path, map[string]string{
+		"OPSBOT_HTTP_ADDR":                "127.0.0.1:9100",
+		"OPSBOT_STORE_DSN":                "postgres://u:pw@db/opsbot",
+		"OPSBOT_STORE_DRIVER":             "postgres",
+		"OPSBOT_TARGETS_0_HEALTH_TIMEOUT": "750ms",
+		"OPSBOT_NOTIFIER_REPEAT":          "2h",
+		"SLACK_BOT_TOKEN_FILE":            secret,
+		"DISCORD_BOT_TOKEN":               "discord-secret-token",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:9100" || c.Store.Driver != "postgres" || c.Targets[0].HealthTimeout != 750*time.Millisecond || c.Notifier.Repeat != 2*time.Hour {
+		t.Fatalf("env did not win: %+v %+v %+v", c.HTTP, c.Store.Driver, c.Targets[0].HealthTimeout)
+	}
+	if c.Secrets.SlackBotToken.Reveal() != "xoxb-from-file" {
+		t.Fatalf("secret file: %q", c.Secrets.SlackBotToken.Reveal())
+	}
+	// Secrets never print.
+	dump := fmt.Sprintf("%v %+v %#v %s", c.Secrets, c.Store, c.Secrets.DiscordBotToken, c.Store.DSN)
+	for _, leak := range []string{"xoxb-from-file", "discord-secret-token", "pw@db"} {
+		if strings.Contains(dump, leak) {
+			t.Fatalf("secret %q printed: %s", leak, dump)
+		}
+	}
+	all := strings.Join(c.All(), ",")
+	if !strings.Contains(all, "pw") || !strings.Contains(all, "discord-secret-token") {
+		t.Fatalf("All() misses secrets for redaction: %v", all)
+	}
+}
+
+func TestBadEnvValueIsAProblem(t *testing.T) {
+	_, err := LoadEnv("", map[string]string{"OPSBOT_NOTIFIER_REPEAT": "soon", "SLACK_BOT_TOKEN_FILE": "/nonexistent/opsbot-secret"})
+	var probs Problems
+	if !errors.As(err, &probs) || len(probs) != 2 {
+		t.Fatalf("want 2 problems, got %v", err)
+	}
+	if !strings.Contains(probs[0], `notifier.repeat: bad value "soon" in OPSBOT_NOTIFIER_REPEAT`) {
+		t.Fatalf("got %q", probs[0])
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	c, err := LoadEnv("../opsbot.example.yaml", map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Targets) < 3 {
+		t.Fatalf("the example describes three backend instances, got %d", len(c.Targets))
+	}
+	for _, n := range []string{"app", "error", "access", "llm", "performance", "security"} {
+		if _, ok := c.Targets[0].Logs[n]; !ok {
+			t.Errorf("example target lacks log %q", n)
+		}
+	}
+}
