@@ -85,6 +85,8 @@ func bind(v *Verb, path string, words []string) (*Verb, string, []string, map[st
 		if p.Rest {
 			if i < len(pos) {
 				args = append(args, strings.Join(pos[i:], " "))
+			} else if p.Required {
+				return v, path, nil, nil, Errorf("%s needs <%s>\n%s", path, p.Name, UsageLine(v, path))
 			}
 			pos = nil
 			break
