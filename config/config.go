@@ -163,6 +163,8 @@ type Backup struct {
 	Retention   time.Duration `yaml:"retention"`
 	Offsite     []string      `yaml:"offsite"` // argv run after a verified backup; the set's folder is appended
 	Prefix      string        `yaml:"prefix"`
+	// Timeout bounds each external command of a backup (database.dump, offsite).
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Cleanup of a target's logs and temp files.
@@ -365,6 +367,9 @@ func (t *Target) setDefaults() {
 	if t.Backup.Prefix == "" {
 		t.Backup.Prefix = "ai_tutor"
 	}
+	if t.Backup.Timeout == 0 {
+		t.Backup.Timeout = time.Hour
+	}
 	if t.Cleanup.GzipAfter == 0 {
 		t.Cleanup.GzipAfter = 7 * 24 * time.Hour
 	}
@@ -523,6 +528,9 @@ func (c *Config) Validate() Problems {
 		case "sqlite", "postgres":
 		default:
 			p.add(path+".database.driver", "unknown driver %q", t.Database.Driver)
+		}
+		if t.Backup.Timeout < 0 || t.Backup.Retention < 0 {
+			p.add(path+".backup", "timeout and retention must be positive")
 		}
 		if t.CommandTimeout < 0 || t.HealthTimeout < 0 {
 			p.add(path, "timeouts must be positive")
