@@ -56,8 +56,12 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	}, &commands.Verb{
 		Name: "backup", Summary: "backups", Default: "create",
 		Subs: []*commands.Verb{
-			{Name: "create", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("created"), nil }},
-			{Name: "list", Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("listed"), nil }},
+			{Name: "create", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				return commands.Text("created"), nil
+			}},
+			{Name: "list", Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				return commands.Text("listed"), nil
+			}},
 		},
 	})
 	return f
@@ -107,14 +111,14 @@ func TestParsingFlagsAnywhere(t *testing.T) {
 func TestBadInputGetsOneLineAndUsage(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t))
 	cases := map[string]string{
-		"":                         "no command given; try `/ops help`",
-		"/ops frobnicate":          `unknown command "frobnicate"; try ` + "`/ops help`",
-		"echo":                     "echo needs <text>\nusage: echo <text…> [--upper] [--limit L] [--level L]",
-		"echo hi --bogus":          "unknown flag --bogus for echo\nusage: echo <text…> [--upper] [--limit L] [--level L]",
-		"echo hi --level WARN":     `--level must be one of INFO, ERROR, got "WARN"`,
-		"echo hi --limit":          "--limit needs a value\nusage: echo <text…> [--upper] [--limit L] [--level L]",
-		`echo "unterminated`:       "cannot read the command: EOF found when expecting closing quote",
-		"backup nosuch":            "too many arguments for backup create: \"nosuch\"\nusage: backup create",
+		"":                                     "no command given; try `/ops help`",
+		"/ops frobnicate":                      `unknown command "frobnicate"; try ` + "`/ops help`",
+		"echo":                                 "echo needs <text>\nusage: echo <text…> [--upper] [--limit L] [--level L]",
+		"echo hi --bogus":                      "unknown flag --bogus for echo\nusage: echo <text…> [--upper] [--limit L] [--level L]",
+		"echo hi --level WARN":                 `--level must be one of INFO, ERROR, got "WARN"`,
+		"echo hi --limit":                      "--limit needs a value\nusage: echo <text…> [--upper] [--limit L] [--level L]",
+		`echo "unterminated`:                   "cannot read the command: EOF found when expecting closing quote",
+		"backup nosuch":                        "too many arguments for backup create: \"nosuch\"\nusage: backup create",
 		"echo " + strings.Repeat("x", 10*1024): "command too long (10245 bytes, at most 4096)",
 	}
 	for text, want := range cases {

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "opsbot-bin")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "opsbot")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// opsbot runs the built binary in dir with stdin and returns its output.
+func opsbot(t *testing.T, dir, stdin string, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(cleanEnv(), env...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "OPSBOT_") || strings.HasPrefix(kv, "SLACK_") || strings.HasPrefix(kv, "DISCORD_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestShellPipedHelpAndAudit(t *testing.T) {
+	dir := t.TempDir()
+	out, code := opsbot(t, dir, "/ops help\nfrobnicate\n", nil, "shell")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	if !strings.Contains(out, "opsbot commands") || !strings.Contains(out, `unknown command "frobnicate"`) {
+		t.Fatalf("output:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "opsbot.db")); err != nil {
+		t.Fatalf("the default store is SQLite under ./data: %v", err)
+	}
+}
+
+func TestConfigCheckNamesEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	out, code := opsbot(t, dir, "", nil, "config", "check", "--config", filepath.Join(wd(t), "config", "testdata", "bad.yaml"))
+	if code == 0 {
+		t.Fatalf("bad config accepted:\n%s", out)
+	}
+	for _, w := range []string{"http.adr: unknown key", "targets[0].command_timeout: bad value", "targets[1].name: missing", `roles.ops.users[1]`} {
+		if !strings.Contains(out, w) {
+			t.Errorf("config check output lacks %q:\n%s", w, out)
+		}
+	}
+	out, code = opsbot(t, dir, "", nil, "config", "check", "--config", filepath.Join(wd(t), "opsbot.example.yaml"))
+	if code != 0 || !strings.Contains(out, "configuration ok: 3 target(s)") {
+		t.Fatalf("example rejected (%d):\n%s", code, out)
+	}
+}
+
+func wd(t *testing.T) string {
+	d, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestVersionAndMigrate(t *testing.T) {
+	dir := t.TempDir()
+	if out, code := opsbot(t, dir, "", nil, "version"); code != 0 || !strings.HasPrefix(out, "opsbot ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	out, code := opsbot(t, dir, "", nil, "migrate")
+	if code != 0 || !regexp.MustCompile(`store sqlite at version \d+ \(\d+ migration\(s\) applied\)`).MatchString(out) {
+		t.Fatalf("migrate: %d %q", code, out)
+	}
+	out, _ = opsbot(t, dir, "", nil, "migrate")
+	if !strings.Contains(out, "(0 migration(s) applied)") {
+		t.Fatalf("second migrate: %q", out)
+	}
+}
+
+// serve starts `opsbot serve` and returns its address, a reader of its log
+// and a stop function.
+func serve(t *testing.T, dir string, env []string, args ...string) (string, *exec.Cmd, *lockedBuf) {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(), append(env, "OPSBOT_HTTP_ADDR="+addr)...)
+	logs := &lockedBuf{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("serve did not stop within 10 s of SIGTERM")
+		}
+	})
+	waitFor(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return addr, cmd, logs
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 20 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func healthz(t *testing.T, addr string) (int, map[string]any) {
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+func TestServeWithUnreachableStoreSaysSoAndKeepsRunning(t *testing.T) {
+	dir := t.TempDir()
+	addr, _, logs := serve(t, dir, []string{"OPSBOT_STORE_DRIVER=postgres", "OPSBOT_STORE_DSN=postgres://nobody:s3cretpw@127.0.0.1:1/none?connect_timeout=1"})
+	var body map[string]any
+	waitFor(t, func() bool {
+		var code int
+		code, body = healthz(t, addr)
+		return code == http.StatusServiceUnavailable && strings.Contains(fmt.Sprint(body["checks"]), "unreachable")
+	})
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "store unreachable") })
+	log := logs.String()
+	if strings.Contains(log, "goroutine ") || strings.Contains(log, "panic") {
+		t.Fatalf("stack trace in log:\n%s", log)
+	}
+	if strings.Contains(log, "s3cretpw") || strings.Contains(fmt.Sprint(body), "s3cretpw") {
+		t.Fatalf("password leaked:\n%s\n%v", log, body)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
+		if strings.Contains(l, "store unreachable") && strings.Count(l, "\n") > 0 {
+			t.Fatalf("not one line: %q", l)
+		}
+	}
+}
+
+func TestServeHealthMetricsAndReload(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "opsbot.yaml")
+	good := "notifier:\n  repeat: 2h\n"
+	os.WriteFile(cfgPath, []byte(good), 0o600)
+	addr, cmd, logs := serve(t, dir, nil, "--config", cfgPath)
+	waitFor(t, func() bool { code, _ := healthz(t, addr); return code == http.StatusOK })
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "opsbot_build_info{") {
+		t.Fatalf("metrics lack build info:\n%.500s", b)
+	}
+	// A broken file is refused and the old configuration kept.
+	os.WriteFile(cfgPath, []byte("notifier:\n  repeat: often\n  typo: 1\n"), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "reload refused") })
+	l := logs.String()
+	if !strings.Contains(l, "notifier.repeat") || !strings.Contains(l, "notifier.typo: unknown key") {
+		t.Fatalf("reload problems not logged:\n%s", l)
+	}
+	if code, _ := healthz(t, addr); code != http.StatusOK {
+		t.Fatal("bot unhealthy after a refused reload")
+	}
+	os.WriteFile(cfgPath, []byte("notifier:\n  repeat: 3h\n"), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "configuration reloaded") })
+	// healthcheck subcommand agrees.
+	if out, code := opsbot(t, dir, "", []string{"OPSBOT_HTTP_ADDR=" + addr}, "healthcheck"); code != 0 {
+		t.Fatalf("healthcheck %d: %s", code, out)
+	}
+}
+
+func TestDockerfileBuildsAStaticBinary(t *testing.T) {
+	df, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	sc := bufio.NewScanner(strings.NewReader(string(df)))
+	for sc.Scan() {
+		if l := sc.Text(); strings.HasPrefix(l, "RUN ") && strings.Contains(l, "go build") {
+			line = strings.TrimPrefix(l, "RUN ")
+		}
+	}
+	if line == "" || !strings.Contains(string(df), `HEALTHCHECK`) || !strings.Contains(string(df), "USER ") || !strings.Contains(string(df), "VOLUME") {
+		t.Fatal("Dockerfile lacks the build line, HEALTHCHECK, USER or VOLUME")
+	}
+	out := filepath.Join(t.TempDir(), "opsbot")
+	line = strings.ReplaceAll(line, "/out/opsbot", out)
+	line = strings.ReplaceAll(line, "${VERSION}", "docker-test")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", line)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, b)
+	}
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Fatalf("binary is dynamic: program header %v", p.Type)
+		}
+	}
+	if s := f.Section(".dynamic"); s != nil {
+		t.Fatal("binary has a .dynamic section")
+	}
+	v, err := exec.Command(out, "version").Output()
+	if err != nil || strings.TrimSpace(string(v)) != "opsbot docker-test" {
+		t.Fatalf("version: %q %v", v, err)
+	}
+}
+
+var lockMu sync.Mutex
+
+type lockedBuf struct {
+	b strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	lockMu.Lock()
+	defer lockMu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	lockMu.Lock()
+	defer lockMu.Unlock()
+	return l.b.String()
+}
