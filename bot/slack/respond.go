@@ -1,0 +1,178 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"opsbot/chat"
+	"opsbot/commands"
+)
+
+// Slack lets a response_url be used five times within thirty minutes.
+const (
+	responseURLUses = 5
+	responseURLTTL  = 30 * time.Minute
+)
+
+// target is where the answers to one slash command or click go: its
+// response_url while uses remain, then the channel through the Web API.
+type target struct {
+	a       *Adapter
+	url     string
+	channel string
+	user    string
+	// message is the message a click came from, for chat.update when the
+	// response_url is spent.
+	message chat.Ref
+	created time.Time
+
+	mu           sync.Mutex
+	uses         int
+	lastProgress time.Time
+}
+
+func (a *Adapter) newTarget(responseURL, channel, user string) *target {
+	return &target{a: a, url: responseURL, channel: channel, user: user, created: a.now()}
+}
+
+// take reserves one use of the response_url; progress leaves the last use
+// for the final answer.
+func (t *target) take(final bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.url == "" || t.a.now().Sub(t.created) >= responseURLTTL {
+		return false
+	}
+	limit := responseURLUses
+	if !final {
+		limit--
+	}
+	if t.uses >= limit {
+		return false
+	}
+	t.uses++
+	return true
+}
+
+// send posts one message to the response_url.
+func (t *target) send(ctx context.Context, w wireMessage) error {
+	body, err := json.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("slack response_url: encode: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("slack response_url: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := t.a.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("slack response_url: %w", err)
+	}
+	defer res.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("slack response_url: %s: %s", res.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// progress shows progress of slow work in place of the "working…" note,
+// at most once per progress interval and never taking the last use.
+func (t *target) progress(m chat.Message) {
+	now := t.a.now()
+	t.mu.Lock()
+	if !t.lastProgress.IsZero() && now.Sub(t.lastProgress) < t.a.progressEvery {
+		t.mu.Unlock()
+		return
+	}
+	t.lastProgress = now
+	t.mu.Unlock()
+	if !t.take(false) {
+		return
+	}
+	m.Text = ":hourglass_flowing_sand: " + m.Text
+	w := Render(m).wire()
+	w.ResponseType, w.ReplaceOriginal = "ephemeral", true
+	if err := t.send(t.a.bg, w); err != nil {
+		t.a.log.Warn("slack progress not shown", "err", err)
+	}
+}
+
+// answer delivers a command's final response: through the response_url
+// while it has uses left, else posted to the channel (ephemeral answers
+// to the user alone). replaceWorking lets an ephemeral answer take the place
+// of the ephemeral "working…" note.
+func (t *target) answer(ctx context.Context, resp commands.Response, replaceWorking bool) {
+	w := Render(resp.Message).wire()
+	w.ResponseType = responseType(resp)
+	w.ReplaceOriginal = replaceWorking && resp.Ephemeral
+	if t.take(true) {
+		err := t.send(ctx, w)
+		if err == nil {
+			return
+		}
+		t.a.log.Warn("slack answer not delivered through response_url; posting to the channel", "err", err)
+	}
+	t.toChannel(ctx, resp)
+}
+
+// replace puts a click's result in place of the message the button was on.
+func (t *target) replace(ctx context.Context, resp commands.Response) {
+	w := Render(resp.Message).wire()
+	w.ReplaceOriginal = true
+	if t.take(true) {
+		err := t.send(ctx, w)
+		if err == nil {
+			return
+		}
+		t.a.log.Warn("slack message not replaced through response_url; using chat.update", "err", err)
+	}
+	if !t.message.IsZero() {
+		if err := t.a.Poster().Update(ctx, t.message, resp.Message); err == nil {
+			return
+		} else {
+			t.a.log.Warn("slack message not updated", "err", err)
+		}
+	}
+	t.toChannel(ctx, resp)
+}
+
+func (t *target) toChannel(ctx context.Context, resp commands.Response) {
+	if t.channel == "" {
+		t.a.log.Error("slack answer lost: no response_url use and no channel")
+		return
+	}
+	if resp.Ephemeral && t.user != "" {
+		r := Render(resp.Message)
+		if _, err := t.a.api().PostEphemeralContext(ctx, t.channel, t.user, r.options()...); err != nil {
+			t.a.log.Error("slack ephemeral answer not delivered", "channel", t.channel, "err", t.a.classify("chat.postEphemeral", err))
+		}
+		return
+	}
+	if _, err := t.a.Poster().Post(ctx, t.channel, resp.Message); err != nil {
+		t.a.log.Error("slack answer not delivered", "channel", t.channel, "err", err)
+	}
+}
+
+func responseType(resp commands.Response) string {
+	if resp.Ephemeral {
+		return slack.ResponseTypeEphemeral
+	}
+	return slack.ResponseTypeInChannel
+}
+
+// working is the immediate answer to slow work.
+func working(text string) wireMessage {
+	return wireMessage{ResponseType: slack.ResponseTypeEphemeral, Text: ":hourglass_flowing_sand: working on `/ops " + escape(clip(text, 200)) + "`…"}
+}
