@@ -1,0 +1,218 @@
+package discord
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"opsbot/chat"
+)
+
+// maxBucketWait is the longest wait for a rate-limit bucket we leave to
+// discordgo; longer waits are handed back to the caller as RetryAfterError.
+const maxBucketWait = time.Second
+
+// maxNonce is Discord's limit on a message nonce.
+const maxNonce = 25
+
+// Poster posts to Discord channels. Each call makes one attempt and
+// classifies a failure (chat.RetryAfterError, chat.ErrPermanent); the
+// caller's delivery worker waits and retries.
+type Poster struct{ a *Adapter }
+
+var _ chat.Poster = (*Poster)(nil)
+
+// Poster returns the adapter's chat.Poster.
+func (a *Adapter) Poster() chat.Poster { return &Poster{a: a} }
+
+// messageSend adds what discordgo v0.29's MessageSend lacks: the nonce
+// with enforce_nonce, which makes Discord return the earlier message
+// instead of posting a resend twice.
+type messageSend struct {
+	Content         string                            `json:"content,omitempty"`
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
+	Components      []discordgo.MessageComponent      `json:"components"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions,omitempty"`
+	Nonce           string                            `json:"nonce,omitempty"`
+	EnforceNonce    bool                              `json:"enforce_nonce,omitempty"`
+}
+
+// messageEdit replaces a message's whole body, attachments included.
+type messageEdit struct {
+	Content         string                            `json:"content"`
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
+	Components      []discordgo.MessageComponent      `json:"components"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions,omitempty"`
+	Attachments     []*discordgo.MessageAttachment    `json:"attachments"`
+}
+
+// nonce fits an idempotency key into Discord's 25 characters.
+func nonce(key string) string {
+	if key == "" || len(key) <= maxNonce {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "k" + hex.EncodeToString(sum[:])[:maxNonce-1]
+}
+
+// Post sends m to a channel (or thread) id.
+func (p *Poster) Post(ctx context.Context, channel string, m chat.Message) (chat.Ref, error) {
+	id, err := p.send(ctx, channel, m)
+	if err != nil {
+		return chat.Ref{}, fmt.Errorf("post discord message to %s: %w", channel, err)
+	}
+	return chat.Ref{Platform: Platform, Channel: channel, ID: id}, nil
+}
+
+func (p *Poster) send(ctx context.Context, channel string, m chat.Message) (string, error) {
+	s, err := p.a.session()
+	if err != nil {
+		return "", chat.Permanent(err)
+	}
+	if channel == "" {
+		return "", chat.Permanent(errors.New("no channel"))
+	}
+	r := render(m)
+	body := messageSend{Content: r.Content, Embeds: nonNilEmbeds(r.Embeds), Components: nonNilComponents(r.Components), AllowedMentions: r.Mentions,
+		Nonce: nonce(m.Key), EnforceNonce: m.Key != ""}
+	endpoint := discordgo.EndpointChannelMessages(channel)
+	raw, err := p.call(ctx, s, "POST", endpoint, endpoint, body, r)
+	if err != nil {
+		return "", err
+	}
+	var msg discordgo.Message
+	if err := json.Unmarshal(raw, &msg); err != nil || msg.ID == "" {
+		return "", fmt.Errorf("read posted message: %w", errors.Join(err, errors.New("no message id")))
+	}
+	return msg.ID, nil
+}
+
+// call makes one request, after checking the route's rate-limit bucket:
+// a long wait is the caller's to do, not a goroutine asleep in discordgo.
+func (p *Poster) call(ctx context.Context, s *discordgo.Session, method, endpoint, bucket string, body any, r rendered) ([]byte, error) {
+	if w := bucketWait(s, bucket); w > maxBucketWait {
+		return nil, &chat.RetryAfterError{After: w, Err: errors.New("rate-limit bucket exhausted")}
+	}
+	var raw []byte
+	var err error
+	if files := r.files(); len(files) > 0 {
+		ct, b, merr := discordgo.MultipartBodyWithJSON(body, files)
+		if merr != nil {
+			return nil, chat.Permanent(merr)
+		}
+		raw, err = s.RequestRaw(method, endpoint, ct, b, bucket, 0, restOpts(ctx)...)
+	} else {
+		raw, err = s.RequestWithBucketID(method, endpoint, body, bucket, restOpts(ctx)...)
+	}
+	return raw, classify(err)
+}
+
+func bucketWait(s *discordgo.Session, key string) time.Duration {
+	b := s.Ratelimiter.GetBucket(key)
+	b.Lock()
+	defer b.Unlock()
+	return s.Ratelimiter.GetWaitTime(b, 1)
+}
+
+// Update edits a posted message in place (a reply lives in its thread).
+func (p *Poster) Update(ctx context.Context, ref chat.Ref, m chat.Message) error {
+	s, err := p.a.session()
+	if err != nil {
+		return fmt.Errorf("update discord message: %w", chat.Permanent(err))
+	}
+	channel := ref.Channel
+	if ref.Thread != "" && ref.Thread != ref.ID {
+		channel = ref.Thread
+	}
+	r := render(m)
+	body := messageEdit{Content: r.Content, Embeds: nonNilEmbeds(r.Embeds), Components: nonNilComponents(r.Components),
+		AllowedMentions: r.Mentions, Attachments: []*discordgo.MessageAttachment{}}
+	if _, err := p.call(ctx, s, "PATCH", discordgo.EndpointChannelMessage(channel, ref.ID), discordgo.EndpointChannelMessage(channel, ""), body, r); err != nil {
+		return fmt.Errorf("update discord message %s in %s: %w", ref.ID, channel, err)
+	}
+	return nil
+}
+
+// Reply posts m in the thread of parent, starting the thread from the
+// parent message when needed (its id is the parent's id). A retried Reply
+// finds the thread already there and goes on.
+func (p *Poster) Reply(ctx context.Context, parent chat.Ref, m chat.Message) (chat.Ref, error) {
+	if parent.ID == "" {
+		return chat.Ref{}, fmt.Errorf("reply on discord: %w", chat.Permanent(errors.New("no parent message")))
+	}
+	thread := parent.Thread
+	if thread == "" {
+		if err := p.startThread(ctx, parent, m); err != nil {
+			return chat.Ref{}, fmt.Errorf("start discord thread on %s: %w", parent.ID, err)
+		}
+		thread = parent.ID
+	}
+	id, err := p.send(ctx, thread, m)
+	if err != nil {
+		return chat.Ref{}, fmt.Errorf("reply in discord thread %s: %w", thread, err)
+	}
+	return chat.Ref{Platform: Platform, Channel: parent.Channel, ID: id, Thread: thread}, nil
+}
+
+func (p *Poster) startThread(ctx context.Context, parent chat.Ref, m chat.Message) error {
+	if p.a.threads.Contains(parent.ID) {
+		return nil
+	}
+	s, err := p.a.session()
+	if err != nil {
+		return chat.Permanent(err)
+	}
+	archive := p.a.cfg().Discord.Archive
+	switch archive {
+	case 60, 1440, 4320, 10080:
+	default:
+		archive = 1440
+	}
+	endpoint := discordgo.EndpointChannelMessageThread(parent.Channel, parent.ID)
+	if w := bucketWait(s, endpoint); w > maxBucketWait {
+		return &chat.RetryAfterError{After: w, Err: errors.New("rate-limit bucket exhausted")}
+	}
+	_, err = s.MessageThreadStartComplex(parent.Channel, parent.ID, &discordgo.ThreadStart{Name: threadName(m), AutoArchiveDuration: archive}, restOpts(ctx)...)
+	if err != nil && codeOf(err) != codeThreadExists {
+		return classify(err)
+	}
+	p.a.threads.Add(parent.ID, struct{}{})
+	return nil
+}
+
+// threadName names a thread after the first reply's title or first line.
+func threadName(m chat.Message) string {
+	name := strings.TrimSpace(m.Title)
+	if name == "" {
+		name = strings.TrimSpace(strings.SplitN(m.Text, "\n", 2)[0])
+	}
+	if name == "" {
+		name = "opsbot"
+	}
+	r := []rune(name)
+	if len(r) > 100 {
+		name = string(r[:99]) + "…"
+	}
+	return name
+}
+
+func nonNilEmbeds(e []*discordgo.MessageEmbed) []*discordgo.MessageEmbed {
+	if e == nil {
+		return []*discordgo.MessageEmbed{}
+	}
+	return e
+}
+
+func nonNilComponents(c []discordgo.MessageComponent) []discordgo.MessageComponent {
+	if c == nil {
+		return []discordgo.MessageComponent{}
+	}
+	return c
+}

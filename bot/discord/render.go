@@ -1,0 +1,293 @@
+package discord
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/bwmarrin/discordgo"
+
+	"opsbot/chat"
+)
+
+// Discord's message limits (in UTF-16 code units, as Discord counts).
+const (
+	maxContent    = 2000
+	maxTitle      = 256
+	maxDesc       = 4096
+	maxFields     = 25
+	maxFieldName  = 256
+	maxFieldValue = 1024
+	maxFooter     = 2048
+	maxEmbedTotal = 6000
+	maxFiles      = 10
+	maxButtonRows = 5
+	maxCustomID   = 100
+	maxLabel      = 80
+	maxMentions   = 50
+
+	messageFile = "message.txt"
+	outputFile  = "output.txt"
+)
+
+// Embed colours by severity.
+var colours = map[chat.Severity]int{
+	chat.SevInfo:     0x3498DB,
+	chat.SevOK:       0x2ECC71,
+	chat.SevWarning:  0xF1C40F,
+	chat.SevCritical: 0xE74C3C,
+	chat.SevResolved: 0x95A5A6,
+}
+
+// rendered is a chat.Message in Discord's terms.
+type rendered struct {
+	Content    string
+	Embeds     []*discordgo.MessageEmbed
+	Components []discordgo.MessageComponent
+	Files      []chat.File
+	Mentions   *discordgo.MessageAllowedMentions
+}
+
+// files returns fresh readers for an attempt (a reader is spent by one).
+func (r rendered) files() []*discordgo.File {
+	if len(r.Files) == 0 {
+		return nil
+	}
+	out := make([]*discordgo.File, len(r.Files))
+	for i, f := range r.Files {
+		mime := f.Mime
+		if mime == "" {
+			mime = "text/plain; charset=utf-8"
+		}
+		out[i] = &discordgo.File{Name: f.Name, ContentType: mime, Reader: bytes.NewReader(f.Data)}
+	}
+	return out
+}
+
+// ulen is a string's length as Discord counts it.
+func ulen(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// cut shortens s to at most n units, marking the cut with "…".
+func cut(s string, n int) string {
+	if ulen(s) <= n {
+		return s
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		w := 1
+		if r >= 0x10000 {
+			w = 2
+		}
+		if used+w > n-1 {
+			break
+		}
+		b.WriteRune(r)
+		used += w
+	}
+	return b.String() + "…"
+}
+
+// render turns m into Discord content, one embed, buttons and attachments.
+// Nothing is cut silently: what does not fit Discord's limits goes into an
+// attached file and the embed says so.
+func render(m chat.Message) rendered {
+	var r rendered
+	r.Mentions, r.Content = mentions(m.Mentions)
+	r.Components = buttons(m.Buttons)
+	r.Files = append(r.Files, m.Files...)
+
+	plain := m.Title == "" && m.Severity == chat.SevNone && len(m.Fields) == 0 && m.Code == "" && m.Context == ""
+	if plain && ulen(joinNonEmpty("\n", r.Content, m.Text)) <= maxContent {
+		r.Content = joinNonEmpty("\n", r.Content, m.Text)
+		return r
+	}
+
+	e := &discordgo.MessageEmbed{Type: discordgo.EmbedTypeRich, Color: colours[m.Severity]}
+	text := m.Text
+	if ulen(m.Title) > maxTitle {
+		// A very long title reads on as the first line of the text.
+		text = joinNonEmpty("\n", "**"+m.Title+"**", text)
+	} else {
+		e.Title = m.Title
+	}
+	var notes []string
+
+	code := ""
+	if m.Code != "" {
+		code = "```\n" + strings.ReplaceAll(m.Code, "```", "`\u200b``") + "\n```"
+	}
+	// Long command output goes into a file of its own.
+	if code != "" && (ulen(joinNonEmpty("\n", text, code)) > maxDesc || ulen(joinNonEmpty("\n", text, code))+ulen(e.Title)+fieldsLen(m.Fields) > maxEmbedTotal-200) {
+		r.Files = append(r.Files, chat.File{Name: outputFile, Mime: "text/plain; charset=utf-8", Data: []byte(m.Code)})
+		notes = append(notes, fmt.Sprintf("output (%d lines) attached as %s", strings.Count(m.Code, "\n")+1, outputFile))
+		code = ""
+	}
+	e.Description = joinNonEmpty("\n", text, code)
+	for _, f := range m.Fields {
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: f.Name, Value: f.Value, Inline: f.Inline})
+	}
+	for _, f := range e.Fields {
+		if f.Name == "" {
+			f.Name = "\u200b"
+		}
+		if f.Value == "" {
+			f.Value = "\u200b"
+		}
+	}
+	footer := m.Context
+
+	if !fits(e, footer) {
+		// Keep the whole message in a file and show what fits.
+		r.Files = append(r.Files, chat.File{Name: messageFile, Mime: "text/plain; charset=utf-8", Data: []byte(plainText(m, code == "" && m.Code != ""))})
+		notes = append(notes, "shortened; the full text is attached as "+messageFile)
+		if len(e.Fields) > maxFields {
+			e.Fields = e.Fields[:maxFields]
+		}
+		for _, f := range e.Fields {
+			f.Name, f.Value = cut(f.Name, maxFieldName), cut(f.Value, maxFieldValue)
+		}
+		footer = cut(footer, 500)
+		room := maxEmbedTotal - 600 - ulen(e.Title) - ulen(footer) - fieldsLen2(e.Fields)
+		if room > maxDesc {
+			room = maxDesc
+		}
+		if room < 200 {
+			e.Fields, room = nil, maxDesc
+		}
+		e.Description = cut(e.Description, room)
+	}
+	if len(r.Files) > maxFiles {
+		notes = append(notes, fmt.Sprintf("%d more files not attached (Discord takes %d)", len(r.Files)-maxFiles, maxFiles))
+		r.Files = r.Files[:maxFiles]
+	}
+	footer = joinNonEmpty(" · ", footer, strings.Join(notes, "; "))
+	if footer != "" {
+		e.Footer = &discordgo.MessageEmbedFooter{Text: cut(footer, maxFooter)}
+	}
+	r.Embeds = []*discordgo.MessageEmbed{e}
+	return r
+}
+
+func fits(e *discordgo.MessageEmbed, footer string) bool {
+	if ulen(e.Description) > maxDesc || len(e.Fields) > maxFields || ulen(footer) > maxFooter-200 {
+		return false
+	}
+	for _, f := range e.Fields {
+		if ulen(f.Name) > maxFieldName || ulen(f.Value) > maxFieldValue {
+			return false
+		}
+	}
+	// Room is kept for the notes added to the footer.
+	return ulen(e.Title)+ulen(e.Description)+ulen(footer)+fieldsLen2(e.Fields) <= maxEmbedTotal-200
+}
+
+func fieldsLen(fs []chat.Field) int {
+	n := 0
+	for _, f := range fs {
+		n += ulen(f.Name) + ulen(f.Value)
+	}
+	return n
+}
+
+func fieldsLen2(fs []*discordgo.MessageEmbedField) int {
+	n := 0
+	for _, f := range fs {
+		n += ulen(f.Name) + ulen(f.Value)
+	}
+	return n
+}
+
+// plainText is the whole message as text, for message.txt.
+func plainText(m chat.Message, codeElsewhere bool) string {
+	var b strings.Builder
+	if m.Title != "" {
+		b.WriteString(m.Title + "\n\n")
+	}
+	if m.Text != "" {
+		b.WriteString(m.Text + "\n\n")
+	}
+	for _, f := range m.Fields {
+		b.WriteString(f.Name + ": " + f.Value + "\n")
+	}
+	if len(m.Fields) > 0 {
+		b.WriteString("\n")
+	}
+	if m.Code != "" && !codeElsewhere {
+		b.WriteString(m.Code + "\n\n")
+	}
+	if m.Context != "" {
+		b.WriteString(m.Context + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// mentions renders ids as <@user> or, for ids written "&id" or "role:id",
+// <@&role>, and allows exactly those to notify: text from logs can never
+// ping @everyone.
+func mentions(ids []string) (*discordgo.MessageAllowedMentions, string) {
+	am := &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+	var parts []string
+	for _, id := range ids {
+		if len(parts) >= maxMentions {
+			break
+		}
+		switch {
+		case strings.HasPrefix(id, "&"), strings.HasPrefix(id, "role:"):
+			id = strings.TrimPrefix(strings.TrimPrefix(id, "&"), "role:")
+			am.Roles = append(am.Roles, id)
+			parts = append(parts, "<@&"+id+">")
+		default:
+			id = strings.TrimPrefix(id, "user:")
+			am.Users = append(am.Users, id)
+			parts = append(parts, "<@"+id+">")
+		}
+	}
+	return am, strings.Join(parts, " ")
+}
+
+// buttons renders buttons as rows of five; custom_id is "action:value".
+func buttons(bs []chat.Button) []discordgo.MessageComponent {
+	var rows []discordgo.MessageComponent
+	var row discordgo.ActionsRow
+	for _, b := range bs {
+		id := b.ID
+		if b.Value != "" {
+			id += ":" + b.Value
+		}
+		if len(id) > maxCustomID || len(rows) >= maxButtonRows {
+			continue
+		}
+		style := discordgo.SecondaryButton
+		switch b.Style {
+		case chat.StyleDanger:
+			style = discordgo.DangerButton
+		case chat.StylePrimary:
+			style = discordgo.PrimaryButton
+		}
+		label := b.Label
+		if label == "" {
+			label = b.ID
+		}
+		row.Components = append(row.Components, discordgo.Button{Label: cut(label, maxLabel), Style: style, CustomID: id})
+		if len(row.Components) == 5 {
+			rows = append(rows, row)
+			row = discordgo.ActionsRow{}
+		}
+	}
+	if len(row.Components) > 0 && len(rows) < maxButtonRows {
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}
