@@ -95,12 +95,21 @@ type Notifier struct {
 	GroupWait   time.Duration `yaml:"group_wait"`
 	Repeat      time.Duration `yaml:"repeat"`
 	MaxAttempts int           `yaml:"max_attempts"`
+	// InlineAlerts is how many alerts a grouped message lists in its text;
+	// the attached file always lists every one.
+	InlineAlerts int `yaml:"inline_alerts"`
+	// RetryBase and RetryMax bound the delivery worker's exponential backoff.
+	RetryBase time.Duration `yaml:"retry_base"`
+	RetryMax  time.Duration `yaml:"retry_max"`
 }
 
 func (n *Notifier) setDefaults() {
 	n.GroupWait = 30 * time.Second
 	n.Repeat = 4 * time.Hour
 	n.MaxAttempts = 10
+	n.InlineAlerts = 15
+	n.RetryBase = time.Second
+	n.RetryMax = 5 * time.Minute
 }
 
 func (n Notifier) validate(p *Problems) {
@@ -112,6 +121,12 @@ func (n Notifier) validate(p *Problems) {
 	}
 	if n.MaxAttempts <= 0 {
 		p.add("notifier.max_attempts", "must be positive")
+	}
+	if n.InlineAlerts <= 0 {
+		p.add("notifier.inline_alerts", "must be positive")
+	}
+	if n.RetryBase <= 0 || n.RetryMax < n.RetryBase {
+		p.add("notifier.retry_base", "must be positive and at most notifier.retry_max")
 	}
 }
 

@@ -1,0 +1,277 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"opsbot/chat"
+	"opsbot/store"
+)
+
+// Send queues m as owner's message in channel ("slack:C123"). It is
+// written to the outbox before anything is tried; the worker delivers it.
+func (n *Notifier) Send(ctx context.Context, channel, owner string, m chat.Message) error {
+	payload, err := encodeMessage(m)
+	if err != nil {
+		return err
+	}
+	if err := store.EnqueueOutbox(ctx, n.st.DB, &store.OutboxRow{Channel: channel, Op: store.OpPost, Owner: owner, Payload: payload, CreatedAt: store.T(n.Now())}); err != nil {
+		return fmt.Errorf("send to %s: %w", channel, err)
+	}
+	n.poke()
+	return nil
+}
+
+// Update edits owner's first message in every channel it went to. For
+// "alert:<fingerprint>" that is the first message of its latest episode.
+func (n *Notifier) Update(ctx context.Context, owner string, m chat.Message) error {
+	return n.follow(ctx, owner, store.OpUpdate, m)
+}
+
+// Reply posts m in the thread of owner's first message in every channel.
+// For "alert:<fingerprint>" that is the message that announced the alert.
+func (n *Notifier) Reply(ctx context.Context, owner string, m chat.Message) error {
+	return n.follow(ctx, owner, store.OpReply, m)
+}
+
+func (n *Notifier) follow(ctx context.Context, owner, op string, m chat.Message) error {
+	payload, err := encodeMessage(m)
+	if err != nil {
+		return err
+	}
+	now := n.Now()
+	err = n.st.Tx(ctx, func(tx *sqlx.Tx) error {
+		parents, err := n.firstPosts(ctx, tx, owner)
+		if err != nil {
+			return err
+		}
+		if len(parents) == 0 {
+			n.log.Debug("nothing to "+op+": owner has no message", "owner", owner)
+			return nil
+		}
+		for _, ch := range sortedKeys(parents) {
+			parent := parents[ch]
+			if op == store.OpUpdate {
+				if pend, err := store.PendingUpdate(ctx, tx, parent); err == nil {
+					if err := store.SetOutboxPayload(ctx, tx, pend.ID, payload); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			if err := store.EnqueueOutbox(ctx, tx, &store.OutboxRow{Channel: ch, Op: op, Owner: owner, ParentID: &parent, Payload: payload, CreatedAt: store.T(now)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, owner, err)
+	}
+	n.poke()
+	return nil
+}
+
+func (n *Notifier) firstPosts(ctx context.Context, tx store.DBTX, owner string) (map[string]int64, error) {
+	fp, ok := strings.CutPrefix(owner, "alert:")
+	if !ok {
+		return store.FirstPosts(ctx, tx, owner)
+	}
+	a, err := store.LatestAlert(ctx, tx, fp)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := store.MessagesOfAlert(ctx, tx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, m := range msgs {
+		if _, seen := out[m.Channel]; !seen && m.Role == roleFirst {
+			out[m.Channel] = m.OutboxID
+		}
+	}
+	return out, nil
+}
+
+// Drain makes one delivery attempt for the head row of every channel that
+// is due, repeating while rows are due, and returns when the next row will
+// be due (zero when the outbox is empty). The worker calls it; tests call
+// it directly with an injected clock.
+func (n *Notifier) Drain(ctx context.Context) (time.Time, error) {
+	for {
+		heads, err := store.OutboxHeads(ctx, n.st.DB)
+		if err != nil {
+			return time.Time{}, err
+		}
+		var next time.Time
+		progress := false
+		for _, r := range heads {
+			if ctx.Err() != nil {
+				return time.Time{}, ctx.Err()
+			}
+			now := n.Now()
+			due := r.NextAt.Time
+			if h := n.heldUntil(r.Channel); h.After(due) {
+				due = h
+			}
+			if due.After(now) {
+				if next.IsZero() || due.Before(next) {
+					next = due
+				}
+				continue
+			}
+			// Delivered, parked or rescheduled: either way look at the heads again.
+			if _, err := n.deliver(ctx, r); err != nil {
+				return time.Time{}, err
+			}
+			progress = true
+		}
+		if !progress {
+			return next, nil
+		}
+	}
+}
+
+func (n *Notifier) heldUntil(channel string) time.Time {
+	n.holdMu.Lock()
+	defer n.holdMu.Unlock()
+	return n.hold[channel]
+}
+
+func (n *Notifier) holdChannel(channel string, until time.Time) {
+	n.holdMu.Lock()
+	defer n.holdMu.Unlock()
+	if until.After(n.hold[channel]) {
+		n.hold[channel] = until
+	}
+}
+
+func toChat(r store.MessageRef) chat.Ref {
+	return chat.Ref{Platform: r.Platform, Channel: r.Channel, ID: r.MessageID, Thread: r.ThreadID}
+}
+
+// deliver makes one attempt at row r and records the outcome. It reports
+// whether the row is finished (delivered or parked). An error means the
+// store failed; the platform's failures are recorded, not returned.
+func (n *Notifier) deliver(ctx context.Context, r store.OutboxRow) (bool, error) {
+	m, err := decodeMessage(r.Payload)
+	if err != nil {
+		return true, store.Park(ctx, n.st.DB, r.ID, n.Now(), err.Error())
+	}
+	m.Key = strconv.FormatInt(r.ID, 10)
+	var parent chat.Ref
+	if r.Op != store.OpPost {
+		if r.ParentID == nil {
+			return true, store.Park(ctx, n.st.DB, r.ID, n.Now(), "no message to "+r.Op)
+		}
+		ref, err := store.RefOf(ctx, n.st.DB, *r.ParentID)
+		if errors.Is(err, store.ErrNotFound) {
+			// Rows of a channel go in order, so the parent was parked (or
+			// sent elsewhere and lost): there is nothing to edit or thread under.
+			return true, store.Park(ctx, n.st.DB, r.ID, n.Now(), fmt.Sprintf("message %d to %s was never delivered", *r.ParentID, r.Op))
+		}
+		if err != nil {
+			return false, err
+		}
+		parent = toChat(ref)
+	}
+	// An earlier attempt may have reached the platform before we could mark
+	// it (a crash, a timeout): ask before sending again.
+	if r.Attempts > 0 && r.Op != store.OpUpdate {
+		if f, ok := n.poster.(chat.Finder); ok {
+			ref, found, err := f.FindByKey(ctx, r.Channel, m.Key)
+			if err == nil && found {
+				n.log.Info("outbox row found already delivered", "id", r.ID, "channel", r.Channel)
+				return true, n.markDelivered(ctx, r, ref)
+			}
+			if err != nil {
+				n.log.Warn("lookup before resend failed", "id", r.ID, "err", err)
+			}
+		}
+	}
+	if err := store.MarkAttempt(ctx, n.st.DB, r.ID, n.Now()); err != nil {
+		return false, err
+	}
+	var ref chat.Ref
+	switch r.Op {
+	case store.OpPost:
+		ref, err = n.poster.Post(ctx, r.Channel, m)
+	case store.OpUpdate:
+		m.Mentions = nil
+		err = n.poster.Update(ctx, parent, m)
+	case store.OpReply:
+		ref, err = n.poster.Reply(ctx, parent, m)
+	default:
+		return true, store.Park(ctx, n.st.DB, r.ID, n.Now(), "unknown op "+r.Op)
+	}
+	if err == nil {
+		return true, n.markDelivered(ctx, r, ref)
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return n.failed(ctx, r, err)
+}
+
+func (n *Notifier) markDelivered(ctx context.Context, r store.OutboxRow, ref chat.Ref) error {
+	var mr *store.MessageRef
+	if r.Op == store.OpPost {
+		if ref.ID == "" {
+			n.log.Warn("platform returned no message reference", "id", r.ID, "channel", r.Channel)
+		}
+		mr = &store.MessageRef{Platform: ref.Platform, Channel: ref.Channel, MessageID: ref.ID, ThreadID: ref.Thread}
+	}
+	// The mark must survive a cancelled context: the message is out.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return n.st.MarkDelivered(mctx, r, mr, n.Now())
+}
+
+func (n *Notifier) failed(ctx context.Context, r store.OutboxRow, sendErr error) (bool, error) {
+	now := n.Now()
+	cfg := n.cfg().Notifier
+	msg := sendErr.Error()
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	if errors.Is(sendErr, chat.ErrPermanent) {
+		n.log.Error("notification parked: permanent failure", "id", r.ID, "channel", r.Channel, "err", msg)
+		return true, store.Park(ctx, n.st.DB, r.ID, now, msg)
+	}
+	if d, ok := chat.RetryAfter(sendErr); ok {
+		d = max(d, 50*time.Millisecond)
+		// The platform said when; this is pacing, not failure, so it does not
+		// count towards parking.
+		n.holdChannel(r.Channel, now.Add(d))
+		return false, store.MarkRetry(ctx, n.st.DB, r.ID, now.Add(d), msg, false)
+	}
+	failures := r.Failures + 1
+	if failures >= cfg.MaxAttempts {
+		n.log.Error("notification parked after repeated failures", "id", r.ID, "channel", r.Channel, "failures", failures, "err", msg)
+		return true, store.Park(ctx, n.st.DB, r.ID, now, msg)
+	}
+	n.log.Warn("notification failed, will retry", "id", r.ID, "channel", r.Channel, "failures", failures, "err", msg)
+	return false, store.MarkRetry(ctx, n.st.DB, r.ID, now.Add(n.backoff(failures)), msg, true)
+}
+
+// backoff is capped exponential with full jitter on the upper half:
+// base·2^(k-1), capped at RetryMax, then scaled by [0.5, 1).
+func (n *Notifier) backoff(k int) time.Duration {
+	cfg := n.cfg().Notifier
+	d := float64(cfg.RetryBase) * math.Pow(2, float64(k-1))
+	if d > float64(cfg.RetryMax) || math.IsInf(d, 0) {
+		d = float64(cfg.RetryMax)
+	}
+	return time.Duration(d * (0.5 + n.Jitter()/2))
+}

@@ -1,0 +1,374 @@
+package notifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/errgroup"
+
+	"opsbot/chat"
+	"opsbot/config"
+	"opsbot/store"
+)
+
+// Severities an alert may have, lowest first.
+var Severities = []string{"warning", "critical"}
+
+// ErrInvalid marks bad input (an unknown kind, a bad matcher); the error's
+// text is a one-line reason fit to show a user.
+var ErrInvalid = errors.New("invalid input")
+
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string        { return e.msg }
+func (e *inputError) Is(target error) bool { return target == ErrInvalid }
+
+func invalidf(format string, args ...any) error {
+	return &inputError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Notifier routes alerts to subscribed channels and delivers every message
+// through the store's outbox. It implements chat.Outbox for incidents and
+// scheduled jobs too.
+type Notifier struct {
+	st     *store.Store
+	poster chat.Poster
+	cfg    func() *config.Config
+	log    *slog.Logger
+
+	// Now is the clock; tests replace it before Run.
+	Now func() time.Time
+	// Jitter returns a number in [0,1) spreading retries; tests may fix it.
+	Jitter func() float64
+
+	mu     sync.Mutex // serialises routing decisions
+	hookMu sync.Mutex
+	hooks  []func(ctx context.Context, a Alert)
+	wake   chan struct{}
+
+	holdMu sync.Mutex
+	hold   map[string]time.Time // channel → not before (the platform's retry-after)
+}
+
+var _ chat.Outbox = (*Notifier)(nil)
+
+// New makes a notifier posting through poster (a chat.Router in the app).
+func New(st *store.Store, poster chat.Poster, cfg func() *config.Config, log *slog.Logger) *Notifier {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Notifier{
+		st: st, poster: poster, cfg: cfg, log: log,
+		Now:    time.Now,
+		Jitter: rand.Float64,
+		wake:   make(chan struct{}, 1),
+		hold:   map[string]time.Time{},
+	}
+}
+
+// OnAlert adds a hook called once for each alert episode when it is
+// announced: after its group window, and not while it is silenced or its
+// target is in maintenance (so a planned restart opens no incident).
+func (n *Notifier) OnAlert(h func(ctx context.Context, a Alert)) {
+	n.hookMu.Lock()
+	defer n.hookMu.Unlock()
+	n.hooks = append(n.hooks, h)
+}
+
+func (n *Notifier) poke() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (n *Notifier) validate(a *Alert) error {
+	if a.Fingerprint == "" {
+		return invalidf("alert without fingerprint (rule %q)", a.Rule)
+	}
+	if !slices.Contains(Kinds, a.Kind) {
+		return invalidf("alert %s: unknown kind %q (want %s)", a.Fingerprint, a.Kind, strings.Join(Kinds, ", "))
+	}
+	switch a.Status {
+	case "":
+		a.Status = Firing
+	case Firing, Resolved:
+	default:
+		return invalidf("alert %s: unknown status %q (want firing or resolved)", a.Fingerprint, a.Status)
+	}
+	switch a.Severity {
+	case "":
+		a.Severity = "warning"
+	case "warning", "critical":
+	default:
+		return invalidf("alert %s: unknown severity %q (want warning or critical)", a.Fingerprint, a.Severity)
+	}
+	if a.Rule == "" {
+		a.Rule = a.Kind
+	}
+	return nil
+}
+
+// Notify records alerts (a new firing episode, seen again, or resolved) and
+// routes those whose group window has closed. Bad alerts are refused before
+// anything is stored.
+func (n *Notifier) Notify(ctx context.Context, alerts ...Alert) error {
+	for i := range alerts {
+		if err := n.validate(&alerts[i]); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
+	n.mu.Lock()
+	now := n.Now()
+	cfg := n.cfg()
+	var routed []store.AlertRow
+	err := n.st.Tx(ctx, func(tx *sqlx.Tx) error {
+		windowEnd, open, err := store.OpenGroupWindow(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		var resolved []int64
+		for _, a := range alerts {
+			cur, err := store.FiringAlert(ctx, tx, a.Fingerprint)
+			found := err == nil
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if a.Status == Resolved {
+				if !found {
+					continue // never fired here, or resolved already
+				}
+				at := a.EndsAt
+				if at.IsZero() || at.After(now) {
+					at = now
+				}
+				if err := store.ResolveAlert(ctx, tx, cur.ID, at); err != nil {
+					return err
+				}
+				if !cur.RoutedAt.IsZero() {
+					resolved = append(resolved, cur.ID)
+				}
+				continue
+			}
+			if found {
+				if err := store.TouchAlert(ctx, tx, cur.ID, now, a.Value, a.Summary); err != nil {
+					return err
+				}
+				continue
+			}
+			if !open {
+				windowEnd, open = now.Add(cfg.Notifier.GroupWait), true
+			}
+			labels, _ := json.Marshal(a.Labels)
+			start := a.StartsAt
+			if start.IsZero() || start.After(now) {
+				start = now
+			}
+			row := store.AlertRow{Fingerprint: a.Fingerprint, Kind: a.Kind, Rule: a.Rule, Target: a.Target, Severity: a.Severity,
+				Labels: string(labels), Summary: a.Summary, Value: a.Value, StartedAt: store.T(start), LastSeenAt: store.T(now),
+				Pending: store.PendingGroup, RouteAt: store.T(windowEnd)}
+			if err := store.InsertAlert(ctx, tx, &row); err != nil {
+				return err
+			}
+		}
+		if err := n.announceResolved(ctx, tx, resolved, now); err != nil {
+			return err
+		}
+		routed, err = n.routeDue(ctx, tx, now)
+		return err
+	})
+	n.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	n.afterRoute(ctx, routed)
+	return nil
+}
+
+func (n *Notifier) afterRoute(ctx context.Context, routed []store.AlertRow) {
+	n.poke()
+	if len(routed) == 0 {
+		return
+	}
+	n.hookMu.Lock()
+	hooks := append([]func(context.Context, Alert){}, n.hooks...)
+	n.hookMu.Unlock()
+	for _, r := range routed {
+		a := fromRow(r)
+		for _, h := range hooks {
+			h(ctx, a)
+		}
+	}
+}
+
+func fromRow(r store.AlertRow) Alert {
+	a := Alert{Fingerprint: r.Fingerprint, Kind: r.Kind, Rule: r.Rule, Target: r.Target, Severity: r.Severity,
+		Status: r.State, Summary: r.Summary, Value: r.Value, StartsAt: r.StartedAt.Time, EndsAt: r.ResolvedAt.Time}
+	_ = json.Unmarshal([]byte(r.Labels), &a.Labels)
+	return a
+}
+
+// Tick does what is due at Now: routes alerts whose group window, silence
+// or maintenance hold ended, and re-announces alerts still firing
+// unacknowledged after the repeat interval. Run calls it; tests call it
+// after moving the clock.
+func (n *Notifier) Tick(ctx context.Context) error {
+	n.mu.Lock()
+	now := n.Now()
+	var routed []store.AlertRow
+	err := n.st.Tx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if routed, err = n.routeDue(ctx, tx, now); err != nil {
+			return err
+		}
+		return n.repeat(ctx, tx, now)
+	})
+	n.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("notifier tick: %w", err)
+	}
+	n.afterRoute(ctx, routed)
+	return nil
+}
+
+// nextTick is when Tick next has work (zero when nothing is pending).
+func (n *Notifier) nextTick(ctx context.Context) (time.Time, error) {
+	var next time.Time
+	consider := func(t time.Time, ok bool) {
+		if ok && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	t, ok, err := store.NextRouteAt(ctx, n.st.DB)
+	if err != nil {
+		return next, err
+	}
+	consider(t, ok)
+	t, ok, err = store.NextRepeatBase(ctx, n.st.DB)
+	if err != nil {
+		return next, err
+	}
+	consider(t.Add(n.cfg().Notifier.Repeat), ok)
+	return next, nil
+}
+
+// Parked counts notifications given up on (dead letters), for /ops status.
+func (n *Notifier) Parked(ctx context.Context) (int, error) {
+	return store.CountParked(ctx, n.st.DB)
+}
+
+// Pending counts notifications waiting for delivery.
+func (n *Notifier) Pending(ctx context.Context) (int, error) {
+	return store.OutboxPending(ctx, n.st.DB)
+}
+
+// Seed adds the subscriptions named in configuration that the store lacks.
+func (n *Notifier) Seed(ctx context.Context) error {
+	now := n.Now()
+	for _, s := range n.cfg().Channels.Subscriptions {
+		sev := s.MinSeverity
+		if sev == "" {
+			sev = "warning"
+		}
+		for _, k := range s.Kinds {
+			if !slices.Contains(Kinds, k) {
+				n.log.Warn("subscription seed skipped: unknown kind", "channel", s.Channel, "kind", k)
+				continue
+			}
+			if _, err := n.st.SeedSubscription(ctx, store.Subscription{Channel: s.Channel, Kind: k, MinSeverity: sev,
+				Oncall: s.Oncall, CreatedBy: "config", CreatedAt: store.T(now)}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Run seeds subscriptions, then runs the one delivery worker and the
+// routing/repeat timer until ctx ends; it returns after both stopped.
+func (n *Notifier) Run(ctx context.Context) error {
+	if err := n.Seed(ctx); err != nil {
+		n.log.Error("subscriptions not seeded", "err", err)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return n.runWorker(ctx) })
+	g.Go(func() error { return n.runTimer(ctx) })
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+const maxSleep = 5 * time.Second
+
+func (n *Notifier) runTimer(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		if err := n.Tick(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error("notifier tick failed", "err", err)
+		}
+		wait := maxSleep
+		if next, err := n.nextTick(ctx); err == nil && !next.IsZero() {
+			wait = min(max(next.Sub(n.Now()), 10*time.Millisecond), maxSleep)
+		}
+		timer.Reset(wait)
+	}
+}
+
+func (n *Notifier) runWorker(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-n.wake:
+		}
+		next, err := n.Drain(ctx)
+		if err != nil && ctx.Err() == nil {
+			n.log.Error("delivery pass failed", "err", err)
+		}
+		wait := maxSleep
+		if !next.IsZero() {
+			wait = min(max(next.Sub(n.Now()), 5*time.Millisecond), maxSleep)
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+func sevRank(s string) int {
+	return slices.Index(Severities, s)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

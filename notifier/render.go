@@ -1,0 +1,246 @@
+package notifier
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"opsbot/chat"
+	"opsbot/store"
+)
+
+// AckAction is the button action id of Acknowledge. Its value is an alert
+// id ("42"), or "msg:<n>" for every alert of grouped message n.
+const AckAction = "ack"
+
+func sortAlerts(as []store.AlertRow) {
+	sort.SliceStable(as, func(i, j int) bool {
+		if ri, rj := sevRank(as[i].Severity), sevRank(as[j].Severity); ri != rj {
+			return ri > rj
+		}
+		return as[i].ID < as[j].ID
+	})
+}
+
+func title(a store.AlertRow) string {
+	if a.Target != "" {
+		return a.Rule + " on " + a.Target
+	}
+	return a.Rule
+}
+
+func short(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	d = d.Round(time.Minute)
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	switch {
+	case h >= 24:
+		return fmt.Sprintf("%dd%dh", h/24, h%24)
+	case h > 0:
+		return fmt.Sprintf("%dh%02dm", h, m)
+	}
+	return fmt.Sprintf("%dm", m)
+}
+
+func clip(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func state(a store.AlertRow, now time.Time) string {
+	switch {
+	case a.State == store.AlertResolved:
+		return "resolved after " + short(a.Duration(now))
+	case a.AckedBy != "":
+		return "acknowledged by " + a.AckedBy + ", firing " + short(a.Duration(now))
+	}
+	return "firing " + short(a.Duration(now))
+}
+
+func line(a store.AlertRow, now time.Time) string {
+	s := fmt.Sprintf("#%d [%s] %s", a.ID, a.Severity, title(a))
+	if a.Summary != "" {
+		s += ": " + clip(a.Summary, 120)
+	}
+	return s + " — " + state(a, now)
+}
+
+func fileLine(a store.AlertRow, now time.Time) string {
+	return strings.Join([]string{"#" + strconv.FormatInt(a.ID, 10), a.Severity, a.Kind, a.Rule, a.Target, a.Fingerprint,
+		state(a, now), strings.ReplaceAll(a.Summary, "\n", " ")}, "\t")
+}
+
+func alertsFile(name string, alerts []store.AlertRow, now time.Time) chat.File {
+	var b strings.Builder
+	b.WriteString("id\tseverity\tkind\trule\ttarget\tfingerprint\tstate\tsummary\n")
+	for _, a := range alerts {
+		b.WriteString(fileLine(a, now) + "\n")
+	}
+	return chat.File{Name: name, Mime: "text/plain", Data: []byte(b.String())}
+}
+
+// render draws a message carrying alerts as they are now. Posts carry the
+// attachment and mentions; edits cannot re-attach and must not re-page.
+func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall string, now time.Time, post bool) chat.Message {
+	var firing, crit, resolved, open int
+	for _, a := range alerts {
+		if a.State == store.AlertResolved {
+			resolved++
+			continue
+		}
+		firing++
+		if a.AckedBy == "" {
+			open++
+			if a.Severity == "critical" {
+				crit++
+			}
+		}
+	}
+	sev := chat.SevWarning
+	for _, a := range alerts {
+		if a.State == store.AlertFiring && a.Severity == "critical" {
+			sev = chat.SevCritical
+		}
+	}
+	if firing == 0 {
+		sev = chat.SevResolved
+	}
+	var m chat.Message
+	m.Severity = sev
+	prefix := ""
+	if role == roleRepeat && firing > 0 {
+		prefix = "Still firing: "
+	}
+	if len(alerts) == 1 {
+		a := alerts[0]
+		m.Title = prefix + title(a)
+		m.Text = a.Summary
+		m.Fields = []chat.Field{
+			{Name: "Alert", Value: "#" + strconv.FormatInt(a.ID, 10), Inline: true},
+			{Name: "Kind", Value: a.Kind, Inline: true},
+			{Name: "Severity", Value: a.Severity, Inline: true},
+		}
+		if a.Target != "" {
+			m.Fields = append(m.Fields, chat.Field{Name: "Target", Value: a.Target, Inline: true})
+		}
+		if a.Value != 0 {
+			m.Fields = append(m.Fields, chat.Field{Name: "Value", Value: strconv.FormatFloat(a.Value, 'g', 4, 64), Inline: true})
+		}
+		if a.State == store.AlertResolved {
+			m.Fields = append(m.Fields, chat.Field{Name: "Duration", Value: short(a.Duration(now)), Inline: true})
+		} else {
+			m.Fields = append(m.Fields, chat.Field{Name: "Firing for", Value: short(a.Duration(now)), Inline: true})
+		}
+		ctx := []string{"fingerprint " + a.Fingerprint}
+		if a.AckedBy != "" {
+			ctx = append([]string{"acknowledged by " + a.AckedBy}, ctx...)
+		} else if a.State == store.AlertFiring {
+			ctx = append(ctx, fmt.Sprintf("/ops ack %d", a.ID))
+		}
+		m.Context = strings.Join(ctx, " · ")
+		if a.State == store.AlertFiring && a.AckedBy == "" {
+			m.Buttons = []chat.Button{{ID: AckAction, Label: "Acknowledge", Value: strconv.FormatInt(a.ID, 10), Style: chat.StylePrimary}}
+		}
+	} else {
+		switch {
+		case firing == 0:
+			m.Title = fmt.Sprintf("%d alerts resolved", len(alerts))
+		case resolved == 0:
+			m.Title = prefix + fmt.Sprintf("%d alerts firing", len(alerts))
+		default:
+			m.Title = prefix + fmt.Sprintf("%d alerts: %d firing, %d resolved", len(alerts), firing, resolved)
+		}
+		inline := n.cfg().Notifier.InlineAlerts
+		var b strings.Builder
+		for i, a := range alerts {
+			if i == inline {
+				break
+			}
+			b.WriteString(line(a, now) + "\n")
+		}
+		name := fmt.Sprintf("alerts-%d.txt", outboxID)
+		if len(alerts) > inline {
+			fmt.Fprintf(&b, "Listed here: the first %d. All %d alerts, with fingerprints, are in the attached %s.", inline, len(alerts), name)
+			if post {
+				m.Files = []chat.File{alertsFile(name, alerts, now)}
+			}
+		}
+		m.Text = strings.TrimRight(b.String(), "\n")
+		if open > 0 {
+			m.Context = "/ops ack <id> acknowledges one alert"
+			m.Buttons = []chat.Button{{ID: AckAction, Label: "Acknowledge all", Value: "msg:" + strconv.FormatInt(outboxID, 10), Style: chat.StylePrimary}}
+		}
+	}
+	if post && oncall != "" && crit > 0 {
+		m.Mentions = []string{oncall}
+	}
+	return m
+}
+
+func (n *Notifier) renderResolvedReply(alerts []store.AlertRow, parent int64, now time.Time) chat.Message {
+	if len(alerts) == 1 {
+		a := alerts[0]
+		return chat.Message{Severity: chat.SevResolved, Title: "Resolved: " + title(a),
+			Text: fmt.Sprintf("#%d resolved after %s.", a.ID, short(a.Duration(now)))}
+	}
+	m := chat.Message{Severity: chat.SevResolved, Title: fmt.Sprintf("%d alerts resolved", len(alerts))}
+	inline := n.cfg().Notifier.InlineAlerts
+	var b strings.Builder
+	for i, a := range alerts {
+		if i == inline {
+			name := fmt.Sprintf("resolved-%d-%d.txt", parent, now.UnixMilli())
+			fmt.Fprintf(&b, "Listed here: the first %d. All %d, with fingerprints, are in the attached %s.", inline, len(alerts), name)
+			m.Files = []chat.File{alertsFile(name, alerts, now)}
+			break
+		}
+		b.WriteString(line(a, now) + "\n")
+	}
+	m.Text = strings.TrimRight(b.String(), "\n")
+	return m
+}
+
+type filePayload struct {
+	Name string `json:"name"`
+	Mime string `json:"mime,omitempty"`
+	Data []byte `json:"data"`
+}
+
+// payload is a message as stored in the outbox: files included.
+type payload struct {
+	chat.Message
+	Files []filePayload `json:"files,omitempty"`
+}
+
+func encodeMessage(m chat.Message) (string, error) {
+	p := payload{Message: m}
+	p.Message.Files = nil
+	for _, f := range m.Files {
+		p.Files = append(p.Files, filePayload{Name: f.Name, Mime: f.Mime, Data: f.Data})
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("encode message: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeMessage(s string) (chat.Message, error) {
+	var p payload
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		return chat.Message{}, fmt.Errorf("decode message: %w", err)
+	}
+	m := p.Message
+	m.Files = nil
+	for _, f := range p.Files {
+		m.Files = append(m.Files, chat.File{Name: f.Name, Mime: f.Mime, Data: f.Data})
+	}
+	return m, nil
+}

@@ -1,0 +1,303 @@
+package notifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"opsbot/store"
+)
+
+// Roles of a message carrying alerts.
+const (
+	roleFirst  = "first"
+	roleRepeat = "repeat"
+)
+
+// routeDue decides for each due alert: held (maintenance), silenced, or
+// announced to every subscribed channel in one message per channel.
+func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) ([]store.AlertRow, error) {
+	due, err := store.DueAlerts(ctx, tx, now)
+	if err != nil || len(due) == 0 {
+		return nil, err
+	}
+	silences, err := n.activeSilences(ctx, tx, now)
+	if err != nil {
+		return nil, err
+	}
+	maint := map[string]time.Time{}
+	var routed []store.AlertRow
+	for _, a := range due {
+		if a.Kind == "health" && a.Target != "" {
+			until, ok := maint[a.Target]
+			if !ok {
+				if until, err = maintenanceUntil(ctx, tx, a.Target); err != nil {
+					return nil, err
+				}
+				maint[a.Target] = until
+			}
+			if until.After(now) {
+				if err := store.SetAlertPending(ctx, tx, a.ID, store.PendingHold, until, nil); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if s, ok := silencedBy(silences, a); ok {
+			id := s.ID
+			if err := store.SetAlertPending(ctx, tx, a.ID, store.PendingSilence, s.EndsAt.Time, &id); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		routed = append(routed, a)
+	}
+	if len(routed) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(routed))
+	for i, a := range routed {
+		ids[i] = a.ID
+	}
+	if err := store.MarkRouted(ctx, tx, ids, now); err != nil {
+		return nil, err
+	}
+	subs, err := store.SubscriptionsTx(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	type dest struct {
+		alerts []store.AlertRow
+		oncall string
+	}
+	byChannel := map[string]*dest{}
+	for _, s := range subs {
+		for _, a := range routed {
+			if a.Kind != s.Kind || sevRank(a.Severity) < sevRank(s.MinSeverity) {
+				continue
+			}
+			d := byChannel[s.Channel]
+			if d == nil {
+				d = &dest{}
+				byChannel[s.Channel] = d
+			}
+			d.alerts = append(d.alerts, a)
+			if s.Oncall != "" && d.oncall == "" {
+				d.oncall = s.Oncall
+			}
+		}
+	}
+	if len(byChannel) == 0 {
+		n.log.Info("alerts routed to no channel", "count", len(routed))
+	}
+	for _, ch := range sortedKeys(byChannel) {
+		d := byChannel[ch]
+		sortAlerts(d.alerts)
+		if err := n.enqueueAlertPost(ctx, tx, ch, d.alerts, roleFirst, d.oncall, now); err != nil {
+			return nil, err
+		}
+	}
+	return routed, nil
+}
+
+func maintenanceUntil(ctx context.Context, tx store.DBTX, target string) (time.Time, error) {
+	raw, err := store.StateValue(ctx, tx, "maintenance:"+target)
+	if errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	var m struct {
+		Until int64 `json:"until"`
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil || m.Until == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(m.Until), nil
+}
+
+// repeat re-announces alerts still firing, unacknowledged, a repeat
+// interval after they were last announced, in the channels of their first
+// message; silenced ones are skipped (and looked at again an interval later).
+func (n *Notifier) repeat(ctx context.Context, tx store.DBTX, now time.Time) error {
+	due, err := store.RepeatDue(ctx, tx, now.Add(-n.cfg().Notifier.Repeat))
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	silences, err := n.activeSilences(ctx, tx, now)
+	if err != nil {
+		return err
+	}
+	subs, err := store.SubscriptionsTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	oncall := map[string]string{}
+	for _, s := range subs {
+		if s.Oncall != "" && oncall[s.Channel] == "" {
+			oncall[s.Channel] = s.Oncall
+		}
+	}
+	var ids, live []int64
+	byID := map[int64]store.AlertRow{}
+	for _, a := range due {
+		ids = append(ids, a.ID)
+		if _, ok := silencedBy(silences, a); ok {
+			continue
+		}
+		live = append(live, a.ID)
+		byID[a.ID] = a
+	}
+	msgs, err := store.MessagesOfAlerts(ctx, tx, live)
+	if err != nil {
+		return err
+	}
+	byChannel := map[string][]store.AlertRow{}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		key := fmt.Sprint(m.Channel, "\x00", m.AlertID)
+		if m.Role != roleFirst || seen[key] {
+			continue
+		}
+		seen[key] = true
+		byChannel[m.Channel] = append(byChannel[m.Channel], byID[m.AlertID])
+	}
+	for _, ch := range sortedKeys(byChannel) {
+		as := byChannel[ch]
+		sortAlerts(as)
+		if err := n.enqueueAlertPost(ctx, tx, ch, as, roleRepeat, oncall[ch], now); err != nil {
+			return err
+		}
+	}
+	return store.SetAnnounced(ctx, tx, ids, now)
+}
+
+// enqueueAlertPost writes one message carrying alerts to channel.
+func (n *Notifier) enqueueAlertPost(ctx context.Context, tx store.DBTX, channel string, alerts []store.AlertRow, role, oncall string, now time.Time) error {
+	row := store.OutboxRow{Channel: channel, Op: store.OpPost, Owner: "alerts", Payload: "{}", CreatedAt: store.T(now)}
+	if err := store.EnqueueOutbox(ctx, tx, &row); err != nil {
+		return err
+	}
+	ids := make([]int64, len(alerts))
+	for i, a := range alerts {
+		ids[i] = a.ID
+	}
+	if err := store.AddAlertMessages(ctx, tx, row.ID, channel, role, ids); err != nil {
+		return err
+	}
+	m := n.render(alerts, row.ID, role, oncall, now, true)
+	payload, err := encodeMessage(m)
+	if err != nil {
+		return err
+	}
+	return store.SetOutboxPayload(ctx, tx, row.ID, payload)
+}
+
+// announceResolved edits every message carrying the resolved alerts and
+// replies in the thread of each first message.
+func (n *Notifier) announceResolved(ctx context.Context, tx store.DBTX, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	msgs, err := store.MessagesOfAlerts(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	if err := n.rerender(ctx, tx, msgs, now); err != nil {
+		return err
+	}
+	// One reply per first message, listing its alerts resolved now.
+	resolvedNow := map[int64]bool{}
+	for _, id := range ids {
+		resolvedNow[id] = true
+	}
+	byParent := map[int64][]int64{}
+	var order []int64
+	for _, m := range msgs {
+		if m.Role != roleFirst || !resolvedNow[m.AlertID] {
+			continue
+		}
+		if _, ok := byParent[m.OutboxID]; !ok {
+			order = append(order, m.OutboxID)
+		}
+		byParent[m.OutboxID] = append(byParent[m.OutboxID], m.AlertID)
+	}
+	for _, parent := range order {
+		post, err := store.OutboxByID(ctx, tx, parent)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if !post.ParkedAt.IsZero() {
+			continue // never delivered: nothing to thread under
+		}
+		var alerts []store.AlertRow
+		for _, id := range byParent[parent] {
+			a, err := store.AlertByID(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			alerts = append(alerts, a)
+		}
+		channel := post.Channel
+		if channel == "" {
+			ref, err := store.RefOf(ctx, tx, parent)
+			if err != nil {
+				continue
+			}
+			channel = ref.Address
+		}
+		payload, err := encodeMessage(n.renderResolvedReply(alerts, parent, now))
+		if err != nil {
+			return err
+		}
+		p := parent
+		if err := store.EnqueueOutbox(ctx, tx, &store.OutboxRow{Channel: channel, Op: store.OpReply, ParentID: &p, Payload: payload, CreatedAt: store.T(now)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rerender queues an edit of each message in msgs showing its alerts'
+// current state; an edit not yet tried is replaced rather than queued twice.
+func (n *Notifier) rerender(ctx context.Context, tx store.DBTX, msgs []store.AlertMessage, now time.Time) error {
+	done := map[int64]bool{}
+	for _, m := range msgs {
+		if done[m.OutboxID] {
+			continue
+		}
+		done[m.OutboxID] = true
+		post, err := store.OutboxByID(ctx, tx, m.OutboxID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if !post.ParkedAt.IsZero() {
+			continue
+		}
+		alerts, err := store.AlertsOfMessage(ctx, tx, m.OutboxID)
+		if err != nil {
+			return err
+		}
+		sortAlerts(alerts)
+		payload, err := encodeMessage(n.render(alerts, m.OutboxID, m.Role, "", now, false))
+		if err != nil {
+			return err
+		}
+		if pend, err := store.PendingUpdate(ctx, tx, m.OutboxID); err == nil {
+			if err := store.SetOutboxPayload(ctx, tx, pend.ID, payload); err != nil {
+				return err
+			}
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		parent := m.OutboxID
+		if err := store.EnqueueOutbox(ctx, tx, &store.OutboxRow{Channel: m.Channel, Op: store.OpUpdate, ParentID: &parent, Payload: payload, CreatedAt: store.T(now)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
