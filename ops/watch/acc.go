@@ -1,0 +1,239 @@
+package watch
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"opsbot/ops/logs"
+)
+
+// AccessStats counts an nginx access log: requests, 5xx, response time
+// (nginx_timed's $request_time) and requests per client IP. IPv4 addresses
+// are kept as uint32 keys so counting allocates nothing per line.
+type AccessStats struct {
+	Requests int64
+	Err5xx   int64
+	Unparsed int64
+	// RTSum is the sum of request times of the RTCount lines that carry one.
+	RTSum   time.Duration
+	RTCount int64
+	ByIPv4  map[uint32]int64
+	ByOther map[string]int64 // IPv6 and anything else in the first field
+}
+
+// NewAccess makes an empty AccessStats.
+func NewAccess() Acc {
+	return &AccessStats{ByIPv4: make(map[uint32]int64, 1024), ByOther: map[string]int64{}}
+}
+
+// Feed implements Acc.
+func (a *AccessStats) Feed(lines []byte) {
+	for len(lines) > 0 {
+		i := bytes.IndexByte(lines, '\n')
+		if i < 0 {
+			i = len(lines)
+		}
+		line := lines[:i]
+		lines = lines[min(i+1, len(lines)):]
+		if len(line) == 0 {
+			continue
+		}
+		f, ok := logs.ParseNginx(line)
+		if !ok {
+			a.Unparsed++
+			continue
+		}
+		a.Requests++
+		if f.Status >= 500 {
+			a.Err5xx++
+		}
+		if f.HasRequestTime {
+			a.RTSum += f.RequestTime
+			a.RTCount++
+		}
+		if ip, ok := ParseIPv4(f.IP); ok {
+			a.ByIPv4[ip]++
+		} else {
+			a.ByOther[string(f.IP)]++
+		}
+	}
+}
+
+// Merge implements Acc.
+func (a *AccessStats) Merge(other Acc) {
+	o := other.(*AccessStats)
+	a.Requests += o.Requests
+	a.Err5xx += o.Err5xx
+	a.Unparsed += o.Unparsed
+	a.RTSum += o.RTSum
+	a.RTCount += o.RTCount
+	for k, v := range o.ByIPv4 {
+		a.ByIPv4[k] += v
+	}
+	for k, v := range o.ByOther {
+		a.ByOther[k] += v
+	}
+}
+
+// MeanResponse is the mean request time, 0 without timed lines.
+func (a *AccessStats) MeanResponse() time.Duration {
+	if a.RTCount == 0 {
+		return 0
+	}
+	return a.RTSum / time.Duration(a.RTCount)
+}
+
+// Rate5xx is the share of 5xx answers in percent, 0 without requests.
+func (a *AccessStats) Rate5xx() float64 {
+	if a.Requests == 0 {
+		return 0
+	}
+	return 100 * float64(a.Err5xx) / float64(a.Requests)
+}
+
+// IPsOver returns the client IPs with more than n requests.
+func (a *AccessStats) IPsOver(n int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range a.ByIPv4 {
+		if v > n {
+			out[FormatIPv4(k)] = v
+		}
+	}
+	for k, v := range a.ByOther {
+		if v > n {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// ParseIPv4 reads a dotted quad into a uint32 without allocating.
+func ParseIPv4(b []byte) (uint32, bool) {
+	var ip, part uint32
+	dots, nd := 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			part = part*10 + uint32(c-'0')
+			nd++
+			if nd > 3 || part > 255 {
+				return 0, false
+			}
+		case c == '.':
+			if nd == 0 || dots == 3 {
+				return 0, false
+			}
+			ip = ip<<8 | part
+			part, nd = 0, 0
+			dots++
+		default:
+			return 0, false
+		}
+	}
+	if dots != 3 || nd == 0 {
+		return 0, false
+	}
+	return ip<<8 | part, true
+}
+
+// FormatIPv4 writes a uint32 key back as a dotted quad.
+func FormatIPv4(ip uint32) string {
+	b := make([]byte, 0, 15)
+	for i := 3; i >= 0; i-- {
+		b = strconv.AppendUint(b, uint64(ip>>(8*i)&0xff), 10)
+		if i > 0 {
+			b = append(b, '.')
+		}
+	}
+	return string(b)
+}
+
+// LineStats counts lines of an application log: all lines, lines without a
+// timestamp in the log's format (unparsed), lines containing each needle,
+// and, with PerIP, the source IP of lines containing the first needle.
+type LineStats struct {
+	format   logs.Format
+	needles  [][]byte
+	perIP    bool
+	Lines    int64
+	Unparsed int64
+	Hits     []int64
+	ByIP     map[string]int64
+}
+
+// NewLines returns a constructor of LineStats. format may be nil (no
+// format check).
+func NewLines(format logs.Format, perIP bool, needles ...string) func() Acc {
+	nb := make([][]byte, len(needles))
+	for i, n := range needles {
+		nb[i] = []byte(n)
+	}
+	return func() Acc {
+		return &LineStats{format: format, needles: nb, perIP: perIP, Hits: make([]int64, len(nb)), ByIP: map[string]int64{}}
+	}
+}
+
+// Feed implements Acc.
+func (s *LineStats) Feed(lines []byte) {
+	for len(lines) > 0 {
+		i := bytes.IndexByte(lines, '\n')
+		if i < 0 {
+			i = len(lines)
+		}
+		line := bytes.TrimRight(lines[:i], "\r")
+		lines = lines[min(i+1, len(lines)):]
+		if len(line) == 0 {
+			continue
+		}
+		s.Lines++
+		if s.format != nil {
+			if _, ok := s.format.Time(line); !ok {
+				s.Unparsed++
+			}
+		}
+		for j, n := range s.needles {
+			if bytes.Contains(line, n) {
+				s.Hits[j]++
+				if j == 0 && s.perIP {
+					if ip := lineIP(line); ip != "" {
+						s.ByIP[ip]++
+					}
+				}
+			}
+		}
+	}
+}
+
+// Merge implements Acc.
+func (s *LineStats) Merge(other Acc) {
+	o := other.(*LineStats)
+	s.Lines += o.Lines
+	s.Unparsed += o.Unparsed
+	for i := range s.Hits {
+		s.Hits[i] += o.Hits[i]
+	}
+	for k, v := range o.ByIP {
+		s.ByIP[k] += v
+	}
+}
+
+// lineIP is the line's source address: its first field when that is an IP
+// (as the seed's `awk '{print $1}'` reads security.log), else the first
+// field that is one ("… login failed for bob from 10.0.0.7").
+func lineIP(line []byte) string {
+	for f := range bytes.FieldsSeq(line) {
+		f = bytes.Trim(f, "[](),;\"'")
+		if k, v, ok := bytes.Cut(f, []byte("=")); ok && len(v) > 0 && len(k) > 0 {
+			f = v
+		}
+		if a, err := netip.ParseAddr(string(f)); err == nil {
+			return a.String()
+		}
+		if ap, err := netip.ParseAddrPort(string(f)); err == nil {
+			return ap.Addr().String()
+		}
+	}
+	return ""
+}
