@@ -214,10 +214,19 @@ func (r Remediation) validate(p *Problems) {
 	}
 }
 
-// Incidents configures incident handling.
+// Incidents configures incident handling. The thread goes to
+// channels.incident.
 type Incidents struct {
 	MaxTitle int `yaml:"max_title"`
+	// RemindChannel adds a channel-wide mention (@channel, @here) to stage
+	// overrun reminders.
+	RemindChannel bool `yaml:"remind_channel"`
+	// AutoOpen lets critical alerts open incidents (or attach to one).
+	AutoOpen *bool `yaml:"auto_open"`
 }
+
+// AutoOpens reports whether critical alerts open incidents (default on).
+func (i Incidents) AutoOpens() bool { return i.AutoOpen == nil || *i.AutoOpen }
 
 func (i *Incidents) setDefaults() { i.MaxTitle = 120 }
 
