@@ -1,0 +1,98 @@
+package scheduler
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"opsbot/store"
+)
+
+// LeaderLock is the store lock the leader holds.
+const LeaderLock = "leader"
+
+// Elector keeps one replica the leader through a lease in the store (a lock
+// row with expiry). The leader renews every TTL/3; if it dies, another
+// replica takes the lease once it has expired, within one TTL.
+type Elector struct {
+	Store  *store.Store
+	Holder string
+	TTL    time.Duration
+	Log    *slog.Logger
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
+
+	leader atomic.Bool
+}
+
+// IsLeader reports whether this replica leads now.
+func (e *Elector) IsLeader() bool { return e.leader.Load() }
+
+// Run keeps trying to lead; while leading it runs work with a context that
+// is cancelled when leadership is lost or ctx ends. It returns when ctx ends.
+func (e *Elector) Run(ctx context.Context, work func(ctx context.Context) error) error {
+	now, sleep := e.Now, e.Sleep
+	if now == nil {
+		now = time.Now
+	}
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	log := e.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	renew := e.TTL / 3
+	for ctx.Err() == nil {
+		ok, err := e.Store.TryLock(ctx, LeaderLock, e.Holder, e.TTL, now())
+		if err != nil {
+			log.Warn("leader lease: store error", "err", err)
+		}
+		if !ok {
+			if sleep(ctx, renew) != nil {
+				return nil
+			}
+			continue
+		}
+		log.Info("leading", "holder", e.Holder)
+		e.leader.Store(true)
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- work(wctx) }()
+		lost, finished := false, false
+	lead:
+		for {
+			select {
+			case err := <-done:
+				finished = true
+				if err != nil && ctx.Err() == nil {
+					log.Error("leader work stopped", "err", err)
+				}
+				break lead
+			case <-ctx.Done():
+				break lead
+			default:
+			}
+			if sleep(ctx, renew) != nil {
+				break
+			}
+			ok, err := e.Store.TryLock(ctx, LeaderLock, e.Holder, e.TTL, now())
+			if err != nil || !ok {
+				log.Warn("leader lease lost", "err", err)
+				lost = true
+				break
+			}
+		}
+		e.leader.Store(false)
+		cancel()
+		if !finished {
+			<-done
+		}
+		if !lost {
+			_ = e.Store.Unlock(context.WithoutCancel(ctx), LeaderLock, e.Holder)
+			return nil
+		}
+	}
+	return nil
+}
