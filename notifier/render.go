@@ -33,7 +33,7 @@ func title(a store.AlertRow) string {
 }
 
 func short(d time.Duration) string {
-	if d < time.Minute {
+	if d < time.Hour {
 		return d.Round(time.Second).String()
 	}
 	d = d.Round(time.Minute)

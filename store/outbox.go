@@ -136,7 +136,7 @@ func (s *Store) MarkDelivered(ctx context.Context, r OutboxRow, ref *MessageRef,
 // ParkedOutbox returns parked rows, newest first.
 func ParkedOutbox(ctx context.Context, q DBTX, limit int) ([]OutboxRow, error) {
 	var out []OutboxRow
-	if err := qselect(ctx, q, &out, `SELECT * FROM outbox WHERE parked_at IS NOT NULL ORDER BY id DESC LIMIT ?`, limit); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT * FROM outbox WHERE parked_at IS NOT NULL ORDER BY parked_at DESC, id DESC LIMIT ?`, limit); err != nil {
 		return nil, fmt.Errorf("parked outbox: %w", err)
 	}
 	return out, nil
