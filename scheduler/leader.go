@@ -14,7 +14,8 @@ const LeaderLock = "leader"
 
 // Elector keeps one replica the leader through a lease in the store (a lock
 // row with expiry). The leader renews every TTL/3; if it dies, another
-// replica takes the lease once it has expired, within one TTL.
+// replica takes the lease once it has expired: within one TTL of the last
+// renewal plus a tenth of a TTL.
 type Elector struct {
 	Store  *store.Store
 	Holder string
@@ -44,13 +45,16 @@ func (e *Elector) Run(ctx context.Context, work func(ctx context.Context) error)
 		log = slog.Default()
 	}
 	renew := e.TTL / 3
+	// Followers look often so a dead leader is replaced within about one
+	// TTL of its last renewal; the query is a single-row update.
+	poll := max(e.TTL/10, 10*time.Millisecond)
 	for ctx.Err() == nil {
 		ok, err := e.Store.TryLock(ctx, LeaderLock, e.Holder, e.TTL, now())
 		if err != nil {
 			log.Warn("leader lease: store error", "err", err)
 		}
 		if !ok {
-			if sleep(ctx, renew) != nil {
+			if sleep(ctx, poll) != nil {
 				return nil
 			}
 			continue

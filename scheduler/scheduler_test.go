@@ -31,6 +31,13 @@ func newSched(t *testing.T, st *store.Store, jobs ...scheduler.Job) *scheduler.S
 	return s
 }
 
+// tick moves the scheduler's clock to now and runs what is due.
+func tick(ctx context.Context, s *scheduler.Scheduler, now time.Time) {
+	s.Now = func() time.Time { return now }
+	s.Tick(ctx, now)
+	s.Wait()
+}
+
 func TestBackupAt0200RunsOnceWhenTheClockPassesIt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -46,8 +53,7 @@ func TestBackupAt0200RunsOnceWhenTheClockPassesIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		for now := start; now.Before(start.Add(4 * time.Hour)); now = now.Add(time.Minute) {
-			s.Tick(ctx, now)
-			s.Wait()
+			tick(ctx, s, now)
 		}
 		if runs.Load() != 1 || !dues[0].Equal(time.Date(2026, 11, 26, 2, 0, 0, 0, shanghai)) {
 			t.Fatalf("runs %d dues %v", runs.Load(), dues)
@@ -67,8 +73,7 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	s := newSched(t, st, job)
 	day1 := time.Date(2026, 11, 24, 1, 59, 0, 0, shanghai)
 	s.Start(ctx, day1)
-	s.Tick(ctx, day1.Add(time.Minute))
-	s.Wait()
+	tick(ctx, s, day1.Add(time.Minute))
 	if runs.Load() != 1 {
 		t.Fatalf("first run: %d", runs.Load())
 	}
@@ -76,21 +81,18 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	s2 := newSched(t, st, job)
 	back := time.Date(2026, 11, 26, 9, 0, 0, 0, shanghai)
 	s2.Start(ctx, back)
-	s2.Tick(ctx, back)
-	s2.Wait()
+	tick(ctx, s2, back)
 	if runs.Load() != 2 {
 		t.Fatalf("catch-up should run once at start, runs %d", runs.Load())
 	}
-	s2.Tick(ctx, back.Add(time.Hour))
-	s2.Wait()
+	tick(ctx, s2, back.Add(time.Hour))
 	if runs.Load() != 2 {
 		t.Fatalf("catch-up ran more than once: %d", runs.Load())
 	}
 	// Down for less than a period: no catch-up.
 	s3 := newSched(t, st, job)
 	s3.Start(ctx, back.Add(2*time.Hour))
-	s3.Tick(ctx, back.Add(2*time.Hour))
-	s3.Wait()
+	tick(ctx, s3, back.Add(2*time.Hour))
 	if runs.Load() != 2 {
 		t.Fatalf("no catch-up wanted, runs %d", runs.Load())
 	}
@@ -148,14 +150,12 @@ func TestPausePersists(t *testing.T) {
 	}
 	s2 := newSched(t, st, job) // a restart of the bot
 	s2.Start(ctx, t0)
-	s2.Tick(ctx, t0.Add(time.Minute))
-	s2.Wait()
+	tick(ctx, s2, t0.Add(time.Minute))
 	if runs.Load() != 0 {
 		t.Fatal("paused job ran after a restart")
 	}
 	s2.SetPaused(ctx, "cleanup", false)
-	s2.Tick(ctx, t0.Add(2*time.Minute))
-	s2.Wait()
+	tick(ctx, s2, t0.Add(2*time.Minute))
 	if runs.Load() != 1 {
 		t.Fatalf("resumed job runs %d", runs.Load())
 	}

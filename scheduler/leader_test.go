@@ -1,0 +1,114 @@
+package scheduler_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+
+	"opsbot/scheduler"
+	"opsbot/store"
+	"opsbot/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv("OPSBOT_LEADER_CHILD"); name != "" {
+		os.Exit(leaderChild(name, os.Getenv("OPSBOT_LEADER_DSN")))
+	}
+	os.Exit(m.Run())
+}
+
+// leaderChild is one opsbot replica: it competes for the lease and, while
+// leading, runs a scheduler with a job due every second.
+func leaderChild(name, dsn string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	st, err := store.Open(ctx, "postgres", dsn)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer st.Close()
+	e := &scheduler.Elector{Store: st, Holder: name, TTL: 2 * time.Second}
+	e.Run(ctx, func(ctx context.Context) error {
+		s, err := scheduler.New(st, nil, nil, name, []scheduler.Job{{Name: "tick", Spec: "@every 1s", Run: func(context.Context, time.Time) error { return nil }}})
+		if err != nil {
+			return err
+		}
+		return s.Run(ctx)
+	})
+	return 0
+}
+
+func TestFollowerTakesOverWithinTTL(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, "postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := func(name string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "OPSBOT_LEADER_CHILD="+name, "OPSBOT_LEADER_DSN="+dsn)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	runsBy := func() map[string]int {
+		runs, err := st.JobRuns(ctx, "tick")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]int{}
+		for _, r := range runs {
+			m[r.Holder]++
+		}
+		return m
+	}
+	wait := func(what string, limit time.Duration, cond func() bool) time.Duration {
+		t0 := time.Now()
+		for !cond() {
+			if time.Since(t0) > limit {
+				t.Fatalf("%s: not within %s (runs %v)", what, limit, runsBy())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return time.Since(t0)
+	}
+	a := start("replica-a")
+	wait("a leads", 15*time.Second, func() bool { return runsBy()["replica-a"] >= 2 })
+	start("replica-b")
+	time.Sleep(2500 * time.Millisecond)
+	if n := runsBy()["replica-b"]; n != 0 {
+		t.Fatalf("the follower ran %d jobs while the leader lived", n)
+	}
+	a.Process.Signal(syscall.SIGKILL)
+	a.Wait()
+	killed := time.Now()
+	took := wait("b takes over", 10*time.Second, func() bool { return runsBy()["replica-b"] >= 1 })
+	t.Logf("follower took over %s after the leader was killed (TTL 2s)", took.Round(10*time.Millisecond))
+	if took > 2*time.Second+time.Second {
+		t.Fatalf("takeover took %s, TTL is 2s", took)
+	}
+	_ = killed
+	// Every due time ran exactly once.
+	runs, _ := st.JobRuns(ctx, "tick")
+	seen := map[int64]bool{}
+	for _, r := range runs {
+		if seen[r.DueAt.UnixMilli()] {
+			t.Fatalf("due time %s ran twice", r.DueAt)
+		}
+		seen[r.DueAt.UnixMilli()] = true
+	}
+}
