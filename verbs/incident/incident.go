@@ -1,0 +1,327 @@
+// Package incident holds the `incident` verb: open, list, show, stage,
+// note, lead, close, reopen, postmortem and stats of incidents.
+package incident
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"opsbot/chat"
+	"opsbot/commands"
+	model "opsbot/incident"
+	"opsbot/incidents"
+)
+
+// Deps are what the verb needs.
+type Deps struct {
+	Incidents *incidents.Service
+}
+
+// maxShown bounds the timeline entries shown by `incident show`.
+const maxShown = 30
+
+// Verbs returns the incident verb.
+func Verbs(d Deps) []*commands.Verb {
+	svc := d.Incidents
+	idParam := commands.Param{Name: "id", Help: "incident number", Required: true, Kind: "int"}
+	var backStages []string
+	for _, s := range model.Stages {
+		if s != model.Closed {
+			backStages = append(backStages, s.String())
+		}
+	}
+	return []*commands.Verb{{
+		Name:    "incident",
+		Summary: "open and run incidents: stages, lead, notes, post-mortem",
+		Examples: []string{
+			`/ops incident open "API not responding" --sev critical`,
+			"/ops incident stage 7 handling",
+			"/ops incident lead 7 @alice",
+			"/ops incident postmortem 7",
+		},
+		Subs: []*commands.Verb{
+			{
+				Name: "open", Summary: "open an incident by hand",
+				Params: []commands.Param{{Name: "title", Help: "what is wrong", Required: true, Rest: true}},
+				Flags: []commands.Flag{
+					{Name: "sev", Help: "severity: critical (default) or warning", Choices: []string{model.SevCritical, model.SevWarning}},
+					{Name: "target", Help: "the served target it concerns (default: the only one)"},
+				},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					inc, err := svc.Open(ctx, c.Arg(0), c.Flag("sev"), c.Flag("target"), c.Actor())
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					where := "no incident channel is configured (channels.incident): the timeline is kept, no thread"
+					if inc.Channel != "" {
+						where = "its thread is in " + inc.Channel
+					}
+					return commands.Response{Message: chat.Message{
+						Title: fmt.Sprintf("Opened incident #%d: %s", inc.ID, inc.Title), Severity: sev(inc.Severity),
+						Text:    fmt.Sprintf("Stage discovery (0–5 min); %s.", where),
+						Context: fmt.Sprintf("next: /ops incident lead %d <user>, /ops incident stage %d assessment", inc.ID, inc.ID),
+					}}, nil
+				},
+			},
+			{
+				Name: "list", Summary: "list incidents, newest first",
+				Flags: []commands.Flag{{Name: "open", Bool: true, Help: "only those not closed"}},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					list, err := svc.List(ctx, c.Has("open"), 25)
+					if err != nil {
+						return commands.Response{}, err
+					}
+					if len(list) == 0 {
+						return commands.Text("no incidents"), nil
+					}
+					var b strings.Builder
+					for _, inc := range list {
+						fmt.Fprintf(&b, "#%-4d %-11s %-8s %-9s %-14s %s\n", inc.ID, inc.Stage, inc.Severity,
+							model.FormatDuration(inc.Elapsed(c.Now)), cut(orDash(inc.Lead), 14), cut(inc.Title, 60))
+					}
+					title := "Incidents"
+					if c.Has("open") {
+						title = "Open incidents"
+					}
+					return commands.Response{Message: chat.Message{Title: title, Code: strings.TrimRight(b.String(), "\n")}}, nil
+				},
+			},
+			{
+				Name: "show", Summary: "show an incident and its timeline",
+				Params: []commands.Param{idParam},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					id, err := parseID(c.Arg(0))
+					if err != nil {
+						return commands.Response{}, err
+					}
+					inc, tl, err := svc.Get(ctx, id)
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					return commands.Response{Message: showMessage(inc, tl, c.Now)}, nil
+				},
+			},
+			{
+				Name: "stage", Summary: "move an incident forward to a stage",
+				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to move to", Required: true, Choices: model.StageNames()}},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					id, err := parseID(c.Arg(0))
+					if err != nil {
+						return commands.Response{}, err
+					}
+					to, err := model.ParseStage(c.Arg(1))
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					inc, err := svc.Stage(ctx, id, to, c.Actor())
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					return commands.Text("incident #%d is now in %s%s", id, inc.Stage, window(inc.Stage)), nil
+				},
+			},
+			{
+				Name: "note", Summary: "add a note to an open incident's timeline",
+				Params: []commands.Param{idParam, {Name: "text", Help: "the note", Required: true, Rest: true}},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					id, err := parseID(c.Arg(0))
+					if err != nil {
+						return commands.Response{}, err
+					}
+					if _, err := svc.Note(ctx, id, c.Arg(1), c.Actor()); err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					return commands.Text("note added to incident #%d", id), nil
+				},
+			},
+			{
+				Name: "lead", Summary: "name the incident's lead",
+				Params: []commands.Param{idParam, {Name: "user", Help: "a user mention (@someone)", Required: true}},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					id, err := parseID(c.Arg(0))
+					if err != nil {
+						return commands.Response{}, err
+					}
+					lead, err := model.ParseMention(c.Req.Platform, c.Arg(1))
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					if _, err := svc.SetLead(ctx, id, lead, c.Actor()); err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					return commands.Text("%s leads incident #%d", lead, id), nil
+				},
+			},
+			{
+				Name: "close", Summary: "close an incident",
+				Params: []commands.Param{idParam},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					id, err := parseID(c.Arg(0))
+					if err != nil {
+						return commands.Response{}, err
+					}
+					inc, err := svc.Close(ctx, id, c.Actor())
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					return commands.Response{Message: chat.Message{Severity: chat.SevResolved,
+						Text: fmt.Sprintf("incident #%d closed after %s", id, model.FormatDuration(inc.Elapsed(c.Now)))}}, nil
+				},
+			},
+			{
+				Name: "reopen", Summary: "take an incident back to an earlier stage (default handling)",
+				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to go back to (default handling)", Choices: backStages}},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					id, err := parseID(c.Arg(0))
+					if err != nil {
+						return commands.Response{}, err
+					}
+					var to model.Stage
+					if a := c.Arg(1); a != "" {
+						if to, err = model.ParseStage(a); err != nil {
+							return commands.Response{}, userErr(err)
+						}
+					}
+					inc, err := svc.Reopen(ctx, id, to, c.Actor())
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					return commands.Text("incident #%d reopened: now in %s%s", id, inc.Stage, window(inc.Stage)), nil
+				},
+			},
+			{
+				Name: "postmortem", Summary: "write the post-mortem draft from the timeline",
+				Params: []commands.Param{idParam},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					id, err := parseID(c.Arg(0))
+					if err != nil {
+						return commands.Response{}, err
+					}
+					md, inc, err := svc.PostMortem(ctx, id, c.Actor())
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					m := chat.Message{Title: fmt.Sprintf("Post-mortem draft of incident #%d", id),
+						Text: "Written from the timeline; root cause and prevention are yours to fill in."}
+					if inc.Channel != "" {
+						m.Context = "also posted in the incident's thread in " + inc.Channel
+					}
+					// Where the command runs in the thread's own channel the
+					// thread already carries the file.
+					if inc.Channel == "" || inc.Channel != c.Req.Address() {
+						m.Files = []chat.File{incidents.PostMortemFile(id, md)}
+					}
+					return commands.Response{Message: m}, nil
+				},
+			},
+			{
+				Name: "stats", Summary: "count incidents and mean times to acknowledge and recover",
+				Flags: []commands.Flag{{Name: "days", Help: "the period in days (default 30)", Kind: "int"}},
+				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					days, err := c.Int("days", 30)
+					if err != nil {
+						return commands.Response{}, err
+					}
+					st, err := svc.Stats(ctx, days)
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					return commands.Response{Message: chat.Message{
+						Title: fmt.Sprintf("Incidents in the last %d days", days),
+						Fields: []chat.Field{
+							{Name: "Count", Value: fmt.Sprintf("%d (%d critical, %d open)", st.Count, st.Critical, st.Open), Inline: true},
+							{Name: "Mean time to acknowledge", Value: mean(st.MeanAck, st.Acked), Inline: true},
+							{Name: "Mean time to recover", Value: mean(st.MeanRecover, st.Recovered), Inline: true},
+						},
+					}}, nil
+				},
+			},
+		},
+	}}
+}
+
+func showMessage(inc model.Incident, tl []model.Entry, now time.Time) chat.Message {
+	var b strings.Builder
+	start := 0
+	if len(tl) > maxShown {
+		start = len(tl) - maxShown
+		fmt.Fprintf(&b, "… %d earlier entries (the post-mortem draft has them all)\n", start)
+	}
+	for _, e := range tl[start:] {
+		fmt.Fprintf(&b, "%s  %-9s %-22s %s\n", e.At.UTC().Format("01-02 15:04:05"), e.Kind, cut(e.Actor, 22), cut(strings.Join(strings.Fields(e.Text), " "), 100))
+	}
+	stage := inc.Stage.String() + window(inc.Stage)
+	if inc.Overdue(now) {
+		stage += ", past its target"
+	}
+	return chat.Message{
+		Title:    fmt.Sprintf("Incident #%d: %s", inc.ID, inc.Title),
+		Severity: sev(inc.Severity),
+		Fields: []chat.Field{
+			{Name: "Stage", Value: stage, Inline: true},
+			{Name: "Severity", Value: inc.Severity, Inline: true},
+			{Name: "Lead", Value: orDash(inc.Lead), Inline: true},
+			{Name: "Elapsed", Value: model.FormatDuration(inc.Elapsed(now)), Inline: true},
+			{Name: "Target", Value: orDefault(inc.Target, "every target"), Inline: true},
+		},
+		Code:    strings.TrimRight(b.String(), "\n"),
+		Context: fmt.Sprintf("opened %s by %s", inc.OpenedAt.UTC().Format("2006-01-02 15:04 UTC"), inc.OpenedBy),
+	}
+}
+
+// userErr shows refusals as they are; anything else is an internal error.
+func userErr(err error) error {
+	if r, ok := model.AsRefusal(err); ok {
+		return commands.Errorf("%s", r.Msg)
+	}
+	return err
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, commands.Errorf("an incident id is a whole number like 7, got %q", cut(s, 30))
+	}
+	return id, nil
+}
+
+func window(s model.Stage) string {
+	if w := s.WindowText(); w != "" {
+		return " (" + w + ")"
+	}
+	return ""
+}
+
+func sev(s string) chat.Severity {
+	if s == model.SevWarning {
+		return chat.SevWarning
+	}
+	return chat.SevCritical
+}
+
+func mean(d time.Duration, n int) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%s (of %d)", model.FormatDuration(d), n)
+}
+
+func orDash(s string) string { return orDefault(s, "—") }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
