@@ -1,0 +1,243 @@
+// Package alerts holds the chat verbs of alert routing: subscribe,
+// unsubscribe, subscriptions, silence, silences, unsilence and ack, plus the
+// Acknowledge button. The work is the notifier's; these only translate.
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"opsbot/chat"
+	"opsbot/commands"
+	"opsbot/notifier"
+	"opsbot/store"
+)
+
+// Deps are what the verbs need.
+type Deps struct {
+	Notifier *notifier.Notifier
+}
+
+func userErr(err error) error {
+	if errors.Is(err, notifier.ErrInvalid) {
+		return commands.Errorf("%s", err.Error())
+	}
+	return err
+}
+
+func kindsOf(c *commands.Call) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(c.Arg(0), func(r rune) bool { return r == ' ' || r == ',' }) {
+		out = append(out, strings.ToLower(f))
+	}
+	return out
+}
+
+func parseID(s, what string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, commands.Errorf("%s id must be a number, got %q", what, s)
+	}
+	return id, nil
+}
+
+// Verbs returns the alert routing verbs.
+func Verbs(d Deps) []*commands.Verb {
+	n := d.Notifier
+	kindList := strings.Join(notifier.Kinds, ", ")
+	return []*commands.Verb{
+		{
+			Name:     "subscribe",
+			Summary:  "send alerts of some kinds to this channel",
+			Usage:    "subscribe <kind>… [--min-severity warning|critical] [--oncall @user]",
+			Params:   []commands.Param{{Name: "kinds", Help: "any of " + kindList, Required: true, Rest: true}},
+			Flags:    []commands.Flag{{Name: "min-severity", Help: "only alerts at least this severe", Choices: notifier.Severities}, {Name: "oncall", Help: "user or group to mention on critical alerts until acknowledged"}},
+			Examples: []string{"/ops subscribe threshold security", "/ops subscribe health --min-severity critical --oncall @sre"},
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				kinds := kindsOf(c)
+				sev := c.Flag("min-severity")
+				if err := n.Subscribe(ctx, c.Req.Address(), kinds, sev, c.Flag("oncall"), c.Actor()); err != nil {
+					return commands.Response{}, userErr(err)
+				}
+				if sev == "" {
+					sev = "warning"
+				}
+				msg := fmt.Sprintf("This channel now gets %s alerts (%s and above).", strings.Join(kinds, ", "), sev)
+				if o := c.Flag("oncall"); o != "" {
+					msg += " " + o + " is mentioned on critical ones until someone acknowledges."
+				}
+				return commands.Text("%s", msg), nil
+			},
+		},
+		{
+			Name:    "unsubscribe",
+			Summary: "stop sending alerts of some kinds to this channel",
+			Params:  []commands.Param{{Name: "kinds", Help: "any of " + kindList, Required: true, Rest: true}},
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				removed, err := n.Unsubscribe(ctx, c.Req.Address(), kindsOf(c))
+				if err != nil {
+					return commands.Response{}, userErr(err)
+				}
+				if len(removed) == 0 {
+					return commands.Text("This channel was not subscribed to %s.", strings.Join(kindsOf(c), ", ")), nil
+				}
+				return commands.Text("This channel no longer gets %s alerts.", strings.Join(removed, ", ")), nil
+			},
+		},
+		{
+			Name:    "subscriptions",
+			Summary: "list subscriptions, or test which channels would get an alert",
+			Default: "list",
+			Subs: []*commands.Verb{
+				{
+					Name:    "list",
+					Summary: "this channel's subscriptions (--all: every channel's)",
+					Flags:   []commands.Flag{{Name: "all", Bool: true, Help: "every channel"}},
+					Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+						ch := c.Req.Address()
+						if c.Has("all") {
+							ch = ""
+						}
+						subs, err := n.Subscriptions(ctx, ch)
+						if err != nil {
+							return commands.Response{}, err
+						}
+						if len(subs) == 0 {
+							return commands.Text("No subscriptions. Try `/ops subscribe %s`.", strings.Join(notifier.Kinds[:2], " ")), nil
+						}
+						return commands.Response{Message: chat.Message{Title: "Subscriptions", Code: subTable(subs)}}, nil
+					},
+				},
+				{
+					Name:    "test",
+					Summary: "which channels would get an alert of this kind and severity",
+					Params: []commands.Param{
+						{Name: "kind", Required: true, Choices: notifier.Kinds},
+						{Name: "severity", Required: true, Choices: notifier.Severities},
+					},
+					Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+						subs, err := n.Recipients(ctx, c.Arg(0), c.Arg(1))
+						if err != nil {
+							return commands.Response{}, userErr(err)
+						}
+						if len(subs) == 0 {
+							return commands.Text("No channel would get a %s %s alert.", c.Arg(1), c.Arg(0)), nil
+						}
+						return commands.Response{Message: chat.Message{Title: fmt.Sprintf("A %s %s alert would go to", c.Arg(1), c.Arg(0)), Code: subTable(subs)}}, nil
+					},
+				},
+			},
+		},
+		{
+			Name:     "silence",
+			Summary:  "mute alerts matching key=value for a while (still recorded)",
+			Usage:    "silence <key=value[,key=value]> <duration> [reason]",
+			Params:   []commands.Param{{Name: "matcher", Required: true, Help: "rule=, target=, kind=, severity=, fingerprint= or any label"}, {Name: "duration", Required: true, Help: "30m, 2h, 1d"}, {Name: "reason", Rest: true}},
+			Examples: []string{"/ops silence target=api 2h deploying", "/ops silence rule=disk_high,target=db 1d"},
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				d, err := notifier.ParseDuration(c.Arg(1))
+				if err != nil {
+					return commands.Response{}, userErr(err)
+				}
+				s, err := n.Silence(ctx, c.Arg(0), d, c.Arg(2), c.Actor())
+				if err != nil {
+					return commands.Response{}, userErr(err)
+				}
+				return commands.Text("Silence #%d: %s until %s UTC. `/ops unsilence %d` ends it early.", s.ID, s.Matcher, s.EndsAt.UTC().Format("2006-01-02 15:04"), s.ID), nil
+			},
+		},
+		{
+			Name:    "silences",
+			Summary: "list the silences in force",
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				ss, err := n.Silences(ctx)
+				if err != nil {
+					return commands.Response{}, err
+				}
+				if len(ss) == 0 {
+					return commands.Text("No silences in force."), nil
+				}
+				var b strings.Builder
+				for _, s := range ss {
+					fmt.Fprintf(&b, "#%-4d %-30s until %s UTC (%s left)  by %s", s.ID, s.Matcher, s.EndsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.Sub(c.Now).Round(time.Minute), s.CreatedBy)
+					if s.Reason != "" {
+						b.WriteString("  — " + s.Reason)
+					}
+					b.WriteString("\n")
+				}
+				return commands.Response{Message: chat.Message{Title: "Silences", Code: strings.TrimRight(b.String(), "\n")}}, nil
+			},
+		},
+		{
+			Name:    "unsilence",
+			Summary: "end a silence now",
+			Params:  []commands.Param{{Name: "id", Required: true}},
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				id, err := parseID(c.Arg(0), "silence")
+				if err != nil {
+					return commands.Response{}, err
+				}
+				if err := n.Unsilence(ctx, id, c.Actor()); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return commands.Response{}, commands.Errorf("no silence #%d in force", id)
+					}
+					return commands.Response{}, err
+				}
+				return commands.Text("Silence #%d ended.", id), nil
+			},
+		},
+		{
+			Name:    "ack",
+			Summary: "acknowledge an alert: stops its repeats and mentions",
+			Params:  []commands.Param{{Name: "alert-id", Required: true}},
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				id, err := parseID(c.Arg(0), "alert")
+				if err != nil {
+					return commands.Response{}, err
+				}
+				a, err := n.Ack(ctx, id, c.Actor())
+				if err != nil {
+					return commands.Response{}, userErr(err)
+				}
+				return commands.Text("Alert #%d (%s) acknowledged by %s.", a.ID, a.Rule, a.AckedBy), nil
+			},
+		},
+	}
+}
+
+// Buttons returns the button handlers by action id ("ack").
+func Buttons(d Deps) map[string]commands.ButtonHandler {
+	return map[string]commands.ButtonHandler{
+		notifier.AckAction: func(ctx context.Context, req commands.Request, value string) (commands.Response, error) {
+			by := req.Principal()
+			if req.UserName != "" && req.UserName != req.User {
+				by += " (" + req.UserName + ")"
+			}
+			m, err := d.Notifier.AckButton(ctx, req.Address(), value, by)
+			if err != nil {
+				return commands.Response{}, userErr(err)
+			}
+			return commands.Response{Message: m}, nil
+		},
+	}
+}
+
+func subTable(subs []store.Subscription) string {
+	var b strings.Builder
+	for _, s := range subs {
+		fmt.Fprintf(&b, "%-20s %-10s %-9s", s.Channel, s.Kind, s.MinSeverity+"+")
+		if s.Oncall != "" {
+			b.WriteString("  on-call " + s.Oncall)
+		}
+		b.WriteString("\n")
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
