@@ -208,3 +208,15 @@ func FormatDuration(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dd%dh", days, h)
 }
+
+// MentionID is what a chat message's Mentions list wants for a mention:
+// the platform user id of <@U123> or <@123>, or the shell's @name as is.
+func MentionID(mention string) string {
+	if m := slackMention.FindStringSubmatch(mention); m != nil {
+		return m[1]
+	}
+	if m := discordMention.FindStringSubmatch(mention); m != nil {
+		return m[1]
+	}
+	return mention
+}

@@ -166,7 +166,10 @@ func writeAlerts(w func(string, ...any), tl []Entry, clock func(time.Time) strin
 	for _, ref := range order {
 		a := byRef[ref]
 		var when []string
-		if !a.fired.IsZero() {
+		switch {
+		case a.times > 1:
+			when = append(when, fmt.Sprintf("fired %d times, first %s", a.times, clock(a.fired)))
+		case !a.fired.IsZero():
 			when = append(when, "fired "+clock(a.fired))
 		}
 		if !a.resolved.IsZero() {
