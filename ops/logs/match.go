@@ -1,0 +1,381 @@
+package logs
+
+import (
+	"bytes"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
+)
+
+// A finder finds candidate matches in one block. Calls for one block come
+// with non-decreasing from, so finders cache what they found past it; reset
+// is called before each new block.
+type finder interface {
+	// next returns the offset of the first candidate at or after from, or -1.
+	next(b []byte, from int) int
+	reset()
+}
+
+const none = int(^uint(0) >> 1) // "no more in this block" in caches
+
+// litFinder is a case-sensitive literal: bytes.Index over the whole block.
+type litFinder struct {
+	s []byte
+	c int // cached candidate, valid when >= from
+}
+
+func (f *litFinder) reset() { f.c = -1 }
+
+func (f *litFinder) next(b []byte, from int) int {
+	if f.c >= from {
+		if f.c == none {
+			return -1
+		}
+		return f.c
+	}
+	i := bytes.Index(b[from:], f.s)
+	if i < 0 {
+		f.c = none
+		return -1
+	}
+	f.c = from + i
+	return f.c
+}
+
+// foldFinder is an ASCII case-insensitive literal: it looks for the
+// literal's rarest byte (both cases) with bytes.IndexByte and confirms with
+// bytes.EqualFold. Go's regexp on (?i) patterns is two orders slower.
+type foldFinder struct {
+	s      []byte
+	k      int  // index of the rare byte in s
+	lo, up byte // its two cases (equal when not a letter)
+	cl, cu int  // cached positions of lo and up, valid when >= from+k
+	c      int
+}
+
+func newFoldFinder(s []byte) *foldFinder {
+	k, best := 0, 1<<30
+	for i, c := range s {
+		w := int(byteRank[lower(c)]) + int(byteRank[upper(c)])
+		if lower(c) == upper(c) {
+			w = 2 * int(byteRank[c])
+		}
+		if w < best {
+			k, best = i, w
+		}
+	}
+	return &foldFinder{s: s, k: k, lo: lower(s[k]), up: upper(s[k])}
+}
+
+func (f *foldFinder) reset() { f.cl, f.cu, f.c = -1, -1, -1 }
+
+func (f *foldFinder) next(b []byte, from int) int {
+	if f.c >= from {
+		if f.c == none {
+			return -1
+		}
+		return f.c
+	}
+	n := len(f.s)
+	for {
+		q := from + f.k
+		if q >= len(b) {
+			f.c = none
+			return -1
+		}
+		if f.cl < q {
+			f.cl = indexFrom(b, q, f.lo)
+		}
+		p := f.cl
+		if f.lo != f.up {
+			if f.cu < q {
+				f.cu = indexFrom(b, q, f.up)
+			}
+			p = min(p, f.cu)
+		}
+		if p == none {
+			f.c = none
+			return -1
+		}
+		start := p - f.k
+		if start+n <= len(b) && bytes.EqualFold(b[start:start+n], f.s) {
+			f.c = start
+			return start
+		}
+		from = start + 1
+	}
+}
+
+func indexFrom(b []byte, from int, c byte) int {
+	i := bytes.IndexByte(b[from:], c)
+	if i < 0 {
+		return none
+	}
+	return from + i
+}
+
+// anyFinder is an alternation: one pass per literal over the block, the
+// earliest candidate wins.
+type anyFinder []finder
+
+func (a anyFinder) reset() {
+	for _, f := range a {
+		f.reset()
+	}
+}
+
+func (a anyFinder) next(b []byte, from int) int {
+	best := -1
+	for _, f := range a {
+		if p := f.next(b, from); p >= 0 && (best < 0 || p < best) {
+			best = p
+		}
+	}
+	return best
+}
+
+// reFinder runs a multi-line regexp over the block: the fallback for
+// patterns without a required literal.
+type reFinder struct{ re *regexp.Regexp }
+
+func (reFinder) reset() {}
+
+func (f reFinder) next(b []byte, from int) int {
+	loc := f.re.FindIndex(b[from:])
+	if loc == nil {
+		return -1
+	}
+	return from + loc[0]
+}
+
+// everyFinder matches every line (the empty pattern).
+type everyFinder struct{}
+
+func (everyFinder) reset() {}
+
+func (everyFinder) next(b []byte, from int) int {
+	if from >= len(b) {
+		return -1
+	}
+	return from
+}
+
+// matcher finds matching lines: a finder picks candidate lines, and, when
+// the finder is only a prefilter, the line regexp confirms them.
+type matcher struct {
+	newFinder func() finder
+	verify    *regexp.Regexp // nil when every candidate is a match
+}
+
+// compileMatcher builds the matcher of a pattern: literal unless regex,
+// case-insensitive when fold. Errors are bad input.
+func compileMatcher(pattern string, regex, fold bool) (*matcher, error) {
+	expr := pattern
+	if !regex {
+		expr = regexp.QuoteMeta(pattern)
+	}
+	if fold {
+		expr = "(?i)" + expr
+	}
+	lineRE, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, badInput("invalid regexp %q: %s", pattern, reason(err))
+	}
+	if pattern == "" {
+		return &matcher{newFinder: func() finder { return everyFinder{} }}, nil
+	}
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, badInput("invalid regexp %q: %s", pattern, reason(err))
+	}
+	re = re.Simplify()
+	if lits, exact := literalSet(re); len(lits) > 0 && len(lits) <= 16 {
+		m := &matcher{newFinder: func() finder { return litsFinder(lits) }}
+		if !exact {
+			m.verify = lineRE
+		}
+		return m, nil
+	}
+	if lits, ok := required(re); ok && len(lits) <= 16 {
+		return &matcher{newFinder: func() finder { return litsFinder(lits) }, verify: lineRE}, nil
+	}
+	blockRE, err := regexp.Compile("(?m:" + expr + ")")
+	if err != nil {
+		return nil, badInput("invalid regexp %q: %s", pattern, reason(err))
+	}
+	return &matcher{newFinder: func() finder { return reFinder{blockRE} }, verify: lineRE}, nil
+}
+
+func reason(err error) string {
+	var se *syntax.Error
+	if e, ok := err.(*syntax.Error); ok {
+		se = e
+		return se.Code.String() + ": " + se.Expr
+	}
+	return err.Error()
+}
+
+type lit struct {
+	s    string
+	fold bool
+}
+
+func litsFinder(lits []lit) finder {
+	fs := make(anyFinder, len(lits))
+	for i, l := range lits {
+		if l.fold && hasLetter(l.s) {
+			fs[i] = newFoldFinder([]byte(l.s))
+		} else {
+			fs[i] = &litFinder{s: []byte(l.s)}
+		}
+	}
+	if len(fs) == 1 {
+		return fs[0]
+	}
+	return fs
+}
+
+// literalSet reports whether re is exactly a literal or an alternation of
+// literals (captures aside), so a finder hit is a match. exact is false when
+// a literal's case folding is not plain ASCII.
+func literalSet(re *syntax.Regexp) ([]lit, bool) {
+	switch re.Op {
+	case syntax.OpCapture:
+		return literalSet(re.Sub[0])
+	case syntax.OpLiteral:
+		l, ok := toLit(re)
+		if !ok {
+			return nil, false
+		}
+		return []lit{l}, true
+	case syntax.OpAlternate:
+		var out []lit
+		for _, s := range re.Sub {
+			ls, ok := literalSet(s)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, ls...)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// required returns literals one of which every match must contain.
+func required(re *syntax.Regexp) ([]lit, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		l, ok := toLit(re)
+		if !ok {
+			return nil, false
+		}
+		return []lit{l}, true
+	case syntax.OpCapture, syntax.OpPlus:
+		return required(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		var best []lit
+		bestScore := -1
+		for _, s := range re.Sub {
+			ls, ok := required(s)
+			if ok && score(ls) > bestScore {
+				best, bestScore = ls, score(ls)
+			}
+		}
+		return best, best != nil
+	case syntax.OpAlternate:
+		var out []lit
+		for _, s := range re.Sub {
+			ls, ok := required(s)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, ls...)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// score prefers sets whose weakest literal is long and rare.
+func score(ls []lit) int {
+	worst := 1 << 30
+	for _, l := range ls {
+		rare := 255
+		for i := 0; i < len(l.s); i++ {
+			rare = min(rare, int(byteRank[l.s[i]]))
+		}
+		s := min(len(l.s), 8)*256 + (255 - rare)
+		worst = min(worst, s)
+	}
+	return worst - len(ls)
+}
+
+// toLit turns a literal node into bytes; folded literals must be ASCII
+// for the rare-byte finder (non-ASCII folds go to the regexp).
+func toLit(re *syntax.Regexp) (lit, bool) {
+	var b strings.Builder
+	fold := re.Flags&syntax.FoldCase != 0
+	for _, r := range re.Rune {
+		if r == '\n' || (fold && r >= utf8.RuneSelf) {
+			return lit{}, false
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return lit{}, false
+	}
+	return lit{s: b.String(), fold: fold}, true
+}
+
+func hasLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if isLetter(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 32
+	}
+	return c
+}
+
+func upper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 32
+	}
+	return c
+}
+
+// byteRank approximates how common a byte is in log text (255 = most).
+// The rarest byte of a literal is the one to scan for.
+var byteRank = func() [256]byte {
+	var r [256]byte
+	for i := range r {
+		r[i] = 20
+	}
+	for i := 0x80; i < 256; i++ {
+		r[i] = 40
+	}
+	set := func(chars string, hi, step int) {
+		for i := 0; i < len(chars); i++ {
+			r[chars[i]] = byte(max(hi-i*step, 1))
+		}
+	}
+	r[' '] = 255
+	set("etaoinsrhldcumfpgwybvkxjqz", 250, 5)
+	set("0123456789", 215, 3)
+	set(".:/-\"=_,[]()", 205, 5)
+	set("ETAOINSRHLDCUMFPGWYBVKXJQZ", 150, 4)
+	set("\n\t'{}?&+;%#@*!<>|\\$^~`", 140, 5)
+	return r
+}()

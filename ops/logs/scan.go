@@ -1,0 +1,518 @@
+package logs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The scan reads line-aligned blocks of about 1 MiB and runs the matcher
+// over the whole block (bytes.Index finds the next candidate; only
+// candidate lines are looked at), with one worker per core. Blocks are
+// merged in file order, so the first matches are the file's first; at most
+// a few blocks are in flight, so memory stays flat whatever the file size.
+
+const (
+	blockSize    = 1 << 20
+	blockMargin  = 64 << 10
+	maxLineBytes = 64 << 20 // a line longer than this is cut
+	clipLine     = 2000     // bytes of a line kept in a result
+)
+
+// Line is one line of a log and its byte offset (in the decompressed stream
+// for .gz files).
+type Line struct {
+	Off  int64  `json:"off"`
+	Text string `json:"text"`
+}
+
+// Match is a matching line with its context.
+type Match struct {
+	Log    string `json:"log"`  // configured name: app, access, …
+	Path   string `json:"path"` // file base name: app.log.1
+	Line   Line   `json:"line"`
+	Before []Line `json:"before,omitempty"`
+	After  []Line `json:"after,omitempty"`
+
+	beforeShort, afterShort bool // context cut by the block's edge
+}
+
+type scanOpts struct {
+	m       *matcher
+	level   string
+	format  Format
+	collect int // matches to keep (0 = count only)
+	context int
+	workers int
+}
+
+type job struct {
+	k    int
+	off  int64
+	buf  *[]byte // stream blocks: the pooled buffer holding data
+	data []byte
+}
+
+type blockResult struct {
+	k          int
+	count      int64
+	bytes      int64
+	matches    []Match
+	head, tail []Line
+	err        error
+}
+
+// loader fills a job's block: the data and the offset of its first byte.
+type loader func(j job, buf *[]byte) ([]byte, int64, error)
+
+type scanOut struct {
+	count   int64
+	bytes   int64
+	matches []Match
+}
+
+type scanner struct {
+	opts       scanOpts
+	collecting atomic.Bool
+}
+
+func newScanner(o scanOpts) *scanner {
+	if o.workers <= 0 {
+		o.workers = runtime.GOMAXPROCS(0)
+	}
+	s := &scanner{opts: o}
+	s.collecting.Store(o.collect > 0)
+	return s
+}
+
+// run drives produce (which sends jobs in order, taking a slot of sem
+// before each), the workers and the in-order merge.
+func (s *scanner) run(ctx context.Context, produce func(ctx context.Context, sem chan struct{}, out chan<- job) error, load loader, release func(j job)) (scanOut, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	inflight := 2*s.opts.workers + 2
+	sem := make(chan struct{}, inflight)
+	jobs := make(chan job)
+	results := make(chan blockResult, inflight)
+
+	var prodErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		prodErr = produce(ctx, sem, jobs)
+	}()
+	var workers sync.WaitGroup
+	for range s.opts.workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			f := s.opts.m.newFinder()
+			var buf []byte
+			for j := range jobs {
+				var r blockResult
+				if ctx.Err() != nil {
+					r.err = ctx.Err()
+				} else if data, base, err := load(j, &buf); err != nil {
+					r.err = err
+				} else {
+					r = s.scanBlock(data, base, f)
+				}
+				r.k = j.k
+				if release != nil {
+					release(j)
+				}
+				results <- r
+			}
+		}()
+	}
+	go func() {
+		workers.Wait()
+		close(results)
+	}()
+
+	m := merger{c: s.opts.context, limit: s.opts.collect}
+	pending := map[int]blockResult{}
+	next := 0
+	var firstErr error
+	for r := range results {
+		pending[r.k] = r
+		for {
+			p, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			<-sem
+			if p.err != nil {
+				if firstErr == nil {
+					firstErr = p.err
+					cancel()
+				}
+				continue
+			}
+			if firstErr == nil {
+				m.add(p)
+				if m.full() {
+					s.collecting.Store(false)
+				}
+			}
+		}
+	}
+	wg.Wait()
+	if firstErr == nil && prodErr != nil {
+		firstErr = prodErr
+	}
+	return scanOut{count: m.count, bytes: m.bytes, matches: m.got}, firstErr
+}
+
+// scanBlock counts (and collects) the matching lines of one block.
+func (s *scanner) scanBlock(data []byte, base int64, f finder) blockResult {
+	o := &s.opts
+	r := blockResult{bytes: int64(len(data))}
+	collect := o.collect > 0 && s.collecting.Load()
+	f.reset()
+	pos := 0
+	for pos < len(data) {
+		p := f.next(data, pos)
+		if p < 0 {
+			break
+		}
+		ls := pos + bytes.LastIndexByte(data[pos:p], '\n') + 1
+		le := len(data)
+		if i := bytes.IndexByte(data[p:], '\n'); i >= 0 {
+			le = p + i
+		}
+		line := data[ls:le]
+		pos = le + 1
+		if o.m.verify != nil && !o.m.verify.Match(line) {
+			continue
+		}
+		if o.level != "" && o.format.Level(line) != o.level {
+			continue
+		}
+		r.count++
+		if collect && len(r.matches) < o.collect {
+			r.matches = append(r.matches, s.match(data, ls, le, base))
+		}
+	}
+	if o.context > 0 {
+		r.head = linesAfter(data, 0, o.context, base)
+		r.tail, _ = linesBefore(data, len(data), o.context, base)
+	}
+	return r
+}
+
+func (s *scanner) match(data []byte, ls, le int, base int64) Match {
+	m := Match{Line: Line{Off: base + int64(ls), Text: clip(data[ls:le])}}
+	if c := s.opts.context; c > 0 {
+		m.Before, m.beforeShort = linesBefore(data, ls, c, base)
+		next := min(le+1, len(data))
+		m.After = linesAfter(data, next, c, base)
+		m.afterShort = len(m.After) < c
+	}
+	return m
+}
+
+// linesBefore returns up to n lines ending before offset end (a line
+// start), and whether the block's start cut them short.
+func linesBefore(data []byte, end, n int, base int64) ([]Line, bool) {
+	if end > 0 && end == len(data) && data[end-1] == '\n' {
+		end-- // the block's last newline ends the last line
+	} else if end > 0 {
+		end-- // the newline before the line at end
+	}
+	var out []Line
+	for len(out) < n && end > 0 {
+		ls := bytes.LastIndexByte(data[:end], '\n') + 1
+		out = append(out, Line{Off: base + int64(ls), Text: clip(data[ls:end])})
+		end = ls - 1
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, len(out) < n
+}
+
+// linesAfter returns up to n lines starting at from (a line start).
+func linesAfter(data []byte, from, n int, base int64) []Line {
+	var out []Line
+	for len(out) < n && from < len(data) {
+		le := len(data)
+		if i := bytes.IndexByte(data[from:], '\n'); i >= 0 {
+			le = from + i
+		}
+		out = append(out, Line{Off: base + int64(from), Text: clip(data[from:le])})
+		from = le + 1
+	}
+	return out
+}
+
+func clip(b []byte) string {
+	if len(b) > clipLine {
+		return string(b[:clipLine]) + "…"
+	}
+	return string(b)
+}
+
+// merger joins block results in order, keeps the first matches and mends
+// context lines cut by block edges.
+type merger struct {
+	c, limit     int
+	count, bytes int64
+	got          []Match
+	pending      []int // matches still short of after-context
+	prevTail     []Line
+}
+
+func (m *merger) full() bool { return len(m.got) >= m.limit }
+
+func (m *merger) add(r blockResult) {
+	m.count += r.count
+	m.bytes += r.bytes
+	if m.c > 0 {
+		still := m.pending[:0]
+		for _, i := range m.pending {
+			mt := &m.got[i]
+			take := min(m.c-len(mt.After), len(r.head))
+			mt.After = append(mt.After, r.head[:take]...)
+			if len(mt.After) < m.c && len(r.head) < m.c {
+				still = append(still, i)
+			}
+		}
+		m.pending = still
+	}
+	for _, mt := range r.matches {
+		if m.full() {
+			break
+		}
+		if m.c > 0 && mt.beforeShort && len(m.prevTail) > 0 {
+			need := min(m.c-len(mt.Before), len(m.prevTail))
+			mt.Before = append(append([]Line(nil), m.prevTail[len(m.prevTail)-need:]...), mt.Before...)
+		}
+		m.got = append(m.got, mt)
+		if m.c > 0 && mt.afterShort {
+			m.pending = append(m.pending, len(m.got)-1)
+		}
+	}
+	if m.c > 0 {
+		if len(r.tail) >= m.c {
+			m.prevTail = r.tail
+		} else {
+			t := append(append([]Line(nil), m.prevTail...), r.tail...)
+			m.prevTail = t[max(0, len(t)-m.c):]
+		}
+	}
+}
+
+// ---- plain files ----
+
+// scanFile scans the lines of r between start and end.
+func (s *scanner) scanFile(ctx context.Context, r io.ReaderAt, start, end int64) (scanOut, error) {
+	produce := func(ctx context.Context, sem chan struct{}, out chan<- job) error {
+		for k, a := 0, start; a < end; k, a = k+1, a+blockSize {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case out <- job{k: k, off: a}:
+			case <-ctx.Done():
+				<-sem
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	load := func(j job, buf *[]byte) ([]byte, int64, error) {
+		return loadPlain(r, j.off, min(j.off+blockSize, end), start, end, buf)
+	}
+	return s.run(ctx, produce, load, nil)
+}
+
+// loadPlain reads the lines that start in [a, b) of the window
+// [start, end): the line holding byte a-1 belongs to the block before, and
+// the last line may run past b.
+func loadPlain(r io.ReaderAt, a, b, start, end int64, buf *[]byte) ([]byte, int64, error) {
+	from := a
+	if a > start {
+		from = a - 1
+	}
+	want := min(b+blockMargin, end) - from
+	for {
+		if int64(cap(*buf)) < want {
+			*buf = make([]byte, want)
+		}
+		data := (*buf)[:want]
+		n, err := r.ReadAt(data, from)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, fmt.Errorf("read log: %w", err)
+		}
+		data = data[:n]
+		atEnd := from+int64(n) >= end || n < int(want) // a shrunk file ends early
+		s := 0
+		if a > start {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				if atEnd {
+					return nil, 0, nil
+				}
+				want *= 2
+				continue
+			}
+			s = i + 1
+		}
+		if from+int64(s) >= b {
+			return nil, 0, nil
+		}
+		cut := int(b - 1 - from)
+		if cut >= len(data) {
+			return data[s:], from + int64(s), nil
+		}
+		if j := bytes.IndexByte(data[cut:], '\n'); j >= 0 {
+			return data[s : cut+j+1], from + int64(s), nil
+		}
+		if atEnd || want >= maxLineBytes {
+			return data[s:], from + int64(s), nil
+		}
+		want = min(want*2, end-from)
+	}
+}
+
+// ---- streams (.gz) ----
+
+// scanStream scans a stream (a decompressed .gz), cutting it to the time
+// window block by block, since a stream cannot be searched by offset.
+func (s *scanner) scanStream(ctx context.Context, rd io.Reader, since, until time.Time) (scanOut, error) {
+	inflight := 2*s.opts.workers + 2
+	pool := make(chan *[]byte, inflight+s.opts.workers+2)
+	for range cap(pool) {
+		b := make([]byte, blockSize)
+		pool <- &b
+	}
+	getBuf := func(ctx context.Context) (*[]byte, error) {
+		select {
+		case b := <-pool:
+			return b, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	produce := func(ctx context.Context, sem chan struct{}, out chan<- job) error {
+		started, done := since.IsZero(), false
+		var off int64 // decompressed offset of cur[0]
+		cur, err := getBuf(ctx)
+		if err != nil {
+			return err
+		}
+		fill := 0
+		k := 0
+		eof := false
+		for !eof && !done {
+			n, err := readFull(rd, (*cur)[fill:])
+			fill += n
+			if errors.Is(err, io.EOF) {
+				eof = true
+			} else if err != nil {
+				return fmt.Errorf("read log: %w", err)
+			}
+			if fill == 0 {
+				break
+			}
+			blk := (*cur)[:fill]
+			if !eof {
+				nl := bytes.LastIndexByte(blk, '\n')
+				if nl < 0 {
+					if len(*cur) >= maxLineBytes {
+						nl = len(blk) - 1 // cut a monster line
+					} else {
+						bigger := make([]byte, 2*len(*cur))
+						copy(bigger, blk)
+						*cur = bigger
+						continue
+					}
+				}
+				blk = blk[:nl+1]
+			}
+			next, err := getBuf(ctx)
+			if err != nil {
+				return err
+			}
+			rest := (*cur)[len(blk):fill]
+			if len(*next) < len(rest)+blockSize/2 {
+				*next = make([]byte, max(blockSize, 2*len(rest)))
+			}
+			fill = copy(*next, rest)
+			lo, hi := 0, len(blk)
+			if !started {
+				lo64, err := searchTime(bytes.NewReader(blk), 0, int64(len(blk)), s.opts.format, func(t time.Time) bool { return !t.Before(since) })
+				if err != nil {
+					return err
+				}
+				lo = int(lo64)
+				started = lo < len(blk)
+			}
+			if started && !until.IsZero() {
+				hi64, err := searchTime(bytes.NewReader(blk), int64(lo), int64(len(blk)), s.opts.format, func(t time.Time) bool { return t.After(until) })
+				if err != nil {
+					return err
+				}
+				hi = int(hi64)
+				done = hi < len(blk)
+			}
+			blkOff := off
+			off += int64(len(blk))
+			if lo >= hi {
+				pool <- cur
+				cur = next
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			j := job{k: k, off: blkOff + int64(lo), buf: cur, data: blk[lo:hi]}
+			select {
+			case out <- j:
+			case <-ctx.Done():
+				<-sem
+				return ctx.Err()
+			}
+			k++
+			cur = next
+		}
+		return nil
+	}
+	load := func(j job, _ *[]byte) ([]byte, int64, error) { return j.data, j.off, nil }
+	release := func(j job) {
+		select {
+		case pool <- j.buf:
+		default:
+		}
+	}
+	return s.run(ctx, produce, load, release)
+}
+
+// readFull fills b; unlike io.ReadFull it keeps a stream's own
+// io.ErrUnexpectedEOF (a truncated .gz) apart from a clean end (io.EOF).
+func readFull(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
