@@ -144,7 +144,12 @@ func dataDir(cfg *config.Config) string {
 
 // Shell runs the console adapter.
 func Shell(ctx context.Context, cfg *config.Config, opts Options) error {
-	log := newLogger(cfg, opts.Stderr)
+	// The terminal is for replies; the bot's own log says only what is wrong.
+	lc := *cfg
+	if lc.Log.Level == "info" {
+		lc.Log.Level = "warn"
+	}
+	log := newLogger(&lc, opts.Stderr)
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

@@ -194,10 +194,25 @@ type Remediation struct {
 	FailuresBeforeRestart int           `yaml:"failures_before_restart"`
 	Budget                int           `yaml:"restart_budget"`
 	Window                time.Duration `yaml:"restart_window"`
+	// Alert handlers from the guide, each off-able: high memory flushes the
+	// served service's Redis cache, a full disk runs cleanup.
+	FlushCacheOnMemory bool   `yaml:"flush_cache_on_memory"`
+	MemoryRule         string `yaml:"memory_rule"`
+	CleanupOnDisk      bool   `yaml:"cleanup_on_disk"`
+	DiskRule           string `yaml:"disk_rule"`
+	// Heartbeat is requested every HeartbeatEvery while the scheduler is
+	// healthy, so an outside dead man's switch notices a dead bot.
+	HeartbeatURL   string        `yaml:"heartbeat_url"`
+	HeartbeatEvery time.Duration `yaml:"heartbeat_every"`
 }
 
 func (r *Remediation) setDefaults() {
 	r.FailuresBeforeRestart = 3
+	r.FlushCacheOnMemory = true
+	r.MemoryRule = "memory_high"
+	r.CleanupOnDisk = true
+	r.DiskRule = "disk_high"
+	r.HeartbeatEvery = 5 * time.Minute
 	r.Budget = 3
 	r.Window = 30 * time.Minute
 }
@@ -211,6 +226,20 @@ func (r Remediation) validate(p *Problems) {
 	}
 	if r.Window <= 0 {
 		p.add("remediation.restart_window", "must be positive")
+	}
+	if r.FlushCacheOnMemory && !contains(RuleNames, r.MemoryRule) {
+		p.add("remediation.memory_rule", "unknown rule %q", r.MemoryRule)
+	}
+	if r.CleanupOnDisk && !contains(RuleNames, r.DiskRule) {
+		p.add("remediation.disk_rule", "unknown rule %q", r.DiskRule)
+	}
+	if r.HeartbeatURL != "" {
+		if u, err := url.Parse(r.HeartbeatURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add("remediation.heartbeat_url", "not an http(s) URL")
+		}
+		if r.HeartbeatEvery <= 0 {
+			p.add("remediation.heartbeat_every", "must be positive")
+		}
 	}
 }
 
