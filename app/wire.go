@@ -105,6 +105,8 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 			g.Go(func() error { return inc.Run(gctx) })
 			g.Go(func() error { return sched.Run(gctx) })
 			g.Go(func() error { return a.prune(gctx) })
+			hb := &scheduler.Heartbeat{URL: cfg.Remediation.HeartbeatURL, Every: cfg.Remediation.HeartbeatEvery, Healthy: sched.Healthy, Log: a.log}
+			g.Go(func() error { return hb.Run(gctx) })
 			return g.Wait()
 		})
 	})
