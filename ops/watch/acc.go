@@ -19,13 +19,15 @@ type AccessStats struct {
 	// RTSum is the sum of request times of the RTCount lines that carry one.
 	RTSum   time.Duration
 	RTCount int64
-	ByIPv4  map[uint32]int64
+	// Lines is every non-empty line fed, parsed or not.
+	Lines   int64
+	ByIPv4  *ipCounts
 	ByOther map[string]int64 // IPv6 and anything else in the first field
 }
 
 // NewAccess makes an empty AccessStats.
 func NewAccess() Acc {
-	return &AccessStats{ByIPv4: make(map[uint32]int64, 1024), ByOther: map[string]int64{}}
+	return &AccessStats{ByIPv4: newIPCounts(1024), ByOther: map[string]int64{}}
 }
 
 // Feed implements Acc.
@@ -40,23 +42,28 @@ func (a *AccessStats) Feed(lines []byte) {
 		if len(line) == 0 {
 			continue
 		}
-		f, ok := logs.ParseNginx(line)
+		a.Lines++
+		ipb, status, rt, hasRT, ok := accessFast(line)
 		if !ok {
-			a.Unparsed++
-			continue
+			f, ok := logs.ParseNginx(line)
+			if !ok {
+				a.Unparsed++
+				continue
+			}
+			ipb, status, rt, hasRT = f.IP, f.Status, f.RequestTime, f.HasRequestTime
 		}
 		a.Requests++
-		if f.Status >= 500 {
+		if status >= 500 {
 			a.Err5xx++
 		}
-		if f.HasRequestTime {
-			a.RTSum += f.RequestTime
+		if hasRT {
+			a.RTSum += rt
 			a.RTCount++
 		}
-		if ip, ok := ParseIPv4(f.IP); ok {
-			a.ByIPv4[ip]++
+		if ip, ok := ParseIPv4(ipb); ok {
+			a.ByIPv4.Add(ip, 1)
 		} else {
-			a.ByOther[string(f.IP)]++
+			a.ByOther[string(ipb)]++
 		}
 	}
 }
@@ -69,13 +76,78 @@ func (a *AccessStats) Merge(other Acc) {
 	a.Unparsed += o.Unparsed
 	a.RTSum += o.RTSum
 	a.RTCount += o.RTCount
-	for k, v := range o.ByIPv4 {
-		a.ByIPv4[k] += v
-	}
+	a.Lines += o.Lines
+	o.ByIPv4.Each(a.ByIPv4.Add)
 	for k, v := range o.ByOther {
 		a.ByOther[k] += v
 	}
 }
+
+// accessFast reads the three fields a monitor pass needs from a plain
+// nginx line (client IP, status, trailing $request_time) with a handful of
+// byte searches. Anything unusual (escaped quotes, a missing field) returns
+// !ok and the line goes to logs.ParseNginx, which has the last word.
+func accessFast(line []byte) (ip []byte, status int, rt time.Duration, hasRT, ok bool) {
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 {
+		return
+	}
+	rb := bytes.IndexByte(line[sp:], ']')
+	if rb < 0 {
+		return
+	}
+	q := sp + rb + 3 // after `] "`
+	if q >= len(line) || line[q-2] != ' ' || line[q-1] != '"' {
+		return
+	}
+	cq := bytes.IndexByte(line[q:], '"')
+	if cq < 0 {
+		return
+	}
+	cq += q
+	if line[cq-1] == '\\' || cq+5 >= len(line) || line[cq+1] != ' ' || line[cq+5] != ' ' {
+		return
+	}
+	d0, d1, d2 := line[cq+2]-'0', line[cq+3]-'0', line[cq+4]-'0'
+	if d0 > 9 || d1 > 9 || d2 > 9 {
+		return
+	}
+	status = int(d0)*100 + int(d1)*10 + int(d2)
+	end := len(line)
+	if line[end-1] == '\r' {
+		end--
+	}
+	ls := bytes.LastIndexByte(line[:end], ' ')
+	if ls > cq+5 && line[end-1] != '"' {
+		// The last field: $request_time as seconds with up to 3 decimals.
+		var whole, frac int64
+		scale := int64(time.Second)
+		i := ls + 1
+		for i < end && line[i] >= '0' && line[i] <= '9' {
+			whole = whole*10 + int64(line[i]-'0')
+			i++
+		}
+		if i == ls+1 {
+			return
+		}
+		if i < end && line[i] == '.' {
+			i++
+			for i < end && line[i] >= '0' && line[i] <= '9' {
+				scale /= 10
+				frac += int64(line[i]-'0') * scale
+				i++
+			}
+		}
+		if i != end {
+			return
+		}
+		rt, hasRT = time.Duration(whole)*time.Second+time.Duration(frac), true
+	}
+	return line[:sp], status, rt, hasRT, true
+}
+
+// LineCount is the number of non-empty lines fed.
+func (a *AccessStats) LineCount() int64 { return a.Lines }
 
 // MeanResponse is the mean request time, 0 without timed lines.
 func (a *AccessStats) MeanResponse() time.Duration {
@@ -96,11 +168,11 @@ func (a *AccessStats) Rate5xx() float64 {
 // IPsOver returns the client IPs with more than n requests.
 func (a *AccessStats) IPsOver(n int64) map[string]int64 {
 	out := map[string]int64{}
-	for k, v := range a.ByIPv4 {
+	a.ByIPv4.Each(func(k uint32, v int64) {
 		if v > n {
 			out[FormatIPv4(k)] = v
 		}
-	}
+	})
 	for k, v := range a.ByOther {
 		if v > n {
 			out[k] = v
@@ -157,7 +229,7 @@ type LineStats struct {
 	format   logs.Format
 	needles  [][]byte
 	perIP    bool
-	Lines    int64
+	Lines    int64 // every non-empty line
 	Unparsed int64
 	Hits     []int64
 	ByIP     map[string]int64

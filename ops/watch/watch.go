@@ -358,6 +358,9 @@ func fileID(fi os.FileInfo) (dev, ino uint64) {
 	return 0, 0
 }
 
+// lineCounter is an Acc that counts the lines it was fed.
+type lineCounter interface{ LineCount() int64 }
+
 var blockPool sync.Pool
 
 // read feeds [st.Offset, size) of f, starting with st.Partial. With final,
@@ -395,9 +398,17 @@ func (w *Watcher) read(ctx context.Context, f *os.File, st *State, size int64, f
 		accs  = make([]Acc, workers)
 		lines = make([]int64, workers)
 	)
+	// Accumulators that count their lines spare a second scan of the data.
+	lc0, selfCounting := res.Acc.(lineCounter)
+	var base0 int64
+	if selfCounting {
+		base0 = lc0.LineCount() // res.Acc may hold a rotated file's lines already
+	}
 	feed := func(i int, data []byte) {
 		accs[i].Feed(data)
-		lines[i] += int64(bytes.Count(data, []byte{'\n'}))
+		if !selfCounting {
+			lines[i] += int64(bytes.Count(data, []byte{'\n'}))
+		}
 	}
 	accs[0] = res.Acc
 	for i := 1; i < workers; i++ {
@@ -478,6 +489,12 @@ func (w *Watcher) read(ctx context.Context, f *os.File, st *State, size int64, f
 	}
 	close(ch)
 	wg.Wait()
+	if selfCounting {
+		for i := range workers {
+			lines[i] = accs[i].(lineCounter).LineCount()
+		}
+		lines[0] -= base0
+	}
 	for i := 1; i < workers; i++ {
 		accs[0].Merge(accs[i])
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"opsbot/ops/logs"
 	"opsbot/store/storetest"
 )
 
@@ -324,14 +325,14 @@ func TestParallelMatchesSequential(t *testing.T) {
 	if ap.Requests != 20000 || ap.Unparsed != 20 || rp.Lines != 20020 {
 		t.Fatalf("parallel: %d requests, %d unparsed, %d lines", ap.Requests, ap.Unparsed, rp.Lines)
 	}
-	if ap.Requests != as.Requests || ap.Err5xx != as.Err5xx || ap.RTSum != as.RTSum || len(ap.ByIPv4) != len(as.ByIPv4) {
+	if ap.Requests != as.Requests || ap.Err5xx != as.Err5xx || ap.RTSum != as.RTSum || ap.ByIPv4.Len() != as.ByIPv4.Len() {
 		t.Fatalf("parallel %+v != sequential %+v", ap, as)
 	}
-	for k, v := range as.ByIPv4 {
-		if ap.ByIPv4[k] != v {
-			t.Fatalf("ip %s: %d vs %d", FormatIPv4(k), ap.ByIPv4[k], v)
+	as.ByIPv4.Each(func(k uint32, v int64) {
+		if ap.ByIPv4.Get(k) != v {
+			t.Fatalf("ip %s: %d vs %d", FormatIPv4(k), ap.ByIPv4.Get(k), v)
 		}
-	}
+	})
 	// i%13==12 → status 500.
 	want5xx := int64(0)
 	for i := range 20000 {
@@ -383,5 +384,40 @@ func TestCancelledPassKeepsOffset(t *testing.T) {
 	}
 	if r := pass(t, w); r.Acc.(*seen).m["a"] != 1 {
 		t.Fatalf("line lost after a cancelled pass: %v", r.Acc.(*seen).m)
+	}
+}
+
+// TestAccessFastAgreesWithParseNginx: the fast path reads what the full
+// parser reads, or steps aside.
+func TestAccessFastAgreesWithParseNginx(t *testing.T) {
+	lines := []string{
+		`10.0.0.1 - - [25/Nov/2026:10:00:00 +0800] "GET /api/chat HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11)" 0.123`,
+		`10.0.0.1 - bob [25/Nov/2026:10:00:00 +0800] "POST /login HTTP/1.1" 502 0 "https://x/" "curl/8" 12.5`,
+		`10.0.0.1 - - [25/Nov/2026:10:00:00 +0800] "GET / HTTP/1.1" 404 0 "-" "curl/8"`,
+		`2001:db8::1 - - [25/Nov/2026:10:00:00 +0800] "GET / HTTP/1.1" 301 0 "-" "a b c" 0.004` + "\r",
+		`10.0.0.1 - - [25/Nov/2026:10:00:00 +0800] "GET /\"q\" HTTP/1.1" 200 5 "-" "ua" 1`,
+		`10.0.0.1 - - [25/Nov/2026:10:00:00 +0800] "-" 400 0 "-" "-" 0.000`,
+		`10.0.0.1 - - [25/Nov/2026:10:00:00 +0800] "GET / HTTP/1.1" 2x0 0 "-" "-" 0.1`,
+		`garbage`,
+		`10.0.0.1 - - [25/Nov/2026:10:00:00 +0800] "GET / HTTP/1.1" 200 0 "-" "-" 0.1x`,
+	}
+	for _, l := range lines {
+		ip, st, rt, hasRT, ok := accessFast([]byte(l))
+		f, fok := logs.ParseNginx([]byte(l))
+		if !ok {
+			continue // ParseNginx decides
+		}
+		if !fok || string(ip) != string(f.IP) || st != f.Status || rt != f.RequestTime || hasRT != f.HasRequestTime {
+			t.Errorf("%q: fast %s %d %s %v, full %v %+v", l, ip, st, rt, hasRT, fok, f)
+		}
+	}
+	var fed int
+	a := NewAccess().(*AccessStats)
+	for _, l := range lines {
+		a.Feed([]byte(l + "\n"))
+		fed++
+	}
+	if a.Lines != int64(fed) || a.Requests+a.Unparsed != a.Lines || a.Unparsed != 2 {
+		t.Fatalf("lines %d requests %d unparsed %d", a.Lines, a.Requests, a.Unparsed)
 	}
 }
