@@ -70,7 +70,7 @@ func line(a store.AlertRow, now time.Time) string {
 	if a.Summary != "" {
 		s += ": " + clip(a.Summary, 120)
 	}
-	return s + " — " + state(a, now)
+	return s + " — " + state(a, now) + " · fp " + a.Fingerprint
 }
 
 func fileLine(a store.AlertRow, now time.Time) string {
