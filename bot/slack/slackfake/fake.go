@@ -111,6 +111,8 @@ func New() *Server {
 		calls:     map[string]int{},
 		acks:      map[string]json.RawMessage{},
 	}
+	// slack-go sends Origin https://api.slack.com, as Slack expects.
+	s.upgrader.CheckOrigin = func(*http.Request) bool { return true }
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
 	mux.HandleFunc("GET /socket", s.socket)
