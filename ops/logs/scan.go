@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // The scan reads line-aligned blocks of about 1 MiB and runs the matcher
@@ -256,9 +257,15 @@ func linesAfter(data []byte, from, n int, base int64) []Line {
 	return out
 }
 
+// clip copies a line, cut to about clipLine bytes but never inside a
+// UTF-8 sequence.
 func clip(b []byte) string {
 	if len(b) > clipLine {
-		return string(b[:clipLine]) + "…"
+		n := clipLine
+		for n > 0 && !utf8.RuneStart(b[n]) {
+			n--
+		}
+		return string(b[:n]) + "…"
 	}
 	return string(b)
 }

@@ -1,0 +1,339 @@
+// Package logs holds the `logs search` and `logs tail` verbs. The work is
+// done by ops/logs; this package parses flags and shapes replies that fit a
+// chat (first matches, counts per file, the full list as an attachment).
+// Redaction of every line is the registry's job, on the whole Response.
+package logs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"opsbot/chat"
+	"opsbot/commands"
+	"opsbot/config"
+	oplogs "opsbot/ops/logs"
+)
+
+// Searcher is what the verbs need of ops/logs (*oplogs.Logs).
+type Searcher interface {
+	Search(ctx context.Context, q oplogs.Query) (*oplogs.Result, error)
+	Tail(ctx context.Context, target, name string, n int) (*oplogs.TailResult, error)
+}
+
+var _ Searcher = (*oplogs.Logs)(nil)
+
+// Deps are what the verbs need.
+type Deps struct {
+	Config func() *config.Config
+	Logs   Searcher
+}
+
+// What fits in one chat message.
+const (
+	shownMatches = 10
+	shownChars   = 1800
+	shownLine    = 300
+)
+
+// Verbs returns the logs verb with its search and tail subcommands.
+func Verbs(d Deps) []*commands.Verb {
+	target := func(c *commands.Call) string {
+		if t := c.Flag("target"); t != "" {
+			return t
+		}
+		if names := d.Config().TargetNames(); len(names) == 1 {
+			return names[0]
+		}
+		return ""
+	}
+	targetFlag := commands.Flag{Name: "target", Help: "target whose logs to read (default: the only one)"}
+	return []*commands.Verb{{
+		Name:    "logs",
+		Summary: "search or tail the served service's logs by name (app, error, access, llm, performance, security)",
+		Subs: []*commands.Verb{{
+			Name:    "search",
+			Summary: "search logs (literal unless --regex), rotated and gzipped files included, oldest first",
+			Params:  []commands.Param{{Name: "pattern", Required: true, Rest: true, Help: "text to find; quote it when it has spaces"}},
+			Flags: []commands.Flag{
+				{Name: "file", Help: "log names, comma-separated (default: every log)"},
+				{Name: "regex", Bool: true, Help: "the pattern is an RE2 regular expression"},
+				{Name: "ignore-case", Short: "i", Bool: true, Help: "match regardless of case"},
+				{Name: "level", Help: "only lines of this level (ERROR, WARN, INFO, DEBUG, …)"},
+				{Name: "since", Help: "from a duration ago (1h, 30m, 2d) or a time (2026-11-25T10:00, in the log's time zone)", Kind: "string"},
+				{Name: "until", Help: "up to a duration ago or a time", Kind: "string"},
+				{Name: "limit", Help: fmt.Sprintf("matching lines to return (default %d, at most %d)", oplogs.DefaultLimit, oplogs.MaxLimit), Kind: "int"},
+				{Name: "context", Short: "C", Help: fmt.Sprintf("lines of context around each match (at most %d)", oplogs.MaxContext), Kind: "int"},
+				{Name: "count", Bool: true, Help: "counts per file only"},
+				targetFlag,
+			},
+			Examples: []string{
+				`/ops logs search "LLM API Error" --since 1h`,
+				`/ops logs search "ERROR|timeout" --regex --file app,error -C 2`,
+				`/ops logs search " 502 " --file access --count`,
+			},
+			Slow:   true,
+			Target: target,
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				return search(ctx, d, c)
+			},
+		}, {
+			Name:    "tail",
+			Summary: "the last lines of a log",
+			Params: []commands.Param{
+				{Name: "name", Required: true, Help: "log name (app, error, access, …)"},
+				{Name: "n", Help: fmt.Sprintf("number of lines (default %d, at most %d)", oplogs.DefaultTail, oplogs.MaxTail), Kind: "int"},
+			},
+			Flags:    []commands.Flag{targetFlag},
+			Examples: []string{"/ops logs tail error", "/ops logs tail access 50"},
+			Target:   target,
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				return tail(ctx, d, c)
+			},
+		}},
+	}}
+}
+
+// userError turns ops/logs bad-input errors into messages shown as they are.
+func userError(err error) error {
+	if errors.Is(err, oplogs.ErrInput) {
+		return commands.Errorf("%v", err)
+	}
+	return err
+}
+
+func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, error) {
+	q := oplogs.Query{
+		Target:     c.Flag("target"),
+		Pattern:    c.Arg(0),
+		Regex:      c.Has("regex"),
+		IgnoreCase: c.Has("ignore-case"),
+		Level:      c.Flag("level"),
+		Since:      c.Flag("since"),
+		Until:      c.Flag("until"),
+		CountOnly:  c.Has("count"),
+	}
+	if f := c.Flag("file"); f != "" {
+		for _, name := range strings.Split(f, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				q.Logs = append(q.Logs, name)
+			}
+		}
+	}
+	var err error
+	if q.Limit, err = c.Int("limit", 0); err != nil {
+		return commands.Response{}, err
+	}
+	if c.Has("limit") && q.Limit <= 0 {
+		return commands.Response{}, commands.Errorf("--limit must be positive, got %d", q.Limit)
+	}
+	if q.Context, err = c.Int("context", 0); err != nil {
+		return commands.Response{}, err
+	}
+	c.Progress("searching logs for %q…", q.Pattern)
+	res, err := d.Logs.Search(ctx, q)
+	stopped := ""
+	if err != nil {
+		if res == nil || ctx.Err() == nil {
+			return commands.Response{}, userError(err)
+		}
+		stopped = "stopped early (" + ctx.Err().Error() + "): partial result"
+	}
+	return render(q, res, stopped), nil
+}
+
+// render shapes a result for chat: a summary, counts per log, the first
+// matches, and every kept match as an attachment when they do not fit.
+func render(q oplogs.Query, res *oplogs.Result, stopped string) commands.Response {
+	title := fmt.Sprintf("logs search %q on %s", clip(q.Pattern, 80), res.Target)
+	var fields []chat.Field
+	for _, fc := range res.PerLog() {
+		v := fmt.Sprintf("%d", fc.Count)
+		if fc.Note != "" {
+			v += " (" + fc.Note + ")"
+		}
+		fields = append(fields, chat.Field{Name: fc.Log, Value: v, Inline: true})
+	}
+	took := fmt.Sprintf("took %s, read %s", res.Elapsed.Round(time.Millisecond), bytesHuman(res.Bytes))
+	if stopped != "" {
+		took += " · " + stopped
+	}
+	msg := chat.Message{Title: title, Fields: fields, Context: took}
+	switch {
+	case q.CountOnly:
+		msg.Text = fmt.Sprintf("%d matching lines", res.Total)
+		var b strings.Builder
+		for _, fc := range res.Files {
+			fmt.Fprintf(&b, "%-24s %10d", fc.Path, fc.Count)
+			if fc.Note != "" {
+				b.WriteString("  " + fc.Note)
+			}
+			b.WriteString("\n")
+		}
+		msg.Code = strings.TrimRight(b.String(), "\n")
+	case res.Total == 0:
+		msg.Text = "no matching lines"
+	default:
+		full := format(res.Matches, 0)
+		shown := format(res.Matches[:min(shownMatches, len(res.Matches))], shownLine)
+		if len(shown) > shownChars {
+			shown = shown[:shownChars] + "\n…"
+		}
+		msg.Code = shown
+		n := min(shownMatches, len(res.Matches))
+		msg.Text = fmt.Sprintf("%d matching lines; first %d below", res.Total, n)
+		if n < len(res.Matches) || len(shown) < len(full) || res.Truncated {
+			kept := fmt.Sprintf("%d", len(res.Matches))
+			if res.Truncated {
+				kept = fmt.Sprintf("the first %d (raise --limit for more)", len(res.Matches))
+			}
+			msg.Text += fmt.Sprintf("; %s attached", kept)
+			msg.Files = []chat.File{{Name: "logs-search-" + res.Target + ".txt", Mime: "text/plain", Data: []byte(header(q, res) + full)}}
+		}
+	}
+	return commands.Response{Message: msg}
+}
+
+// format writes matches as grep -C does: "file:line" for matches,
+// "file-line" for context, "--" between groups; context shared by close
+// matches is written once.
+func format(ms []oplogs.Match, lineMax int) string {
+	var b strings.Builder
+	lastPath, lastOff, lastEnd := "", int64(-1), int64(-1)
+	write := func(path string, l oplogs.Line, sep byte) {
+		if path == lastPath && l.Off <= lastOff {
+			return
+		}
+		lastEnd = l.Off + int64(len(l.Text)) + 1
+		b.WriteString(path)
+		b.WriteByte(sep)
+		if lineMax > 0 {
+			b.WriteString(clip(l.Text, lineMax))
+		} else {
+			b.WriteString(l.Text)
+		}
+		b.WriteByte('\n')
+		lastPath, lastOff = path, l.Off
+	}
+	for i, m := range ms {
+		grouped := len(m.Before) > 0 || len(m.After) > 0
+		if grouped && i > 0 {
+			first := m.Line
+			if len(m.Before) > 0 {
+				first = m.Before[0]
+			}
+			if m.Path != lastPath || first.Off > lastEnd {
+				// A gap: the groups do not touch.
+				b.WriteString("--\n")
+			}
+		}
+		for _, l := range m.Before {
+			write(m.Path, l, '-')
+		}
+		write(m.Path, m.Line, ':')
+		for _, l := range m.After {
+			write(m.Path, l, '-')
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func header(q oplogs.Query, res *oplogs.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# logs search %q on %s", q.Pattern, res.Target)
+	for _, f := range []struct {
+		on bool
+		s  string
+	}{{q.Regex, "--regex"}, {q.IgnoreCase, "--ignore-case"}} {
+		if f.on {
+			b.WriteString(" " + f.s)
+		}
+	}
+	for _, f := range [][2]string{{"level", q.Level}, {"since", q.Since}, {"until", q.Until}} {
+		if f[1] != "" {
+			fmt.Fprintf(&b, " --%s %s", f[0], f[1])
+		}
+	}
+	fmt.Fprintf(&b, "\n# %d matching lines, %d below\n", res.Total, len(res.Matches))
+	for _, fc := range res.Files {
+		fmt.Fprintf(&b, "#   %-24s %d", fc.Path, fc.Count)
+		if fc.Note != "" {
+			b.WriteString("  (" + fc.Note + ")")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func tail(ctx context.Context, d Deps, c *commands.Call) (commands.Response, error) {
+	n := 0
+	if s := c.Arg(1); s != "" {
+		var err error
+		if _, err = fmt.Sscanf(s, "%d", &n); err != nil || fmt.Sprint(n) != s {
+			return commands.Response{}, commands.Errorf("the number of lines must be a whole number, got %q", clip(s, 20))
+		}
+		if n <= 0 {
+			return commands.Response{}, commands.Errorf("the number of lines must be between 1 and %d, got %d", oplogs.MaxTail, n)
+		}
+	}
+	res, err := d.Logs.Tail(ctx, c.Flag("target"), c.Arg(0), n)
+	if err != nil {
+		return commands.Response{}, userError(err)
+	}
+	msg := chat.Message{Title: fmt.Sprintf("logs tail %s on %s (%s)", res.Log, res.Target, res.Path)}
+	if len(res.Lines) == 0 {
+		msg.Text = "the log is empty"
+		return commands.Response{Message: msg}, nil
+	}
+	full := strings.Join(res.Lines, "\n")
+	// The newest lines matter most: when they do not fit, show the last ones.
+	shown := make([]string, 0, len(res.Lines))
+	size := 0
+	for i := len(res.Lines) - 1; i >= 0; i-- {
+		l := clip(res.Lines[i], shownLine)
+		if size+len(l)+1 > shownChars {
+			break
+		}
+		shown = append(shown, l)
+		size += len(l) + 1
+	}
+	for i, j := 0, len(shown)-1; i < j; i, j = i+1, j-1 {
+		shown[i], shown[j] = shown[j], shown[i]
+	}
+	msg.Code = strings.Join(shown, "\n")
+	msg.Text = fmt.Sprintf("last %d lines", len(res.Lines))
+	if len(msg.Code) < len(full) {
+		msg.Text = fmt.Sprintf("last %d lines; the newest %d below, all attached", len(res.Lines), len(shown))
+		msg.Files = []chat.File{{Name: "logs-tail-" + res.Log + ".txt", Mime: "text/plain", Data: []byte(full + "\n")}}
+	}
+	if res.Cut {
+		msg.Context = "lines too long: the tail stops at the last 8 MiB"
+	}
+	return commands.Response{Message: msg}, nil
+}
+
+// clip cuts s to about n bytes, never inside a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func bytesHuman(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,199 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"opsbot/commands"
+	"opsbot/config"
+	oplogs "opsbot/ops/logs"
+	"opsbot/store"
+)
+
+// Secrets planted in the log; none may reach the chat.
+var planted = []string{
+	"hunter2-pass-Zx9",                   // password=…
+	"eyJhbGciOiJIUzI1NiJ9.payload.sig42", // Authorization: Bearer …
+	"sk-proj-4f9KxQ2mW8vLzT1aB7cD",       // an sk- key
+	"am-tok-Qw3rTy-9981",                 // a configured secret (Alertmanager token), bare
+	"redis-Pw-Vk82jd",                    // a configured secret (a target's Redis password), bare
+}
+
+type env struct {
+	reg *commands.Registry
+	dir string
+	cfg *config.Config
+}
+
+func newEnv(t *testing.T, targets int) *env {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&b, "2026-11-25T10:%02d:00+08:00 INFO request %d ok\n", i, i)
+		fmt.Fprintf(&b, "2026-11-25T10:%02d:01+08:00 ERROR PLANTED login failed password=%s user=%d\n", i, planted[0], i)
+		fmt.Fprintf(&b, "2026-11-25T10:%02d:02+08:00 ERROR PLANTED upstream said Authorization: Bearer %s\n", i, planted[1])
+		fmt.Fprintf(&b, "2026-11-25T10:%02d:03+08:00 ERROR PLANTED LLM API Error with key %s\n", i, planted[2])
+		fmt.Fprintf(&b, "2026-11-25T10:%02d:04+08:00 WARN PLANTED webhook token %s rejected\n", i, planted[3])
+		fmt.Fprintf(&b, "2026-11-25T10:%02d:05+08:00 WARN PLANTED cache auth with %s failed\n", i, planted[4])
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.log"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "error.log"), []byte("2026-11-25T10:00:00+08:00 ERROR one\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Secrets.AlertmanagerToken = config.Secret(planted[3])
+	for i := range targets {
+		cfg.Targets = append(cfg.Targets, config.Target{
+			Name: []string{"api", "web"}[i], HealthURL: "http://127.0.0.1:1/health", Workdir: dir,
+			Redis: config.Redis{Password: config.Secret(planted[4])},
+			Logs: map[string]config.LogFile{
+				"app":   {Path: "app.log", Format: "app_iso", Timezone: "Asia/Shanghai"},
+				"error": {Path: "error.log", Format: "app_iso", Timezone: "Asia/Shanghai"},
+			},
+		})
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "opsbot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reg := commands.NewRegistry(func() *config.Config { return cfg }, st, nil)
+	l := oplogs.New(func() *config.Config { return cfg })
+	l.Now = func() time.Time { return time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC) }
+	reg.MustRegister(Verbs(Deps{Config: func() *config.Config { return cfg }, Logs: l})...)
+	return &env{reg: reg, dir: dir, cfg: cfg}
+}
+
+func (e *env) run(t *testing.T, text string) commands.Response {
+	t.Helper()
+	return e.reg.Handle(context.Background(), commands.Request{Platform: "slack", User: "U1", UserName: "alice", Channel: "C1", Text: text})
+}
+
+// everything is every text a platform could show or upload.
+func everything(r commands.Response) string {
+	var b strings.Builder
+	b.WriteString(r.Title + "\n" + r.Text + "\n" + r.Code + "\n" + r.Context + "\n")
+	for _, f := range r.Fields {
+		b.WriteString(f.Name + " " + f.Value + "\n")
+	}
+	for _, f := range r.Files {
+		b.WriteString(f.Name + "\n" + string(f.Data) + "\n")
+	}
+	return b.String()
+}
+
+func TestPlantedSecretsNeverReachTheResponse(t *testing.T) {
+	e := newEnv(t, 1)
+	for _, cmd := range []string{
+		"logs search PLANTED --file app",
+		"logs search PLANTED --limit 1000 -C 2",
+		"logs search planted --ignore-case --level ERROR",
+		`logs search "password=|Bearer|sk-" --regex`,
+		"logs tail app 200",
+		"logs tail app 3",
+	} {
+		resp := e.run(t, cmd)
+		all := everything(resp)
+		if !strings.Contains(all, "[REDACTED]") {
+			t.Fatalf("%s: nothing redacted, so nothing was tested:\n%s", cmd, all)
+		}
+		for _, s := range planted {
+			if strings.Contains(all, s) {
+				t.Fatalf("%s: secret %q reached the response:\n%s", cmd, s, all)
+			}
+		}
+	}
+	// The long ones carry the full result as a file, redacted too.
+	resp := e.run(t, "logs search PLANTED --limit 1000")
+	if len(resp.Files) != 1 || strings.Count(string(resp.Files[0].Data), "\napp.log:") != 200 {
+		t.Fatalf("want the 200 matches attached, got %d files", len(resp.Files))
+	}
+	if !strings.Contains(resp.Text, "200 matching lines") {
+		t.Fatalf("summary %q", resp.Text)
+	}
+	resp = e.run(t, "logs tail app 200")
+	if len(resp.Files) != 1 || strings.Count(string(resp.Files[0].Data), "\n") != 200 {
+		t.Fatalf("want the 200 tail lines attached, got %+v", resp.Files)
+	}
+}
+
+func TestSearchReply(t *testing.T) {
+	e := newEnv(t, 1)
+	resp := e.run(t, `logs search "LLM API Error" --since 2026-11-25T10:30`)
+	if !strings.Contains(resp.Text, "10 matching lines") || strings.Count(resp.Code, "app.log:") != 10 || len(resp.Files) != 0 {
+		t.Fatalf("reply text %q code %q files %d", resp.Text, resp.Code, len(resp.Files))
+	}
+	if !strings.Contains(resp.Context, "took ") {
+		t.Fatalf("no timing: %q", resp.Context)
+	}
+	resp = e.run(t, "logs search ERROR --count")
+	if resp.Text != "121 matching lines" || !strings.Contains(resp.Code, "app.log") || len(resp.Fields) != 2 || resp.Fields[0].Value != "120" || resp.Fields[1].Value != "1" {
+		t.Fatalf("count reply %q %q %+v", resp.Text, resp.Code, resp.Fields)
+	}
+	resp = e.run(t, "logs search nothing-like-this")
+	if resp.Text != "no matching lines" {
+		t.Fatalf("reply %q", resp.Text)
+	}
+	// Context groups as grep -C draws them.
+	resp = e.run(t, `logs search "request 7 ok" --file app -C 1`)
+	want := "app.log-2026-11-25T10:06:05+08:00 WARN PLANTED cache auth with [REDACTED] failed\n" +
+		"app.log:2026-11-25T10:07:00+08:00 INFO request 7 ok\n" +
+		"app.log-2026-11-25T10:07:01+08:00 ERROR PLANTED login failed password=[REDACTED] user=7"
+	if resp.Code != want {
+		t.Fatalf("context code:\n%s\nwant:\n%s", resp.Code, want)
+	}
+}
+
+func TestBadInputIsOneLine(t *testing.T) {
+	e := newEnv(t, 1)
+	cases := map[string]string{
+		"logs search root --file ../../etc/passwd":                        `unknown log "../../etc/passwd"; known logs: app, error`,
+		"logs search root --file /etc/passwd":                             `unknown log "/etc/passwd"; known logs: app, error`,
+		"logs search x --file nope":                                       `unknown log "nope"; known logs: app, error`,
+		`logs search "(" --regex`:                                         `invalid regexp "(": missing closing ): (`,
+		"logs search x --since yesterday-ish":                             `--since "yesterday-ish": want a duration like 1h, 30m or 2d, or a time like 2026-11-25T10:00`,
+		"logs search x --limit -5":                                        `--limit must be positive, got -5`,
+		"logs search x --limit 0":                                         `--limit must be positive, got 0`,
+		"logs search x --limit many":                                      `--limit wants a whole number, got "many"`,
+		"logs search x -C 50":                                             `-C must be between 0 and 10, got 50`,
+		"logs tail ../../etc/passwd":                                      `unknown log "../../etc/passwd"; known logs: app, error`,
+		"logs tail app -5":                                                `the number of lines must be between 1 and 1000, got -5`,
+		"logs tail app lots":                                              `the number of lines must be a whole number, got "lots"`,
+		"logs search x --target web":                                      `unknown target "web"; known targets: api`,
+		"logs search x --level LOUD":                                      `unknown level "LOUD" (want DEBUG, INFO, WARN, ERROR, CRITICAL or FATAL)`,
+		"logs search x --until 2026-11-25T09:00 --since 2026-11-25T10:00": `--until is before --since`,
+	}
+	for cmd, want := range cases {
+		resp := e.run(t, cmd)
+		if resp.Text != want {
+			t.Errorf("%s:\n got %q\nwant %q", cmd, resp.Text, want)
+		}
+	}
+}
+
+func TestSeveralTargetsNeedTargetFlag(t *testing.T) {
+	e := newEnv(t, 2)
+	resp := e.run(t, "logs search ERROR --count")
+	if resp.Text != "several targets (api, web): pick one with --target" {
+		t.Fatalf("reply %q", resp.Text)
+	}
+	resp = e.run(t, "logs search ERROR --count --target web")
+	if resp.Text != "121 matching lines" || !strings.Contains(resp.Title, "on web") {
+		t.Fatalf("reply %q %q", resp.Title, resp.Text)
+	}
+	if !e.reg.IsSlow(commands.Request{Text: "logs search x"}) || e.reg.IsSlow(commands.Request{Text: "logs tail app"}) {
+		t.Fatal("search must be slow, tail fast")
+	}
+}
