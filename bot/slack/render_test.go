@@ -30,8 +30,8 @@ func TestRenderGolden(t *testing.T) {
 		"plain": {Text: "pong"},
 		"alert_firing": {
 			Title: "High response time on api", Severity: chat.SevCritical,
-			Text:   "p95 response time is 2.4 s (alert above 2 s) for 5 minutes",
-			Fields: []chat.Field{{Name: "Target", Value: "api", Inline: true}, {Name: "Value", Value: "2400 ms", Inline: true}, {Name: "Runbook", Value: "Check the LLM vendor first, then nginx"}},
+			Text:     "p95 response time is 2.4 s (alert above 2 s) for 5 minutes",
+			Fields:   []chat.Field{{Name: "Target", Value: "api", Inline: true}, {Name: "Value", Value: "2400 ms", Inline: true}, {Name: "Runbook", Value: "Check the LLM vendor first, then nginx"}},
 			Context:  "alert 42 · threshold · since 10:02 UTC",
 			Buttons:  []chat.Button{{ID: "ack", Label: "Acknowledge", Value: "42", Style: chat.StylePrimary}, {ID: "silence", Label: "Silence 1h", Value: "42"}},
 			Mentions: []string{"U0ONCALL", "S0SRE"},
