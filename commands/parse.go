@@ -47,11 +47,12 @@ func bind(v *Verb, path string, words []string) (*Verb, string, []string, map[st
 	onlyPos := false
 	for i := 0; i < len(words); i++ {
 		w := words[i]
-		if onlyPos || len(w) < 2 || w[0] != '-' || isNumber(w) {
-			if w == "--" && !onlyPos {
-				onlyPos = true
-				continue
-			}
+		if w == "--" && !onlyPos {
+			onlyPos = true
+			continue
+		}
+		// A dash before a digit is a value (-5, -5m), never a flag name.
+		if onlyPos || len(w) < 2 || w[0] != '-' || (w[1] >= '0' && w[1] <= '9') {
 			pos = append(pos, w)
 			continue
 		}
@@ -114,18 +115,6 @@ func findFlag(v *Verb, name string, short bool) *Flag {
 		}
 	}
 	return nil
-}
-
-func isNumber(w string) bool {
-	if len(w) < 2 || w[0] != '-' {
-		return false
-	}
-	for _, r := range w[1:] {
-		if (r < '0' || r > '9') && r != '.' {
-			return false
-		}
-	}
-	return true
 }
 
 func contains(list []string, s string) bool {

@@ -99,6 +99,9 @@ func TestParsingFlagsAnywhere(t *testing.T) {
 	if r.Text != "LLM API ERROR" {
 		t.Fatalf("got %q", r.Text)
 	}
+	if r := f.do(t, commands.Request{Text: `echo -- --upper -5m`}); r.Text != "--upper -5m" {
+		t.Fatalf("after --: %q", r.Text)
+	}
 	c := f.calls[0]
 	if c.Flag("limit") != "7" || c.Flag("level") != "ERROR" || c.Path != "echo" {
 		t.Fatalf("flags %v path %q", c.Flags, c.Path)

@@ -11,11 +11,15 @@ import (
 	"time"
 
 	"opsbot/scheduler"
+	"opsbot/standin"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "standin-ctl" {
+		os.Exit(standin.CtlMain(os.Args[2:]))
+	}
 	if name := os.Getenv("OPSBOT_LEADER_CHILD"); name != "" {
 		os.Exit(leaderChild(name, os.Getenv("OPSBOT_LEADER_DSN")))
 	}

@@ -96,6 +96,9 @@ func (b *Backend) controlHandler() http.Handler {
 			b.state.Restarts++
 			if mode == RestartUnhealthy {
 				b.health = HealthFail
+			} else if b.health == HealthFail {
+				// A fresh process is healthy again: the fault was in the old one.
+				b.health = HealthOK
 			}
 		})
 		writeJSON(w, http.StatusOK, map[string]string{"result": "restarting"})

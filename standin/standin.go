@@ -379,6 +379,9 @@ func (b *Backend) Restart() error {
 	b.state.Restarts++
 	if b.restartMode == RestartUnhealthy {
 		b.health = HealthFail
+	} else if b.health == HealthFail {
+		// A fresh process is healthy again: the fault was in the old one.
+		b.health = HealthOK
 	}
 	b.mu.Unlock()
 	return b.Start()
