@@ -81,7 +81,10 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
-		if !a.goWork(func() { later(true) }) {
+		// ServeHTTP has returned (and the answer is out) when the request
+		// context ends.
+		done := r.Context().Done()
+		if !a.goWork(func() { <-done; later(true) }) {
 			later(false)
 		}
 	}
