@@ -15,12 +15,14 @@ import (
 	"opsbot/notifier"
 	"opsbot/ops"
 	"opsbot/ops/cache"
+	oplogs "opsbot/ops/logs"
 	"opsbot/scheduler"
 	"opsbot/standin"
 	"opsbot/store"
 	alertverbs "opsbot/verbs/alerts"
 	cacheverbs "opsbot/verbs/cache"
 	incidentverbs "opsbot/verbs/incident"
+	logverbs "opsbot/verbs/logs"
 	scheduleverbs "opsbot/verbs/schedule"
 )
 
@@ -93,6 +95,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.reg.MustRegister(incidentverbs.Verbs(incidentverbs.Deps{Incidents: inc})...)
 	a.reg.MustRegister(scheduleverbs.Verbs(scheduleverbs.Deps{Scheduler: func() *scheduler.Scheduler { return sched }})...)
 	a.reg.MustRegister(cacheverbs.Verbs(cacheverbs.Deps{Config: a.Config})...)
+	a.reg.MustRegister(logverbs.Verbs(logverbs.Deps{Config: a.Config, Logs: oplogs.New(a.Config)})...)
 
 	elector := &scheduler.Elector{Store: a.store, Holder: holder, TTL: cfg.Leader.TTL, Log: a.log}
 	a.addHealth("leader", func() (bool, string) { return true, "" })
