@@ -163,7 +163,7 @@ func TestBudgetStopsRestartsAndCallsAHuman(t *testing.T) {
 		t.Fatalf("status lines %q", lines)
 	}
 	// The counters survive a bot restart: a new remediator reads them back.
-	again := *e.rem
+	again := &scheduler.Remediator{Store: e.st, Config: e.rem.Config}
 	if st2, _ := again.State(context.Background(), "demo"); !st2.Spent || len(st2.Restarts) != 3 {
 		t.Fatalf("state after restart %+v", st2)
 	}
