@@ -198,6 +198,8 @@ func entryText(e Entry) string {
 		return "automatic action: " + e.Text
 	case KindAlert:
 		return "alert " + e.Status + ": " + e.Text
+	case KindReminder:
+		return "reminder: " + e.Text
 	}
 	return e.Text
 }

@@ -63,7 +63,7 @@ func entryMessage(inc incident.Incident, e incident.Entry) chat.Message {
 	case incident.KindNote:
 		m.Text = "Note" + who + ": " + e.Text
 	case incident.KindLead:
-		m.Text = "Lead: " + e.Text + who
+		m.Text = "Lead: " + inc.Lead + who
 		m.Mentions = []string{incident.MentionID(inc.Lead)}
 	case incident.KindSeverity:
 		m.Severity = chat.SevCritical
