@@ -83,7 +83,7 @@ func TestMoveKeepsTheClocks(t *testing.T) {
 	if d := inc.Deadline(); !d.Equal(t0.Add(5 * time.Minute)) {
 		t.Fatalf("discovery deadline %v", d)
 	}
-	if inc.Overdue(t0.Add(5*time.Minute - time.Millisecond)) || !inc.Overdue(t0.Add(5*time.Minute)) {
+	if inc.Overdue(t0.Add(5*time.Minute-time.Millisecond)) || !inc.Overdue(t0.Add(5*time.Minute)) {
 		t.Fatal("overdue exactly at the target time")
 	}
 	h, err := inc.Move(Handling, false, t0.Add(3*time.Minute))

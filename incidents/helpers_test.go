@@ -94,7 +94,9 @@ type waiter struct {
 	ch chan time.Time
 }
 
-func newClock(t time.Time) *fakeClock { return &fakeClock{now: t, asked: make(chan time.Duration, 100)} }
+func newClock(t time.Time) *fakeClock {
+	return &fakeClock{now: t, asked: make(chan time.Duration, 100)}
+}
 
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()

@@ -203,7 +203,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			{"stage on closed", func() error { _, err := e.svc.Stage(ctx, closed.ID, incident.Recovery, "console:me"); return err }, "incident #2 is closed; reopen it first", incident.ErrClosed},
 			{"lead not a mention", func() error { _, err := e.svc.SetLead(ctx, inc.ID, "alice", "console:me"); return err },
 				`the lead must be a user mention (<@U123>, <@123> or @name), got "alice"`, incident.ErrBadInput},
-			{"title too long", func() error { _, err := e.svc.Open(ctx, strings.Repeat("x", 21), "", "worker", "console:me"); return err },
+			{"title too long", func() error {
+				_, err := e.svc.Open(ctx, strings.Repeat("x", 21), "", "worker", "console:me")
+				return err
+			},
 				"title is 21 characters long; at most 20", incident.ErrBadInput},
 			{"empty title", func() error { _, err := e.svc.Open(ctx, "  ", "", "worker", "console:me"); return err }, "an incident needs a title", incident.ErrBadInput},
 			{"bad severity", func() error { _, err := e.svc.Open(ctx, "x", "minor", "worker", "console:me"); return err }, `severity must be critical or warning, got "minor"`, incident.ErrBadInput},
@@ -211,7 +214,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			{"second incident on a target", func() error { _, err := e.svc.Open(ctx, "again", "", "api", "console:me"); return err },
 				"incident #1 (api down) is already open for api; add to it, or move it to post-mortem first", incident.ErrBadInput},
 			{"empty note", func() error { _, err := e.svc.Note(ctx, inc.ID, " ", "console:me"); return err }, "the note is empty", incident.ErrBadInput},
-			{"long note", func() error { _, err := e.svc.Note(ctx, inc.ID, strings.Repeat("n", incidents.MaxNote+1), "console:me"); return err },
+			{"long note", func() error {
+				_, err := e.svc.Note(ctx, inc.ID, strings.Repeat("n", incidents.MaxNote+1), "console:me")
+				return err
+			},
 				"the note is 2001 characters long; at most 2000", incident.ErrBadInput},
 			{"stats days", func() error { _, err := e.svc.Stats(ctx, 0); return err }, "days must be from 1 to 3650, got 0", incident.ErrBadInput},
 		}
@@ -392,7 +398,9 @@ func TestScriptedIncidentPostMortem(t *testing.T) {
 		step(12*time.Minute, func() {
 			e.svc.RecordCommand(ctx, "api", alice, "logs search", "ok", `212 matches of "LLM API Error"`, at(12*time.Minute))
 		})
-		step(15*time.Minute, func() { e.svc.RecordAction(ctx, "api", "opsbot:remediation", "restarted api after 3 failed health checks") })
+		step(15*time.Minute, func() {
+			e.svc.RecordAction(ctx, "api", "opsbot:remediation", "restarted api after 3 failed health checks")
+		})
 		step(30*time.Minute, func() { _ = e.svc.Tick(ctx, at(30*time.Minute)) })
 		step(35*time.Minute, func() { check(t)(e.svc.Stage(ctx, id, incident.Recovery, bob)) })
 		step(38*time.Minute, func() {
