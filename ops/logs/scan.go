@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,8 +71,9 @@ type blockResult struct {
 	err        error
 }
 
-// loader fills a job's block: the data and the offset of its first byte.
-type loader func(j job, buf *[]byte) ([]byte, int64, error)
+// loader fills a job's block: the data, the offset of its first byte, and
+// a function to call when the block is scanned (nil when none).
+type loader func(j job, buf *[]byte) ([]byte, int64, func(), error)
 
 type scanOut struct {
 	count   int64
@@ -115,16 +118,21 @@ func (s *scanner) run(ctx context.Context, produce func(ctx context.Context, sem
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
+			// A mapped file cut short under us faults; make that an error.
+			debug.SetPanicOnFault(true)
 			f := s.opts.m.newFinder()
 			var buf []byte
 			for j := range jobs {
 				var r blockResult
 				if ctx.Err() != nil {
 					r.err = ctx.Err()
-				} else if data, base, err := load(j, &buf); err != nil {
+				} else if data, base, done, err := load(j, &buf); err != nil {
 					r.err = err
 				} else {
-					r = s.scanBlock(data, base, f)
+					r = s.safeScan(data, base, f)
+					if done != nil {
+						done()
+					}
 				}
 				r.k = j.k
 				if release != nil {
@@ -173,6 +181,17 @@ func (s *scanner) run(ctx context.Context, produce func(ctx context.Context, sem
 		firstErr = prodErr
 	}
 	return scanOut{count: m.count, bytes: m.bytes, matches: m.got}, firstErr
+}
+
+// safeScan is scanBlock that turns a fault on a mapped block (the file was
+// truncated while being read) into an error.
+func (s *scanner) safeScan(data []byte, base int64, f finder) (r blockResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = blockResult{err: fmt.Errorf("read log: the file shrank during the search: %v", p)}
+		}
+	}()
+	return s.scanBlock(data, base, f)
 }
 
 // scanBlock counts (and collects) the matching lines of one block.
@@ -322,10 +341,32 @@ func (m *merger) add(r blockResult) {
 
 // ---- plain files ----
 
-// scanFile scans the lines of r between start and end.
+// scanFile scans the lines of r between start and end. Large regular
+// files are mapped block by block where the system allows it (no copy: the
+// kernel's copy into a buffer is the bottleneck otherwise), and read with
+// pread into a reused buffer elsewhere.
 func (s *scanner) scanFile(ctx context.Context, r io.ReaderAt, start, end int64) (scanOut, error) {
+	size := int64(blockSize)
+	var fetch func(from, n int64, buf *[]byte) ([]byte, func(), error)
+	if f, ok := r.(*os.File); ok && end-start >= mapMin {
+		fetch = mapper(f)
+		size = mapBlockSize
+	}
+	if fetch == nil {
+		fetch = func(from, n int64, buf *[]byte) ([]byte, func(), error) {
+			if int64(cap(*buf)) < n {
+				*buf = make([]byte, n)
+			}
+			data := (*buf)[:n]
+			got, err := r.ReadAt(data, from)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, nil, fmt.Errorf("read log: %w", err)
+			}
+			return data[:got], nil, nil
+		}
+	}
 	produce := func(ctx context.Context, sem chan struct{}, out chan<- job) error {
-		for k, a := 0, start; a < end; k, a = k+1, a+blockSize {
+		for k, a := 0, start; a < end; k, a = k+1, a+size {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -340,58 +381,63 @@ func (s *scanner) scanFile(ctx context.Context, r io.ReaderAt, start, end int64)
 		}
 		return nil
 	}
-	load := func(j job, buf *[]byte) ([]byte, int64, error) {
-		return loadPlain(r, j.off, min(j.off+blockSize, end), start, end, buf)
+	load := func(j job, buf *[]byte) ([]byte, int64, func(), error) {
+		return alignBlock(fetch, buf, j.off, min(j.off+size, end), start, end)
 	}
 	return s.run(ctx, produce, load, nil)
 }
 
-// loadPlain reads the lines that start in [a, b) of the window
+// alignBlock fetches the lines that start in [a, b) of the window
 // [start, end): the line holding byte a-1 belongs to the block before, and
 // the last line may run past b.
-func loadPlain(r io.ReaderAt, a, b, start, end int64, buf *[]byte) ([]byte, int64, error) {
+func alignBlock(fetch func(from, n int64, buf *[]byte) ([]byte, func(), error), buf *[]byte, a, b, start, end int64) ([]byte, int64, func(), error) {
 	from := a
 	if a > start {
 		from = a - 1
 	}
 	want := min(b+blockMargin, end) - from
 	for {
-		if int64(cap(*buf)) < want {
-			*buf = make([]byte, want)
+		data, done, err := fetch(from, want, buf)
+		if err != nil {
+			return nil, 0, nil, err
 		}
-		data := (*buf)[:want]
-		n, err := r.ReadAt(data, from)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, 0, fmt.Errorf("read log: %w", err)
-		}
-		data = data[:n]
-		atEnd := from+int64(n) >= end || n < int(want) // a shrunk file ends early
+		atEnd := from+int64(len(data)) >= end || int64(len(data)) < want // a shrunk file ends early
 		s := 0
 		if a > start {
 			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				if atEnd {
-					return nil, 0, nil
-				}
+			if i < 0 && !atEnd {
+				release(done)
 				want *= 2
 				continue
+			}
+			if i < 0 {
+				release(done)
+				return nil, 0, nil, nil
 			}
 			s = i + 1
 		}
 		if from+int64(s) >= b {
-			return nil, 0, nil
+			release(done)
+			return nil, 0, nil, nil
 		}
 		cut := int(b - 1 - from)
 		if cut >= len(data) {
-			return data[s:], from + int64(s), nil
+			return data[s:], from + int64(s), done, nil
 		}
 		if j := bytes.IndexByte(data[cut:], '\n'); j >= 0 {
-			return data[s : cut+j+1], from + int64(s), nil
+			return data[s : cut+j+1], from + int64(s), done, nil
 		}
 		if atEnd || want >= maxLineBytes {
-			return data[s:], from + int64(s), nil
+			return data[s:], from + int64(s), done, nil
 		}
+		release(done)
 		want = min(want*2, end-from)
+	}
+}
+
+func release(done func()) {
+	if done != nil {
+		done()
 	}
 }
 
@@ -500,7 +546,7 @@ func (s *scanner) scanStream(ctx context.Context, rd io.Reader, since, until tim
 		}
 		return nil
 	}
-	load := func(j job, _ *[]byte) ([]byte, int64, error) { return j.data, j.off, nil }
+	load := func(j job, _ *[]byte) ([]byte, int64, func(), error) { return j.data, j.off, nil, nil }
 	release := func(j job) {
 		select {
 		case pool <- j.buf:
