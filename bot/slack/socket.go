@@ -69,6 +69,9 @@ func (a *Adapter) socketOnce(ctx context.Context) (connected bool, err error) {
 			case socketmode.EventTypeInvalidAuth:
 				a.problem("socket", "app-level token refused")
 			case socketmode.EventTypeHello:
+				if !connected {
+					a.log.Info("slack connected", "mode", "socket")
+				}
 				connected = true
 				a.problem("socket", "")
 			case socketmode.EventTypeSlashCommand:
