@@ -153,16 +153,14 @@ func TestTypedOptionsBecomeWords(t *testing.T) {
 	if c.Req.Text != `logs search "LLM API Error" --file app --limit 20` {
 		t.Errorf("audit text %q", c.Req.Text)
 	}
-	// A pattern that looks like a flag is sent after "--", so it cannot be
-	// read as a flag.
+	// A pattern that looks like a flag is sent after "--", so it stays a pattern.
 	in = e.fake.NewCommand(alice, channel, discordfake.Group("logs", discordfake.Sub("search", discordfake.Str("pattern", "-v"), discordfake.Int("context", 3))))
-	e.deliver(in)
-	rows, err := e.reg.Store.RecentAudit(context.Background(), 1)
-	if err != nil {
-		t.Fatal(err)
+	if _, body := e.deliver(in); body["type"] != float64(5) {
+		t.Fatalf("dashed pattern answered %v", body)
 	}
-	if len(rows) != 1 || rows[0].Text != "logs search --context 3 -- -v" {
-		t.Errorf("dashed pattern sent as %+v", rows)
+	eventually(t, "the second answer", func() bool { return hasEvent(e.interaction(in.Token), "edit") })
+	if c := e.lastCall(); c.Arg(0) != "-v" || c.Flag("context") != "3" || c.Req.Text != "logs search --context 3 -- -v" {
+		t.Errorf("dashed pattern: args %q flags %v text %q", c.Args, c.Flags, c.Req.Text)
 	}
 	// Inline: logs tail with an integer.
 	in = e.fake.NewCommand(alice, channel, discordfake.Group("logs", discordfake.Sub("tail", discordfake.Str("name", "nginx"), discordfake.Int("n", 5))))

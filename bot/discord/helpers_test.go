@@ -77,8 +77,15 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t *testing.T, mode string, opts ...discord.Option) *env {
 	t.Helper()
-	e := &env{t: t, fake: discordfake.New(), now: time.Unix(1_750_000_000, 0), logBuf: &syncBuffer{}, progress: make(chan struct{})}
-	t.Cleanup(e.fake.Close)
+	fake := discordfake.New()
+	t.Cleanup(fake.Close)
+	return newEnvOn(t, fake, mode, opts...)
+}
+
+// newEnvOn makes an adapter (a fresh process, as after a restart) against fake.
+func newEnvOn(t *testing.T, fake *discordfake.Server, mode string, opts ...discord.Option) *env {
+	t.Helper()
+	e := &env{t: t, fake: fake, now: time.Unix(1_750_000_000, 0), logBuf: &syncBuffer{}, progress: make(chan struct{})}
 	cfg := config.Default()
 	cfg.Discord.Mode = mode
 	cfg.Discord.GuildID = theGuild
