@@ -227,4 +227,3 @@ func TestLongOutputIsAttachedNotCut(t *testing.T) {
 		t.Errorf("after update: %q with %d files", m.Content, len(m.Files))
 	}
 }
-

@@ -53,7 +53,7 @@ func TestRenderGolden(t *testing.T) {
 	cases := map[string]chat.Message{
 		"plain": {Text: "backup 12 verified"},
 		"alert": {Title: "Response time high", Severity: chat.SevCritical, Text: "p95 2.4 s on api for 5 min",
-			Fields: []chat.Field{{Name: "target", Value: "api", Inline: true}, {Name: "threshold", Value: "2000 ms", Inline: true}},
+			Fields:  []chat.Field{{Name: "target", Value: "api", Inline: true}, {Name: "threshold", Value: "2000 ms", Inline: true}},
 			Context: "alert 17 · threshold", Mentions: []string{"800000000000000001", "&700000000000000001"},
 			Buttons: []chat.Button{{ID: "ack", Label: "Acknowledge", Value: "17", Style: chat.StylePrimary}}},
 		"confirm": {Title: "Confirm: restart api", Severity: chat.SevWarning, Text: "discord:1 asked to restart api. Confirm within 5m0s.",
