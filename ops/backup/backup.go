@@ -380,6 +380,9 @@ func (s *Service) build(ctx context.Context, t config.Target, l layout, dir, sta
 		if err != nil {
 			return m, 0, fmt.Errorf("database: %w", err)
 		}
+		if free, ok := freeBytes(dir); ok && free < info.Size() {
+			return m, 0, fmt.Errorf("disk full: %s free in %s, the database alone is %s", HumanBytes(free), filepath.Dir(dir), HumanBytes(info.Size()))
+		}
 		progress("%s: copying database (%s)…", t.Name, HumanBytes(info.Size()))
 		out := filepath.Join(dir, name)
 		if err := CopySQLite(ctx, l.db, out); err != nil {

@@ -78,9 +78,18 @@ func newFixture(t testing.TB, st *store.Store, workdir string) *fixture {
 	}))
 	t.Cleanup(srv.Close)
 	f.cfg = config.Default()
-	f.cfg.Targets = []config.Target{{
+	f.cfg.Targets = []config.Target{fixtureTarget(workdir, srv.URL+"/health")}
+	f.svc = backup.New(st, func() *config.Config { return f.cfg }, quietLog())
+	f.svc.Now = f.clock.Now
+	f.svc.HealthInterval = 20 * time.Millisecond
+	return f
+}
+
+// fixtureTarget is the target config of a fixture's workdir.
+func fixtureTarget(workdir, healthURL string) config.Target {
+	return config.Target{
 		Name:           "api",
-		HealthURL:      srv.URL + "/health",
+		HealthURL:      healthURL,
 		Workdir:        workdir,
 		Stop:           []string{"sh", "-c", "echo stop >> actions.log"},
 		Start:          []string{"sh", "-c", "echo start >> actions.log"},
@@ -88,11 +97,7 @@ func newFixture(t testing.TB, st *store.Store, workdir string) *fixture {
 		HealthDeadline: 2 * time.Second,
 		Database:       config.Database{Driver: "sqlite", Path: "data/ai_tutor.db"},
 		Backup:         config.Backup{Dir: filepath.Join(workdir, "backups"), ConfigPaths: []string{".env", "nginx", "monitoring"}, Retention: 30 * 24 * time.Hour, Prefix: "ai_tutor", Timeout: time.Minute},
-	}}
-	f.svc = backup.New(st, func() *config.Config { return f.cfg }, quietLog())
-	f.svc.Now = f.clock.Now
-	f.svc.HealthInterval = 20 * time.Millisecond
-	return f
+	}
 }
 
 func (f *fixture) target() *config.Target { return &f.cfg.Targets[0] }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -57,10 +58,16 @@ func CopySQLite(ctx context.Context, src, dst string) (err error) {
 		}
 		_, stepErr := b.Step(-1)
 		finErr := b.Finish()
-		return errors.Join(stepErr, finErr)
+		if stepErr != nil {
+			// Finish repeats the step's error.
+			return stepErr
+		}
+		return finErr
 	})
 	if err != nil {
-		return fmt.Errorf("copy database %s: %w", src, err)
+		// The driver words an I/O error "disk I/O error: not an error (778)".
+		msg := strings.Replace(err.Error(), ": not an error", "", 1)
+		return fmt.Errorf("copy database %s: %s%s", src, msg, spaceHint(filepath.Dir(dst), src))
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("copy database: %w", err)
