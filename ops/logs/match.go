@@ -19,58 +19,49 @@ type finder interface {
 
 const none = int(^uint(0) >> 1) // "no more in this block" in caches
 
-// litFinder is a case-sensitive literal: bytes.Index over the whole block.
+// litFinder finds a literal by its rarest byte (both cases when fold):
+// bytes.IndexByte runs at memory speed over the block, and each hit is
+// confirmed with bytes.Equal or bytes.EqualFold. Go's regexp on (?i)
+// patterns is two orders slower; bytes.Index keys on the first byte
+// whatever its frequency.
 type litFinder struct {
-	s []byte
-	c int // cached candidate, valid when >= from
-}
-
-func (f *litFinder) reset() { f.c = -1 }
-
-func (f *litFinder) next(b []byte, from int) int {
-	if f.c >= from {
-		if f.c == none {
-			return -1
-		}
-		return f.c
-	}
-	i := bytes.Index(b[from:], f.s)
-	if i < 0 {
-		f.c = none
-		return -1
-	}
-	f.c = from + i
-	return f.c
-}
-
-// foldFinder is an ASCII case-insensitive literal: it looks for the
-// literal's rarest byte (both cases) with bytes.IndexByte and confirms with
-// bytes.EqualFold. Go's regexp on (?i) patterns is two orders slower.
-type foldFinder struct {
 	s      []byte
+	fold   bool
 	k      int  // index of the rare byte in s
-	lo, up byte // its two cases (equal when not a letter)
+	lo, up byte // its two cases (equal unless fold and a letter)
 	cl, cu int  // cached positions of lo and up, valid when >= from+k
-	c      int
+	c      int  // cached candidate, valid when >= from
 }
 
-func newFoldFinder(s []byte) *foldFinder {
-	k, best := 0, 1<<30
+// newLitFinder picks the rare byte by the histogram h of a sample of the
+// file when there is one, by byteRank otherwise.
+func newLitFinder(s []byte, fold bool, h *[256]int64) *litFinder {
+	weight := func(c byte) int64 {
+		if h != nil {
+			return h[c]
+		}
+		return int64(byteRank[c])
+	}
+	k, best := 0, int64(1)<<62
 	for i, c := range s {
-		w := int(byteRank[lower(c)]) + int(byteRank[upper(c)])
-		if lower(c) == upper(c) {
-			w = 2 * int(byteRank[c])
+		w := 2 * weight(c)
+		if fold && lower(c) != upper(c) {
+			w = weight(lower(c)) + weight(upper(c))
 		}
 		if w < best {
 			k, best = i, w
 		}
 	}
-	return &foldFinder{s: s, k: k, lo: lower(s[k]), up: upper(s[k])}
+	f := &litFinder{s: s, fold: fold, k: k, lo: s[k], up: s[k]}
+	if fold {
+		f.lo, f.up = lower(s[k]), upper(s[k])
+	}
+	return f
 }
 
-func (f *foldFinder) reset() { f.cl, f.cu, f.c = -1, -1, -1 }
+func (f *litFinder) reset() { f.cl, f.cu, f.c = -1, -1, -1 }
 
-func (f *foldFinder) next(b []byte, from int) int {
+func (f *litFinder) next(b []byte, from int) int {
 	if f.c >= from {
 		if f.c == none {
 			return -1
@@ -99,9 +90,12 @@ func (f *foldFinder) next(b []byte, from int) int {
 			return -1
 		}
 		start := p - f.k
-		if start+n <= len(b) && bytes.EqualFold(b[start:start+n], f.s) {
-			f.c = start
-			return start
+		if start+n <= len(b) {
+			w := b[start : start+n]
+			if (!f.fold && bytes.Equal(w, f.s)) || (f.fold && bytes.EqualFold(w, f.s)) {
+				f.c = start
+				return start
+			}
 		}
 		from = start + 1
 	}
@@ -164,8 +158,12 @@ func (everyFinder) next(b []byte, from int) int {
 // matcher finds matching lines: a finder picks candidate lines, and, when
 // the finder is only a prefilter, the line regexp confirms them.
 type matcher struct {
-	newFinder func() finder
+	newFinder func(h *[256]int64) finder
 	verify    *regexp.Regexp // nil when every candidate is a match
+	// anchored, when set, replaces verify: every match starts with one of
+	// the finder's literals, so the regexp is tried anchored at each
+	// candidate in the line, not over the whole line.
+	anchored *regexp.Regexp
 }
 
 // compileMatcher builds the matcher of a pattern: literal unless regex,
@@ -183,28 +181,30 @@ func compileMatcher(pattern string, regex, fold bool) (*matcher, error) {
 		return nil, badInput("invalid regexp %q: %s", pattern, reason(err))
 	}
 	if pattern == "" {
-		return &matcher{newFinder: func() finder { return everyFinder{} }}, nil
+		return &matcher{newFinder: func(*[256]int64) finder { return everyFinder{} }}, nil
 	}
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil, badInput("invalid regexp %q: %s", pattern, reason(err))
 	}
 	re = re.Simplify()
-	if lits, exact := literalSet(re); len(lits) > 0 && len(lits) <= 16 {
-		m := &matcher{newFinder: func() finder { return litsFinder(lits) }}
-		if !exact {
-			m.verify = lineRE
+	if lits, ok := literalSet(re); ok && len(lits) <= 16 {
+		return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }}, nil
+	}
+	if lits, ok := prefixes(re); ok && len(lits) <= 16 && score(lits) >= 2*256 {
+		anchored, err := regexp.Compile(`^(?:` + expr + `)`)
+		if err == nil {
+			return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }, anchored: anchored}, nil
 		}
-		return m, nil
 	}
 	if lits, ok := required(re); ok && len(lits) <= 16 {
-		return &matcher{newFinder: func() finder { return litsFinder(lits) }, verify: lineRE}, nil
+		return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }, verify: lineRE}, nil
 	}
 	blockRE, err := regexp.Compile("(?m:" + expr + ")")
 	if err != nil {
 		return nil, badInput("invalid regexp %q: %s", pattern, reason(err))
 	}
-	return &matcher{newFinder: func() finder { return reFinder{blockRE} }, verify: lineRE}, nil
+	return &matcher{newFinder: func(*[256]int64) finder { return reFinder{blockRE} }, verify: lineRE}, nil
 }
 
 func reason(err error) string {
@@ -221,14 +221,10 @@ type lit struct {
 	fold bool
 }
 
-func litsFinder(lits []lit) finder {
+func litsFinder(lits []lit, h *[256]int64) finder {
 	fs := make(anyFinder, len(lits))
 	for i, l := range lits {
-		if l.fold && hasLetter(l.s) {
-			fs[i] = newFoldFinder([]byte(l.s))
-		} else {
-			fs[i] = &litFinder{s: []byte(l.s)}
-		}
+		fs[i] = newLitFinder([]byte(l.s), l.fold && hasLetter(l.s), h)
 	}
 	if len(fs) == 1 {
 		return fs[0]
@@ -237,8 +233,8 @@ func litsFinder(lits []lit) finder {
 }
 
 // literalSet reports whether re is exactly a literal or an alternation of
-// literals (captures aside), so a finder hit is a match. exact is false when
-// a literal's case folding is not plain ASCII.
+// literals (captures aside), so a finder hit is a match. Folded literals
+// must be ASCII (toLit).
 func literalSet(re *syntax.Regexp) ([]lit, bool) {
 	switch re.Op {
 	case syntax.OpCapture:
@@ -253,6 +249,30 @@ func literalSet(re *syntax.Regexp) ([]lit, bool) {
 		var out []lit
 		for _, s := range re.Sub {
 			ls, ok := literalSet(s)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, ls...)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// prefixes returns literals one of which every match starts with.
+func prefixes(re *syntax.Regexp) ([]lit, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		l, ok := toLit(re)
+		return []lit{l}, ok
+	case syntax.OpCapture:
+		return prefixes(re.Sub[0])
+	case syntax.OpConcat:
+		return prefixes(re.Sub[0])
+	case syntax.OpAlternate:
+		var out []lit
+		for _, s := range re.Sub {
+			ls, ok := prefixes(s)
 			if !ok {
 				return nil, false
 			}

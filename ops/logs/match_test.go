@@ -15,12 +15,13 @@ func TestMatcherFastPaths(t *testing.T) {
 		finder      string
 		verified    bool
 	}{
+		{`" 50[0-9] `, true, false, "*logs.litFinder", true},
 		{"LLM API Error", false, false, "*logs.litFinder", false},
-		{"llm api error", false, true, "*logs.foldFinder", false},
+		{"llm api error", false, true, "*logs.litFinder", false},
 		{"ERROR|LLM API Error", true, false, "logs.anyFinder", false},
 		{"error|timeout", true, true, "logs.anyFinder", false},
 		{`timeout after \d+ ms`, true, false, "*logs.litFinder", true},
-		{`(?i)user \d+ logged`, true, false, "*logs.foldFinder", true},
+		{`(?i)user \d+ logged`, true, false, "*logs.litFinder", true},
 		{`\d{4,}`, true, false, "logs.reFinder", true},
 		{"a.b", false, false, "*logs.litFinder", false},
 	}
@@ -29,9 +30,10 @@ func TestMatcherFastPaths(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := m.newFinder()
-		if got := typeOf(f); got != c.finder || (m.verify != nil) != c.verified {
-			t.Errorf("%q: finder %s verified %v, want %s %v", c.pattern, got, m.verify != nil, c.finder, c.verified)
+		f := m.newFinder(nil)
+		verified := m.verify != nil || m.anchored != nil
+		if got := typeOf(f); got != c.finder || verified != c.verified {
+			t.Errorf("%q: finder %s verified %v, want %s %v", c.pattern, got, verified, c.finder, c.verified)
 		}
 	}
 }
@@ -40,8 +42,6 @@ func typeOf(v any) string {
 	switch v.(type) {
 	case *litFinder:
 		return "*logs.litFinder"
-	case *foldFinder:
-		return "*logs.foldFinder"
 	case anyFinder:
 		return "logs.anyFinder"
 	case reFinder:
@@ -61,7 +61,8 @@ func TestMatcherAgreesWithRegexpPerLine(t *testing.T) {
 	}{
 		{"error", false, true}, {"ERROR", false, false}, {"ERROR|LLM API Error", true, false},
 		{"e?rror", true, true}, {"^ERROR", true, false}, {"end$", true, false}, {"", false, false},
-		{"r{2}o", true, true}, {"[Ee]rror", true, false},
+		{"r{2}o", true, true}, {"[Ee]rror", true, false}, {"err?or h", true, true}, {"E(RROR|rror) ", true, false},
+		{"ERRORS? at", true, false}, {`r+o\b`, true, true},
 	} {
 		m, err := compileMatcher(c.p, c.regex, c.fold)
 		if err != nil {
@@ -82,7 +83,7 @@ func TestMatcherAgreesWithRegexpPerLine(t *testing.T) {
 			}
 		}
 		s := newScanner(scanOpts{m: m, collect: 100})
-		r := s.scanBlock([]byte(text), 0, m.newFinder())
+		r := s.scanBlock([]byte(text), 0, m.newFinder(nil))
 		var got []string
 		for _, mt := range r.matches {
 			got = append(got, mt.Line.Text)

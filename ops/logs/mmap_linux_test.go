@@ -36,7 +36,7 @@ func TestTruncatedWhileMappedIsAnError(t *testing.T) {
 	got := make(chan blockResult)
 	go func() {
 		debug.SetPanicOnFault(true)
-		got <- s.safeScan(data, 0, m.newFinder())
+		got <- s.safeScan(data, 0, m.newFinder(nil))
 	}()
 	if r := <-got; r.err == nil || !strings.Contains(r.err.Error(), "shrank") {
 		t.Fatalf("err %v, want a shrank error", r.err)

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -50,7 +51,8 @@ type scanOpts struct {
 	m       *matcher
 	level   string
 	format  Format
-	collect int // matches to keep (0 = count only)
+	collect int         // matches to keep (0 = count only)
+	hist    *[256]int64 // byte counts of a sample of the file, for rare bytes
 	context int
 	workers int
 }
@@ -120,7 +122,7 @@ func (s *scanner) run(ctx context.Context, produce func(ctx context.Context, sem
 			defer workers.Done()
 			// A mapped file cut short under us faults; make that an error.
 			debug.SetPanicOnFault(true)
-			f := s.opts.m.newFinder()
+			f := s.opts.m.newFinder(s.opts.hist)
 			var buf []byte
 			for j := range jobs {
 				var r blockResult
@@ -183,6 +185,22 @@ func (s *scanner) run(ctx context.Context, produce func(ctx context.Context, sem
 	return scanOut{count: m.count, bytes: m.bytes, matches: m.got}, firstErr
 }
 
+const sampleBytes = 64 << 10
+
+// histogram counts the bytes of a sample, so finders look for the byte of
+// a literal that is rarest in this file (in an access log "P" is on every
+// line: HTTP/1.1).
+func histogram(b []byte) *[256]int64 {
+	if len(b) == 0 {
+		return nil
+	}
+	var h [256]int64
+	for _, c := range b {
+		h[c]++
+	}
+	return &h
+}
+
 // safeScan is scanBlock that turns a fault on a mapped block (the file was
 // truncated while being read) into an error.
 func (s *scanner) safeScan(data []byte, base int64, f finder) (r blockResult) {
@@ -213,7 +231,18 @@ func (s *scanner) scanBlock(data []byte, base int64, f finder) blockResult {
 		}
 		line := data[ls:le]
 		pos = le + 1
-		if o.m.verify != nil && !o.m.verify.Match(line) {
+		if o.m.anchored != nil {
+			ok := false
+			for q := p; q >= 0 && q < le; q = f.next(data, q+1) {
+				if o.m.anchored.Match(data[q:le]) {
+					ok = true
+					break
+				}
+			}
+			if !ok {
+				continue
+			}
+		} else if o.m.verify != nil && !o.m.verify.Match(line) {
 			continue
 		}
 		if o.level != "" && o.format.Level(line) != o.level {
@@ -381,6 +410,9 @@ func (s *scanner) scanFile(ctx context.Context, r io.ReaderAt, start, end int64)
 		}
 		return nil
 	}
+	sample := make([]byte, min(sampleBytes, end-start))
+	n, _ := r.ReadAt(sample, start)
+	s.opts.hist = histogram(sample[:n])
 	load := func(j job, buf *[]byte) ([]byte, int64, func(), error) {
 		return alignBlock(fetch, buf, j.off, min(j.off+size, end), start, end)
 	}
@@ -445,7 +477,11 @@ func release(done func()) {
 
 // scanStream scans a stream (a decompressed .gz), cutting it to the time
 // window block by block, since a stream cannot be searched by offset.
-func (s *scanner) scanStream(ctx context.Context, rd io.Reader, since, until time.Time) (scanOut, error) {
+func (s *scanner) scanStream(ctx context.Context, r io.Reader, since, until time.Time) (scanOut, error) {
+	br := bufio.NewReaderSize(r, sampleBytes)
+	sample, _ := br.Peek(sampleBytes)
+	s.opts.hist = histogram(sample)
+	var rd io.Reader = br
 	inflight := 2*s.opts.workers + 2
 	pool := make(chan *[]byte, inflight+s.opts.workers+2)
 	for range cap(pool) {
