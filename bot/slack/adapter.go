@@ -51,6 +51,9 @@ type Adapter struct {
 
 	hmu      sync.Mutex
 	problems map[string]string
+	// notes are per-channel failures shown in the status without making
+	// Slack unhealthy: one misconfigured channel is not an outage.
+	notes map[string]string
 
 	lmu      sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -112,6 +115,7 @@ func New(cfg func() *config.Config, reg *commands.Registry, log *slog.Logger, op
 		retryMax:      5 * time.Minute,
 		pingInterval:  30 * time.Second,
 		problems:      map[string]string{},
+		notes:         map[string]string{},
 		limiters:      map[string]*rate.Limiter{},
 	}
 	for _, o := range opts {
@@ -150,19 +154,41 @@ func (a *Adapter) api() *slack.Client {
 func (a *Adapter) Healthy() (bool, string) {
 	a.hmu.Lock()
 	defer a.hmu.Unlock()
+	var notes []string
+	for ch, v := range a.notes {
+		notes = append(notes, "channel "+ch+": "+v)
+	}
+	sort.Strings(notes)
 	if len(a.problems) == 0 {
 		c := a.cfg()
 		if c.Secrets.SlackBotToken == "" && c.Secrets.SlackAppToken == "" {
 			return true, "slack not configured"
 		}
-		return true, "ok"
+		return true, strings.Join(append([]string{"ok"}, notes...), "; ")
 	}
 	var out []string
 	for k, v := range a.problems {
 		out = append(out, k+": "+v)
 	}
 	sort.Strings(out)
-	return false, strings.Join(out, "; ")
+	return false, strings.Join(append(out, notes...), "; ")
+}
+
+// note records (msg != "") or clears a channel's last permanent failure.
+func (a *Adapter) note(channel, msg string) {
+	a.hmu.Lock()
+	old, had := a.notes[channel]
+	if msg == "" {
+		delete(a.notes, channel)
+	} else {
+		a.notes[channel] = msg
+	}
+	a.hmu.Unlock()
+	if msg != "" && old != msg {
+		a.log.Error("slack cannot post to channel", "channel", channel, "problem", msg)
+	} else if msg == "" && had {
+		a.log.Info("slack posts to channel again", "channel", channel)
+	}
 }
 
 // problem records (msg != "") or clears a component's fault, logging one
@@ -203,15 +229,16 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.wg.Wait()
 	}()
 	c := a.cfg()
-	switch {
-	case c.Secrets.SlackAppToken != "":
+	var wg sync.WaitGroup
+	if c.Secrets.SlackBotToken != "" {
+		wg.Go(func() { a.checkAuth(ctx) })
+	}
+	if c.Secrets.SlackAppToken != "" {
 		a.runSocket(ctx)
-	case c.Secrets.SlackBotToken != "":
-		a.checkAuth(ctx)
-		<-ctx.Done()
-	default:
+	} else {
 		<-ctx.Done()
 	}
+	wg.Wait()
 	return nil
 }
 
@@ -241,7 +268,7 @@ func (a *Adapter) checkAuth(ctx context.Context) {
 		res, err := a.api().AuthTestContext(ctx)
 		if err == nil {
 			a.problem("api", "")
-			a.log.Info("slack connected", "bot", res.User, "team", res.Team)
+			a.log.Info("slack token accepted", "bot", res.User, "team", res.Team)
 			return
 		}
 		if ctx.Err() != nil {

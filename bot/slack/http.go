@@ -154,6 +154,8 @@ func (a *Adapter) interaction(ic slack.InteractionCallback) {
 	}
 	req := commands.Request{Platform: "slack", User: ic.User.ID, UserName: name, Channel: channel, Text: "button " + actionID(act.ActionID)}
 	t := a.newTarget(ic.ResponseURL, channel, ic.User.ID)
+	t.click = true
+	req.Progress = t.progress
 	if ic.Container.MessageTs != "" {
 		t.message.Platform, t.message.Channel, t.message.ID = "slack", channel, ic.Container.MessageTs
 	}

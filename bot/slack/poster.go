@@ -60,9 +60,15 @@ func (p *Poster) post(ctx context.Context, channel, thread string, m chat.Messag
 	}
 	ch, ts, err := p.a.api().PostMessageContext(ctx, channel, opts...)
 	if err != nil {
-		return chat.Ref{}, p.a.classify("slack chat.postMessage", err)
+		err = p.a.classify("slack chat.postMessage", err)
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && permanentErrors[se.Err] {
+			p.a.note(channel, se.Err)
+		}
+		return chat.Ref{}, err
 	}
 	p.a.problem("api", "")
+	p.a.note(channel, "")
 	ref := chat.Ref{Platform: "slack", Channel: ch, ID: ts, Thread: thread}
 	fileThread := thread
 	if fileThread == "" {

@@ -62,8 +62,8 @@ func TestPostFailuresClassified(t *testing.T) {
 	if _, ra := chat.RetryAfter(err); err == nil || errors.Is(err, chat.ErrPermanent) || ra {
 		t.Fatalf("503 should be plain retryable, got %v", err)
 	}
-	if ok, _ := e.a.Healthy(); !ok {
-		t.Fatal("channel errors marked slack degraded")
+	if ok, why := e.a.Healthy(); !ok || !strings.Contains(why, "channel C0GONE: channel_not_found") {
+		t.Fatalf("channel errors: healthy %v, status %q; want healthy with the channel named", ok, why)
 	}
 	e.fake.SetTokens("xoxb-other", slackfake.AppToken)
 	_, err = p.Post(t.Context(), "C0OPS", chat.Message{Text: "x"})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,6 +33,9 @@ type target struct {
 	// message is the message a click came from, for chat.update when the
 	// response_url is spent.
 	message chat.Ref
+	// click targets answer a button: progress replaces the message the
+	// button was on rather than the requester's "working…" note.
+	click   bool
 	created time.Time
 
 	mu           sync.Mutex
@@ -103,7 +107,10 @@ func (t *target) progress(m chat.Message) {
 	}
 	m.Text = ":hourglass_flowing_sand: " + m.Text
 	w := Render(m).wire()
-	w.ResponseType, w.ReplaceOriginal = "ephemeral", true
+	w.ReplaceOriginal = true
+	if !t.click {
+		w.ResponseType = slack.ResponseTypeEphemeral
+	}
 	if err := t.send(t.a.bg, w); err != nil {
 		t.a.log.Warn("slack progress not shown", "err", err)
 	}
@@ -155,14 +162,48 @@ func (t *target) toChannel(ctx context.Context, resp commands.Response) {
 	}
 	if resp.Ephemeral && t.user != "" {
 		r := Render(resp.Message)
-		if _, err := t.a.api().PostEphemeralContext(ctx, t.channel, t.user, r.options()...); err != nil {
-			t.a.log.Error("slack ephemeral answer not delivered", "channel", t.channel, "err", t.a.classify("chat.postEphemeral", err))
+		err := retryReply(ctx, func() error {
+			_, err := t.a.api().PostEphemeralContext(ctx, t.channel, t.user, r.options()...)
+			if err != nil {
+				return t.a.classify("slack chat.postEphemeral", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.a.log.Error("slack ephemeral answer not delivered", "channel", t.channel, "err", err)
 		}
 		return
 	}
-	if _, err := t.a.Poster().Post(ctx, t.channel, resp.Message); err != nil {
+	err := retryReply(ctx, func() error {
+		_, err := t.a.Poster().Post(ctx, t.channel, resp.Message)
+		return err
+	})
+	if err != nil {
 		t.a.log.Error("slack answer not delivered", "channel", t.channel, "err", err)
 	}
+}
+
+// retryReply makes a few attempts at a command answer posted to the
+// channel. Alerts retry through the notifier's outbox; an answer has no
+// outbox, so this bounded loop is its only retry.
+func retryReply(ctx context.Context, attempt func() error) error {
+	var err error
+	for i := range 3 {
+		if err = attempt(); err == nil || errors.Is(err, chat.ErrPermanent) {
+			return err
+		}
+		d := time.Duration(1<<i) * time.Second
+		if ra, ok := chat.RetryAfter(err); ok {
+			if ra > 30*time.Second {
+				return err
+			}
+			d = ra
+		}
+		if i < 2 && !sleep(ctx, d) {
+			return err
+		}
+	}
+	return err
 }
 
 func responseType(resp commands.Response) string {
