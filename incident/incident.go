@@ -220,3 +220,12 @@ func MentionID(mention string) string {
 	}
 	return mention
 }
+
+// LeadName is a mention as plain text (@U123, @123, @name): platforms
+// escape mention syntax in text, so the real mention travels in Mentions.
+func LeadName(mention string) string {
+	if id := MentionID(mention); id != mention {
+		return "@" + id
+	}
+	return mention
+}

@@ -27,11 +27,16 @@ func header(inc incident.Incident, now time.Time) chat.Message {
 	if inc.Overdue(now) {
 		stage += ", past its target"
 	}
-	lead := inc.Lead
+	lead := incident.LeadName(inc.Lead)
+	var mentions []string
 	if lead == "" {
 		lead = fmt.Sprintf("nobody yet: /ops incident lead %d <user>", inc.ID)
+	} else {
+		// Shown as a real mention; editing a message notifies nobody again.
+		mentions = []string{incident.MentionID(inc.Lead)}
 	}
 	return chat.Message{
+		Mentions: mentions,
 		Title:    fmt.Sprintf("Incident #%d: %s", inc.ID, inc.Title),
 		Severity: sev,
 		Fields: []chat.Field{
@@ -63,7 +68,7 @@ func entryMessage(inc incident.Incident, e incident.Entry) chat.Message {
 	case incident.KindNote:
 		m.Text = "Note" + who + ": " + e.Text
 	case incident.KindLead:
-		m.Text = "Lead: " + inc.Lead + who
+		m.Text = "Lead: " + incident.LeadName(inc.Lead) + who
 		m.Mentions = []string{incident.MentionID(inc.Lead)}
 	case incident.KindSeverity:
 		m.Severity = chat.SevCritical

@@ -48,7 +48,7 @@ func (s *Service) reminder(inc incident.Incident, now time.Time) chat.Message {
 	}
 	m := chat.Message{Severity: chat.SevWarning, Title: fmt.Sprintf("Reminder: incident #%d is past its %s target", inc.ID, inc.Stage)}
 	if inc.Lead != "" {
-		m.Text = fmt.Sprintf("%s, the %s stage (%s) has run %s since opening; %s.", inc.Lead, inc.Stage, inc.Stage.WindowText(), incident.FormatDuration(inc.Elapsed(now)), next)
+		m.Text = fmt.Sprintf("Lead %s: the %s stage (%s) has run %s since opening; %s.", incident.LeadName(inc.Lead), inc.Stage, inc.Stage.WindowText(), incident.FormatDuration(inc.Elapsed(now)), next)
 		m.Mentions = append(m.Mentions, incident.MentionID(inc.Lead))
 	} else {
 		m.Text = fmt.Sprintf("Nobody leads it: take it with /ops incident lead %d <user>. The %s stage (%s) has run %s since opening; %s.", inc.ID, inc.Stage, inc.Stage.WindowText(), incident.FormatDuration(inc.Elapsed(now)), next)

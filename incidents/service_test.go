@@ -107,7 +107,7 @@ func TestReminderNamesTheLeadAndTheChannel(t *testing.T) {
 	}
 	out := e.out.String()
 	if !strings.Contains(out, "Reminder: incident #1 is past its discovery target @alice @channel") ||
-		!strings.Contains(out, "@alice, the discovery stage (0–5 min) has run 5m since opening") {
+		!strings.Contains(out, "Lead @alice: the discovery stage (0–5 min) has run 5m since opening") {
 		t.Fatalf("reminder does not name the lead and the channel:\n%s", out)
 	}
 }

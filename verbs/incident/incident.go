@@ -80,7 +80,7 @@ func Verbs(d Deps) []*commands.Verb {
 					var b strings.Builder
 					for _, inc := range list {
 						fmt.Fprintf(&b, "#%-4d %-11s %-8s %-9s %-14s %s\n", inc.ID, inc.Stage, inc.Severity,
-							model.FormatDuration(inc.Elapsed(c.Now)), cut(orDash(inc.Lead), 14), cut(inc.Title, 60))
+							model.FormatDuration(inc.Elapsed(c.Now)), cut(orDash(model.LeadName(inc.Lead)), 14), cut(inc.Title, 60))
 					}
 					title := "Incidents"
 					if c.Has("open") {
@@ -152,7 +152,7 @@ func Verbs(d Deps) []*commands.Verb {
 					if _, err := svc.SetLead(ctx, id, lead, c.Actor()); err != nil {
 						return commands.Response{}, userErr(err)
 					}
-					return commands.Text("%s leads incident #%d", lead, id), nil
+					return commands.Text("%s leads incident #%d", model.LeadName(lead), id), nil
 				},
 			},
 			{
@@ -263,7 +263,7 @@ func showMessage(inc model.Incident, tl []model.Entry, now time.Time) chat.Messa
 		Fields: []chat.Field{
 			{Name: "Stage", Value: stage, Inline: true},
 			{Name: "Severity", Value: inc.Severity, Inline: true},
-			{Name: "Lead", Value: orDash(inc.Lead), Inline: true},
+			{Name: "Lead", Value: orDash(model.LeadName(inc.Lead)), Inline: true},
 			{Name: "Elapsed", Value: model.FormatDuration(inc.Elapsed(now)), Inline: true},
 			{Name: "Target", Value: orDefault(inc.Target, "every target"), Inline: true},
 		},

@@ -132,7 +132,7 @@ func TestIncidentVerbsEndToEndOnTheConsole(t *testing.T) {
 			{0, "console", `incident open "API not responding" --sev critical`, "Opened incident #1: API not responding", false},
 			{time.Minute, "console", "incident lead 1 alice", `the lead must be a user mention (@name), got "alice"`, true},
 			{time.Minute, "slack", "incident lead 1 @alice", `the lead must be a user mention (@someone, sent as <@U123>), got "@alice"`, true},
-			{time.Minute, "slack", "incident lead 1 <@U0ALICE|alice>", "<@U0ALICE> leads incident #1", false},
+			{time.Minute, "slack", "incident lead 1 <@U0ALICE|alice>", "@U0ALICE leads incident #1", false},
 			{2 * time.Minute, "console", "incident stage 1 handling", "incident #1 is now in handling (10–30 min)", false},
 			{3 * time.Minute, "console", "incident stage 1 assessment", "incident #1: stages only move forward (handling → assessment); use reopen to go back", true},
 			{3 * time.Minute, "console", "incident stage 1 triage", "stage must be one of discovery, assessment, handling, recovery, post-mortem, closed", true},
