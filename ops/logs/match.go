@@ -69,6 +69,16 @@ func (f *litFinder) next(b []byte, from int) int {
 		return f.c
 	}
 	n := len(f.s)
+	if f.k == 0 && !f.fold {
+		// The rare byte leads: bytes.Index does the same, in assembly.
+		i := bytes.Index(b[from:], f.s)
+		if i < 0 {
+			f.c = none
+			return -1
+		}
+		f.c = from + i
+		return f.c
+	}
 	for {
 		q := from + f.k
 		if q >= len(b) {
