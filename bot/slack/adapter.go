@@ -48,6 +48,8 @@ type Adapter struct {
 	bg     context.Context
 	stopBg context.CancelFunc
 	wg     sync.WaitGroup
+	bmu    sync.Mutex
+	closed bool // set before wg.Wait, so no Add races it
 
 	hmu      sync.Mutex
 	problems map[string]string
@@ -212,7 +214,16 @@ func (a *Adapter) problem(component, msg string) {
 
 // background runs fn on the adapter's own context, counted so Run can wait.
 func (a *Adapter) background(fn func(ctx context.Context)) {
+	a.bmu.Lock()
+	if a.closed {
+		a.bmu.Unlock()
+		// Shutting down: run on the cancelled context so callers waiting
+		// for a result still get one.
+		go fn(a.bg)
+		return
+	}
 	a.wg.Add(1)
+	a.bmu.Unlock()
 	go func() {
 		defer a.wg.Done()
 		fn(a.bg)
@@ -225,6 +236,9 @@ func (a *Adapter) background(fn func(ctx context.Context)) {
 // backoff. It returns after ctx ends and the work it started has stopped.
 func (a *Adapter) Run(ctx context.Context) error {
 	defer func() {
+		a.bmu.Lock()
+		a.closed = true
+		a.bmu.Unlock()
 		a.stopBg()
 		a.wg.Wait()
 	}()

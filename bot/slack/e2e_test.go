@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -323,4 +324,37 @@ func TestHTTPModeDegradedThenRecovers(t *testing.T) {
 	})
 	e.fake.SetTokens("xoxb-wrong", slackfake.AppToken)
 	poll(t, ctx, "healthy", func() bool { ok, _ := e.a.Healthy(); return ok })
+}
+
+// Run returns on cancellation only after the work it started has stopped:
+// the slow verb sees its context end.
+func TestRunStopsBackgroundWork(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.a.Run(ctx) }()
+	e.signed(CommandsPath, e.slash("UADMIN", "status", "r1").Encode())
+	if err := e.fake.Await(ctxT(t), func() bool { return len(e.fake.Responses("r1")) == 1 }); err != nil {
+		t.Fatal(err) // the verb is running and blocked
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctxT(t).Done():
+		t.Fatal("Run did not return after cancellation")
+	}
+	// The user hears that the command was interrupted.
+	if n := len(e.fake.Responses("r1")); n != 2 || !strings.Contains(string(e.fake.Responses("r1")[1]), "internal error") {
+		t.Fatalf("answer after shutdown: %d responses, last %s", n, e.fake.Responses("r1")[n-1])
+	}
+	rows, err := e.store.RecentAudit(t.Context(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || rows[0].Verb != "status" || rows[0].Result != "error" {
+		t.Fatalf("audit of the cancelled verb: %+v", rows)
+	}
 }

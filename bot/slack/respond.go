@@ -121,6 +121,8 @@ func (t *target) progress(m chat.Message) {
 // to the user alone). replaceWorking lets an ephemeral answer take the place
 // of the ephemeral "working…" note.
 func (t *target) answer(ctx context.Context, resp commands.Response, replaceWorking bool) {
+	ctx, cancel := lastWords(ctx)
+	defer cancel()
 	w := Render(resp.Message).wire()
 	w.ResponseType = responseType(resp)
 	w.ReplaceOriginal = replaceWorking && resp.Ephemeral
@@ -136,6 +138,8 @@ func (t *target) answer(ctx context.Context, resp commands.Response, replaceWork
 
 // replace puts a click's result in place of the message the button was on.
 func (t *target) replace(ctx context.Context, resp commands.Response) {
+	ctx, cancel := lastWords(ctx)
+	defer cancel()
 	w := Render(resp.Message).wire()
 	w.ReplaceOriginal = true
 	if t.take(true) {
@@ -204,6 +208,15 @@ func retryReply(ctx context.Context, attempt func() error) error {
 		}
 	}
 	return err
+}
+
+// lastWords gives an answer a short while to go out when the adapter is
+// shutting down, so a user whose command was interrupted hears of it.
+func lastWords(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 }
 
 func responseType(resp commands.Response) string {
