@@ -243,6 +243,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.wg.Wait()
 	}()
 	c := a.cfg()
+	if c.Secrets.SlackAppToken == "" && c.Secrets.SlackBotToken != "" && c.Secrets.SlackSigningSecret == "" {
+		a.problem("http", "SLACK_SIGNING_SECRET not set: slash commands and clicks are refused (set it, or SLACK_APP_TOKEN for Socket Mode)")
+	}
 	var wg sync.WaitGroup
 	if c.Secrets.SlackBotToken != "" {
 		wg.Go(func() { a.checkAuth(ctx) })

@@ -358,3 +358,43 @@ func TestRunStopsBackgroundWork(t *testing.T) {
 		t.Fatalf("audit of the cancelled verb: %+v", rows)
 	}
 }
+
+// Refusals by the registry (channel outside the allowlist, a restricted
+// verb without the role) reach the user as ephemeral answers, with an
+// audit row each.
+func TestRefusalsAreEphemeralAndAudited(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Channels.Allow = []string{"slack:C0OPS"} })
+	form := e.slash("UADMIN", "ping", "r1")
+	form.Set("channel_id", "C0RANDOM")
+	got := decode(t, e.signed(CommandsPath, form.Encode()).Body)
+	if got["response_type"] != "ephemeral" || !strings.Contains(got["text"].(string), "not accepted in this channel") {
+		t.Fatalf("outside the allowlist: %v", got)
+	}
+	got = decode(t, e.signed(CommandsPath, e.slash("UNOBODY", "restart api", "r2").Encode()).Body)
+	if got["response_type"] != "ephemeral" || !strings.Contains(got["text"].(string), "you may not run restart") {
+		t.Fatalf("no role: %v", got)
+	}
+	rows, err := e.store.RecentAudit(t.Context(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Result != "denied" || rows[1].Result != "denied" || rows[0].UserID != "UNOBODY" || rows[1].Channel != "C0RANDOM" {
+		t.Fatalf("audit rows %+v", rows)
+	}
+	if e.runs.Load() != 0 {
+		t.Fatal("refused verb ran")
+	}
+}
+
+func TestMissingSigningSecretIsDegraded(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Secrets.SlackSigningSecret = "" })
+	e.run()
+	ctx := ctxT(t)
+	poll(t, ctx, "degraded", func() bool {
+		ok, why := e.a.Healthy()
+		return !ok && strings.Contains(why, "SLACK_SIGNING_SECRET")
+	})
+	if res := e.signed(CommandsPath, e.slash("UADMIN", "ping", "r1").Encode()); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status %d without a signing secret", res.StatusCode)
+	}
+}
