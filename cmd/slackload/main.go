@@ -155,7 +155,9 @@ func (r report) String() string {
 		ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max))
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms" }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms"
+}
 
 // load sends signed slash commands to target at rate per second for d.
 func load(target string, rate int, d time.Duration, text string) (report, error) {
