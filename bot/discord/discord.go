@@ -33,6 +33,8 @@ const Platform = "discord"
 // CommandName is the one slash command opsbot registers.
 const CommandName = "ops"
 
+var routeLibraryLog sync.Once
+
 // Option configures an Adapter.
 type Option func(*Adapter)
 
@@ -148,22 +150,36 @@ func (a *Adapter) configured() bool {
 
 // session returns the REST session for the current bot token.
 func (a *Adapter) session() (*discordgo.Session, error) {
-	token := a.cfg().Secrets.DiscordBotToken.Reveal()
-	if token == "" {
+	if a.cfg().Secrets.DiscordBotToken == "" {
 		return nil, errors.New("no DISCORD_BOT_TOKEN configured")
 	}
+	return a.hookSession(), nil
+}
+
+// hookSession is the session for interaction callbacks and webhooks, which
+// Discord authenticates by the interaction token: it works without a bot
+// token too.
+func (a *Adapter) hookSession() *discordgo.Session {
+	token := a.cfg().Secrets.DiscordBotToken.Reveal()
 	a.sessMu.Lock()
 	defer a.sessMu.Unlock()
 	if a.sess == nil || a.sessToken != token {
 		a.sess, a.sessToken = a.newSession(token), token
 	}
-	return a.sess, nil
+	return a.sess
 }
 
 func (a *Adapter) newSession(token string) *discordgo.Session {
-	if !strings.HasPrefix(token, "Bot ") {
+	if token != "" && !strings.HasPrefix(token, "Bot ") {
 		token = "Bot " + token
 	}
+	routeLibraryLog.Do(func() {
+		// discordgo logs through log.Printf; we log our own one line per
+		// state change, so its lines are debug detail.
+		discordgo.Logger = func(level, caller int, format string, args ...any) {
+			slog.Default().Debug("discordgo: "+fmt.Sprintf(format, args...), "level", level)
+		}
+	})
 	s, _ := discordgo.New(token) // New never fails
 	s.Client = a.client
 	s.Dialer = a.dialer
@@ -208,6 +224,11 @@ func (a *Adapter) Healthy() (bool, string) {
 	a.healthMu.Lock()
 	defer a.healthMu.Unlock()
 	var bad []string
+	if a.cfg().Discord.Mode != "gateway" {
+		if _, err := a.publicKey(); err != nil {
+			bad = append(bad, "endpoint: "+err.Error())
+		}
+	}
 	for _, k := range []string{"commands", "gateway"} {
 		if p := a.problems[k]; p != "" {
 			bad = append(bad, k+": "+p)

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"opsbot/bot/discord"
 	"opsbot/bot/discord/discordfake"
+	"opsbot/commands"
 	"opsbot/config"
 )
 
@@ -338,3 +340,46 @@ func TestUnreachableDiscordDegrades(t *testing.T) {
 }
 
 func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestSlowConfirmedActionIsDeferredThenEdited(t *testing.T) {
+	e := newEnv(t, "http", discord.WithAckDeadline(20*time.Millisecond))
+	release := make(chan struct{})
+	e.reg.MustRegister(&commands.Verb{Name: "wipe", Summary: "slow and dangerous", Dangerous: true, Slow: true,
+		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+			<-release
+			return commands.Text("wiped"), nil
+		}})
+	in := e.fake.NewCommand(alice, channel, discordfake.Sub("wipe"))
+	if _, body := e.deliver(in); body["type"] != float64(4) {
+		t.Fatalf("wipe answered %v, want the confirmation inline", body)
+	}
+	prompt := e.interaction(in.Token).Original
+	click := e.fake.NewClick(alice, channel, prompt.ID, discordfake.Buttons(prompt.Components)[0].CustomID)
+	if _, body := e.deliver(click); body["type"] != float64(6) {
+		t.Fatalf("slow click answered %v, want a deferred update (type 6)", body)
+	}
+	close(release)
+	eventually(t, "the edit of the clicked message", func() bool { return hasEvent(e.interaction(click.Token), "edit") })
+	msg, _ := e.fake.Message(prompt.ID)
+	if !contains(msg.Text(), "wiped") || len(discordfake.Buttons(msg.Components)) != 0 {
+		t.Errorf("message after the slow action: %q, %d buttons", msg.Text(), len(discordfake.Buttons(msg.Components)))
+	}
+}
+
+func TestSlowVerbRefusalTurnsEphemeral(t *testing.T) {
+	e := newEnv(t, "http")
+	e.reg.MustRegister(&commands.Verb{Name: "secret", Summary: "slow and restricted", Restricted: true, Slow: true,
+		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("classified"), nil }})
+	in := e.fake.NewCommand(bob, channel, discordfake.Sub("secret"))
+	if _, body := e.deliver(in); body["type"] != float64(5) {
+		t.Fatalf("answered %v, want deferred", body)
+	}
+	eventually(t, "the follow-up", func() bool { return hasEvent(e.interaction(in.Token), "followup") })
+	got := e.interaction(in.Token)
+	if strings.Join(got.Events, ",") != "callback 5,delete,followup" {
+		t.Errorf("events %v: the public placeholder goes, the refusal is private", got.Events)
+	}
+	if f := got.Followups[0]; f.Flags != 64 || !contains(f.Text(), "you may not run secret") {
+		t.Errorf("follow-up %+v", f)
+	}
+}

@@ -320,10 +320,7 @@ func (j *job) markSent() {
 }
 
 func (j *job) deliver(ctx context.Context, resp commands.Response) error {
-	s, err := j.a.session()
-	if err != nil {
-		return err
-	}
+	s := j.a.hookSession()
 	r := render(resp.Message)
 	if resp.Ephemeral {
 		if !j.component {
@@ -371,10 +368,7 @@ func (j *job) progress(m chat.Message) {
 	}
 	j.lastProg = now
 	j.mu.Unlock()
-	s, err := j.a.session()
-	if err != nil {
-		return
-	}
+	s := j.a.hookSession()
 	if m.Severity == chat.SevNone && m.Title == "" {
 		m.Text = "⏳ " + m.Text
 	}
