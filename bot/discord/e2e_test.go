@@ -369,7 +369,9 @@ func TestSlowConfirmedActionIsDeferredThenEdited(t *testing.T) {
 func TestSlowVerbRefusalTurnsEphemeral(t *testing.T) {
 	e := newEnv(t, "http")
 	e.reg.MustRegister(&commands.Verb{Name: "secret", Summary: "slow and restricted", Restricted: true, Slow: true,
-		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("classified"), nil }})
+		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+			return commands.Text("classified"), nil
+		}})
 	in := e.fake.NewCommand(bob, channel, discordfake.Sub("secret"))
 	if _, body := e.deliver(in); body["type"] != float64(5) {
 		t.Fatalf("answered %v, want deferred", body)
