@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -55,6 +56,9 @@ type Service struct {
 	MaxWait time.Duration
 
 	wake chan struct{}
+	// mu serialises changes made here; the version check in the store
+	// covers changes made by other replicas.
+	mu sync.Mutex
 }
 
 // New makes the service. out may be nil: incidents then live only in the
@@ -225,6 +229,8 @@ func (s *Service) create(ctx context.Context, title, sev, target, actor string, 
 // over from the new state. Entries are then replied in the thread and the
 // first message is updated.
 func (s *Service) change(ctx context.Context, id int64, fn func(inc incident.Incident, now time.Time) (incident.Incident, []incident.Entry, error)) (incident.Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		prev, err := s.load(ctx, id)
 		if err != nil {
@@ -239,7 +245,7 @@ func (s *Service) change(ctx context.Context, id int64, fn func(inc incident.Inc
 			return prev, nil
 		}
 		err = s.st.UpdateIncident(ctx, prev, next, entries...)
-		if errors.Is(err, store.ErrConflict) && attempt < 4 {
+		if errors.Is(err, store.ErrConflict) && attempt < 9 {
 			continue
 		}
 		if err != nil {

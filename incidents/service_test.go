@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -477,4 +478,33 @@ func golden(t *testing.T, path, got string) {
 	if got != string(want) {
 		t.Errorf("%s differs:\n%s", path, got)
 	}
+}
+
+func TestConcurrentCriticalAlertsOpenOneIncident(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st, "api")
+		const n = 8
+		ids, opened, errs := make([]int64, n), make([]bool, n), make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { ids[i], opened[i], errs[i] = e.svc.OpenOrAttach(ctx, "api", "api down", "critical", "alert:health_down") })
+		}
+		wg.Wait()
+		count := 0
+		for i := range n {
+			if errs[i] != nil || ids[i] != ids[0] {
+				t.Fatalf("call %d: id %d, %v (first id %d)", i, ids[i], errs[i], ids[0])
+			}
+			if opened[i] {
+				count++
+			}
+		}
+		if count != 1 {
+			t.Fatalf("%d calls opened an incident, want 1", count)
+		}
+		if got := len(e.timeline(t, ids[0])); got != n {
+			t.Fatalf("timeline has %d entries, want the opening and %d attachments", got, n-1)
+		}
+	})
 }
