@@ -488,7 +488,9 @@ func TestConcurrentCriticalAlertsOpenOneIncident(t *testing.T) {
 		ids, opened, errs := make([]int64, n), make([]bool, n), make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Go(func() { ids[i], opened[i], errs[i] = e.svc.OpenOrAttach(ctx, "api", "api down", "critical", "alert:health_down") })
+			wg.Go(func() {
+				ids[i], opened[i], errs[i] = e.svc.OpenOrAttach(ctx, "api", "api down", "critical", "alert:health_down")
+			})
 		}
 		wg.Wait()
 		count := 0
