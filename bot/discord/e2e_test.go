@@ -12,6 +12,7 @@ import (
 
 	"opsbot/bot/discord"
 	"opsbot/bot/discord/discordfake"
+	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
 )
@@ -383,5 +384,39 @@ func TestSlowVerbRefusalTurnsEphemeral(t *testing.T) {
 	}
 	if f := got.Followups[0]; f.Flags != 64 || !contains(f.Text(), "you may not run secret") {
 		t.Errorf("follow-up %+v", f)
+	}
+}
+
+func TestDirectMessageAndOversizedBody(t *testing.T) {
+	e := newEnv(t, "http")
+	dm := bob
+	dm.DM = true
+	in := e.fake.NewCommand(dm, "610000000000000001", discordfake.Sub("slow"))
+	e.deliver(in)
+	eventually(t, "the DM answer", func() bool { return hasEvent(e.interaction(in.Token), "edit") })
+	if c := e.lastCall(); c.Req.User != bob.ID || c.Req.UserName != "bob" || len(c.Req.Roles) != 0 {
+		t.Errorf("DM request %+v", c.Req)
+	}
+	e.setCfg(func(c *config.Config) { c.HTTP.MaxBodyBytes = 1024 })
+	big := e.fake.NewCommand(alice, channel, discordfake.Sub("help", discordfake.Str("verb", strings.Repeat("x", 4096))))
+	if code, _ := e.deliver(big); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: %d, want 413", code)
+	}
+}
+
+func TestAnswerWithFileGoesByEdit(t *testing.T) {
+	e := newEnv(t, "http")
+	e.reg.MustRegister(&commands.Verb{Name: "chart", Summary: "a chart",
+		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+			return commands.Response{Message: chat.Message{Title: "CPU", Files: []chat.File{{Name: "cpu.png", Mime: "image/png", Data: []byte("\x89PNG fake")}}}}, nil
+		}})
+	in := e.fake.NewCommand(alice, channel, discordfake.Sub("chart"))
+	if _, body := e.deliver(in); body["type"] != float64(5) {
+		t.Fatalf("answered %v: files go by a deferred edit", body)
+	}
+	eventually(t, "the edit", func() bool { return hasEvent(e.interaction(in.Token), "edit") })
+	o := e.interaction(in.Token).Original
+	if len(o.Files) != 1 || o.Files[0].Name != "cpu.png" || string(o.Files[0].Data) != "\x89PNG fake" {
+		t.Errorf("files %+v", o.Files)
 	}
 }

@@ -233,6 +233,13 @@ func mentions(ids []string) (*discordgo.MessageAllowedMentions, string) {
 		if len(parts) >= maxMentions {
 			break
 		}
+		// Already written as a mention: <@id>, <@!id>, <@&id>.
+		if strings.HasPrefix(id, "<@") && strings.HasSuffix(id, ">") {
+			id = strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(id, "<@"), ">"), "!")
+			if strings.HasPrefix(id, "&") {
+				id = "role:" + id[1:]
+			}
+		}
 		switch {
 		case strings.HasPrefix(id, "&"), strings.HasPrefix(id, "role:"):
 			id = strings.TrimPrefix(strings.TrimPrefix(id, "&"), "role:")

@@ -130,7 +130,7 @@ func TestRenderNeverCutsSilently(t *testing.T) {
 }
 
 func TestMentionsAreExplicit(t *testing.T) {
-	r := render(chat.Message{Text: "@everyone look", Mentions: []string{"42", "role:7"}})
+	r := render(chat.Message{Text: "@everyone look", Mentions: []string{"<@42>", "role:7"}})
 	if r.Content != "<@42> <@&7>\n@everyone look" {
 		t.Errorf("content %q", r.Content)
 	}
