@@ -72,6 +72,7 @@ type View struct {
 type ChartSeries struct {
 	Metric string         `json:"metric"`
 	Target string         `json:"target,omitempty"`
+	Alert  float64        `json:"alert"` // drawn as a dashed line
 	Points []store.Sample `json:"points"`
 }
 
@@ -92,7 +93,7 @@ func (d Deps) run(ctx context.Context, c *commands.Call) (commands.Response, err
 	if chartTarget == "" && len(cfg.Targets) > 0 {
 		chartTarget = cfg.Targets[0].Name
 	}
-	series, err := d.chartSeries(ctx, chartTarget, c.Now)
+	series, err := d.chartSeries(ctx, cfg, chartTarget, c.Now)
 	if err != nil {
 		return commands.Response{}, err
 	}
@@ -119,7 +120,10 @@ var chartMetrics = []struct{ metric, title, unit string }{
 	{rules.Metric5xx, "5xx rate", "%"},
 }
 
-func (d Deps) chartSeries(ctx context.Context, target string, now time.Time) ([]ChartSeries, error) {
+func (d Deps) chartSeries(ctx context.Context, cfg *config.Config, target string, now time.Time) ([]ChartSeries, error) {
+	th := cfg.Thresholds
+	alerts := map[string]float64{rules.MetricCPU: th.CPUPct.Alert, rules.MetricMemory: th.MemoryPct.Alert,
+		rules.MetricResponseTime: th.ResponseTimeMS.Alert, rules.Metric5xx: th.Error5xxPct.Alert}
 	var out []ChartSeries
 	for _, m := range chartMetrics {
 		t := ""
@@ -135,7 +139,7 @@ func (d Deps) chartSeries(ctx context.Context, target string, now time.Time) ([]
 				return nil, fmt.Errorf("monitor chart: %w", err)
 			}
 		}
-		out = append(out, ChartSeries{Metric: m.metric, Target: t, Points: pts})
+		out = append(out, ChartSeries{Metric: m.metric, Target: t, Alert: alerts[m.metric], Points: pts})
 	}
 	return out, nil
 }
@@ -243,17 +247,27 @@ func Chart(series []ChartSeries, target string, now time.Time) ([]byte, error) {
 		p.Title.Text = fmt.Sprintf("%s (%s), %s", meta.title, meta.unit, where)
 		p.X.Min, p.X.Max = float64(now.Add(-ChartWindow).Unix()), float64(now.Unix())
 		p.X.Tick.Marker = plot.TimeTicks{Format: "15:04", Time: func(t float64) time.Time { return time.Unix(int64(t), 0).In(now.Location()) }}
-		p.Y.Min = 0
-		p.Y.Max = 1
-		if meta.unit == "%" {
+		// CPU and memory on 0–100 %; the others scaled to their data and
+		// their alert line.
+		p.Y.Min, p.Y.Max = 0, s.Alert*1.25
+		if meta.metric == rules.MetricCPU || meta.metric == rules.MetricMemory {
 			p.Y.Max = 100
 		}
 		p.Add(plotter.NewGrid())
+		if s.Alert > 0 {
+			al, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: s.Alert}, {X: p.X.Max, Y: s.Alert}})
+			if err != nil {
+				return nil, fmt.Errorf("monitor chart: %w", err)
+			}
+			al.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+			al.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			p.Add(al)
+		}
 		if len(s.Points) > 0 {
 			xy := make(plotter.XYs, len(s.Points))
 			for j, pt := range s.Points {
 				xy[j].X, xy[j].Y = float64(pt.At.Unix()), pt.Value
-				if pt.Value > p.Y.Max {
+				if pt.Value*1.1 > p.Y.Max {
 					p.Y.Max = pt.Value * 1.1
 				}
 			}
@@ -266,6 +280,9 @@ func Chart(series []ChartSeries, target string, now time.Time) ([]byte, error) {
 			p.Add(line)
 		} else {
 			p.Title.Text += " — no data"
+		}
+		if p.Y.Max <= 0 {
+			p.Y.Max = 1
 		}
 		plots[i/2][i%2] = p
 	}
