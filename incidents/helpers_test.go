@@ -145,7 +145,7 @@ type env struct {
 	cfg   *config.Config
 }
 
-func newEnv(t *testing.T, st *store.Store, targets ...string) *env {
+func newEnv(t testing.TB, st *store.Store, targets ...string) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Channels.Incident = "console"
