@@ -90,7 +90,7 @@ func (p *Poster) Update(ctx context.Context, ref chat.Ref, m chat.Message) error
 	if ref.Channel == "" || ref.ID == "" {
 		return chat.Permanent(errors.New("slack chat.update: empty message reference"))
 	}
-	opts := Render(m).options()
+	opts := Render(m).updateOptions()
 	if m.Key != "" {
 		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: metadataEventType, EventPayload: map[string]any{"key": m.Key}}))
 	}

@@ -131,6 +131,14 @@ func TestPostReplyUpdateFilesFind(t *testing.T) {
 		t.Fatalf("file %+v", files)
 	}
 
+	// An update to a message without severity clears the coloured body.
+	if err := p.Update(ctx, ref, chat.Message{Text: "archived"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := e.fake.Messages()[0]; string(m.Attachments) != "[]" || !strings.Contains(string(m.Blocks), "archived") {
+		t.Fatalf("after plain update: blocks %s attachments %s", m.Blocks, m.Attachments)
+	}
+
 	found, ok, err := p.FindByKey(ctx, "C0INC", "outbox-7")
 	if err != nil || !ok || found.ID != ref.ID || found.Channel != "C0INC" {
 		t.Fatalf("FindByKey = %+v %v %v; want %+v", found, ok, err, ref)

@@ -73,6 +73,19 @@ func (r rendered) wire() wireMessage {
 	return w
 }
 
+// updateOptions are options for chat.update, which keeps blocks and
+// attachments that are left out: empty ones are sent to clear them.
+func (r rendered) updateOptions() []slack.MsgOption {
+	opts := r.options()
+	if len(r.Blocks) == 0 {
+		opts = append(opts, slack.MsgOptionBlocks())
+	}
+	if len(r.Body) == 0 {
+		opts = append(opts, slack.MsgOptionAttachments([]slack.Attachment{}...))
+	}
+	return opts
+}
+
 func (r rendered) options() []slack.MsgOption {
 	opts := []slack.MsgOption{slack.MsgOptionText(r.Text, false)}
 	if len(r.Blocks) > 0 {

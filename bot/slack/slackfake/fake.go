@@ -363,7 +363,14 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	for _, m := range s.messages {
 		if m.Channel == f.Get("channel") && m.TS == f.Get("ts") && m.Method == "chat.postMessage" {
-			m.Text, m.Blocks, m.Attachments = f.Get("text"), raw(f.Get("blocks")), raw(f.Get("attachments"))
+			// Like Slack, keep blocks and attachments the update leaves out.
+			m.Text = f.Get("text")
+			if f.Has("blocks") {
+				m.Blocks = raw(f.Get("blocks"))
+			}
+			if f.Has("attachments") {
+				m.Attachments = raw(f.Get("attachments"))
+			}
 			if md := f.Get("metadata"); md != "" {
 				m.Metadata = raw(md)
 			}
