@@ -160,10 +160,12 @@ func logPath(t config.Target, lf config.LogFile) string {
 	return filepath.Join(t.Workdir, lf.Path)
 }
 
-var rotatedRE = regexp.MustCompile(`^\.(\d+)(\.gz)?$`)
+// Rotated siblings: name.1, name.2.gz, and name.gz (a log gzipped whole
+// by cleanup), which sorts as number 0.
+var rotatedRE = regexp.MustCompile(`^(?:\.(\d+))?(\.gz)?$`)
 
 // Files returns a log's files oldest first: rotated siblings (name.2.gz,
-// name.1, …) by descending number, then the current file.
+// name.1, …, name.gz) by descending number, then the current file.
 func Files(path string) ([]string, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -184,7 +186,7 @@ func Files(path string) ([]string, error) {
 			continue
 		}
 		m := rotatedRE.FindStringSubmatch(rest)
-		if m == nil {
+		if m == nil || rest == "" {
 			continue
 		}
 		n, _ := strconv.Atoi(m[1])

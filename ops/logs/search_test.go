@@ -513,3 +513,23 @@ func TestCorruptGzipIsNoted(t *testing.T) {
 		t.Fatalf("files %+v", res.Files)
 	}
 }
+
+func TestFilesOrder(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"app.log", "app.log.1", "app.log.10.gz", "app.log.2.gz", "app.log.gz", "app.log.bak", "app.log.1.tmp", "app.logx", "other.log.1"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Files(filepath.Join(dir, "app.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range got {
+		names = append(names, filepath.Base(p))
+	}
+	if strings.Join(names, ",") != "app.log.10.gz,app.log.2.gz,app.log.1,app.log.gz,app.log" {
+		t.Fatalf("files %v", names)
+	}
+}
