@@ -489,12 +489,22 @@ func (s *Service) record(ctx context.Context, target string, byPerson bool, mk f
 	return errors.Join(errs...)
 }
 
+// Verbs that say nothing about the served system, and results of calls
+// that did not run (bad input, no role, a confirmation still pending): the
+// timeline skips them.
+var (
+	unrecordedVerbs   = []string{"incident", "help", "audit", "subscribe", "unsubscribe", "subscriptions"}
+	unrecordedResults = []string{"invalid", "denied", "rate-limited", "confirm", "cancelled"}
+)
+
 // RecordCommand puts a command someone ran into the timeline of every open
 // incident its target concerns (restart, backup, logs search, status…).
-// The incident verbs themselves are skipped: they write their own entries.
+// The incident verbs themselves are skipped (they write their own
+// entries), and so are calls that did not run.
 // A person's command counts as acknowledging the incident.
 func (s *Service) RecordCommand(ctx context.Context, target, actor, verbPath, result, summary string, at time.Time) {
-	if verbPath == "" || verbPath == "incident" || strings.HasPrefix(verbPath, "incident ") {
+	verb, _, _ := strings.Cut(verbPath, " ")
+	if verb == "" || contains(unrecordedVerbs, verb) || contains(unrecordedResults, result) {
 		return
 	}
 	text := verbPath

@@ -315,6 +315,9 @@ func TestCommandsAndActionsFillTheTimeline(t *testing.T) {
 		e.svc.RecordCommand(ctx, "worker", "slack:U1 (alice)", "restart", "ok", "", at(2*time.Minute))
 		e.svc.RecordCommand(ctx, "", "slack:U1 (alice)", "logs search", "ok", "3 matches, password=hunter2", at(3*time.Minute))
 		e.svc.RecordCommand(ctx, "api", "slack:U1 (alice)", "incident note", "ok", "x", at(3*time.Minute))
+		e.svc.RecordCommand(ctx, "api", "slack:U1 (alice)", "help", "ok", "x", at(3*time.Minute))
+		e.svc.RecordCommand(ctx, "api", "slack:U2 (bob)", "restart", "denied", "no role", at(3*time.Minute))
+		e.svc.RecordCommand(ctx, "api", "slack:U1 (alice)", "restart", "confirm", "", at(3*time.Minute))
 		e.svc.RecordAction(ctx, "api", "opsbot:remediation", "flushed the Redis cache after memory_high")
 		want := []string{
 			"0s opened opened: api down (critical, api)",
