@@ -196,6 +196,7 @@ func serveEndpoint(pubHex string) error {
 
 type result struct {
 	n, ok  int
+	inline int // answers that carry the verb's reply (type 4)
 	lat    []time.Duration
 	codes  map[int]int
 	errs   map[string]int
@@ -238,6 +239,9 @@ func load(url string, priv ed25519.PrivateKey, verb string, rate int, d time.Dur
 			res.lat = append(res.lat, lat)
 			if code/100 == 2 {
 				res.ok++
+				if strings.HasPrefix(sample, `{"type":4,`) {
+					res.inline++
+				}
 				if res.sample == "" {
 					res.sample = sample
 				}
@@ -293,7 +297,7 @@ func (r *result) print(w io.Writer, rate int, d, target time.Duration) {
 	q := func(p float64) time.Duration { return r.lat[int(p*float64(len(r.lat)-1))] }
 	share := 100 * float64(r.ok) / float64(r.n)
 	fmt.Fprintf(w, "discordload: %d signed interactions at %d/s for %s (sent over %s, %d late)\n", r.n, rate, d, r.wall.Round(time.Millisecond), r.late)
-	fmt.Fprintf(w, "  2xx: %d/%d = %.2f %%\n", r.ok, r.n, share)
+	fmt.Fprintf(w, "  2xx: %d/%d = %.2f %% (%d answered inline)\n", r.ok, r.n, share, r.inline)
 	fmt.Fprintf(w, "  latency: p50 %s  p90 %s  p99 %s  max %s\n", ms(q(0.50)), ms(q(0.90)), ms(q(0.99)), ms(r.lat[len(r.lat)-1]))
 	var codes []string
 	for c, n := range r.codes {
