@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"opsbot/bot/slack"
 	"opsbot/commands"
 	"opsbot/config"
 	"opsbot/incidents"
@@ -96,6 +97,17 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.reg.MustRegister(scheduleverbs.Verbs(scheduleverbs.Deps{Scheduler: func() *scheduler.Scheduler { return sched }})...)
 	a.reg.MustRegister(cacheverbs.Verbs(cacheverbs.Deps{Config: a.Config})...)
 	a.reg.MustRegister(logverbs.Verbs(logverbs.Deps{Config: a.Config, Logs: oplogs.New(a.Config)})...)
+
+	if sec := cfg.Secrets; sec.SlackBotToken != "" || sec.SlackSigningSecret != "" || sec.SlackAppToken != "" {
+		sl := slack.New(a.Config, a.reg, a.log)
+		a.routes["/slack/commands"] = sl.Handler()
+		a.routes["/slack/interactions"] = sl.Handler()
+		a.router.Set("slack", sl.Poster())
+		a.addHealth("slack", sl.Healthy)
+		if !shell {
+			a.runners = append(a.runners, sl.Run)
+		}
+	}
 
 	elector := &scheduler.Elector{Store: a.store, Holder: holder, TTL: cfg.Leader.TTL, Log: a.log}
 	a.addHealth("leader", func() (bool, string) { return true, "" })
