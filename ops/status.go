@@ -312,7 +312,11 @@ func checkDatabase(ctx context.Context, t config.Target) Line {
 		l.Level, l.Value = LevelFailing, "query failed: "+errText(err)
 		return l
 	}
-	l.Value = fmt.Sprintf("%d tables, %s", tables, bytesString(st.Size()))
+	size := st.Size()
+	if wal, err := os.Stat(t.Database.Path + "-wal"); err == nil {
+		size += wal.Size()
+	}
+	l.Value = fmt.Sprintf("%d tables, %s", tables, bytesString(size))
 	if tables == 0 {
 		l.Level = LevelWarning
 	}
