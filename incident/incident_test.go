@@ -179,7 +179,7 @@ func scripted() (Incident, []Entry, time.Time) {
 	tl := []Entry{
 		{At: at(-2), Actor: "alert:health_down", Kind: KindAlert, Ref: "fp-health", Status: "firing", Text: "[critical] health_down on api: GET /health failed 3 times"},
 		{At: at(0), Actor: "alert:health_down", Kind: KindOpened, Stage: Discovery, Text: "opened: API not responding | 502s (critical, api)"},
-		{At: at(3), Actor: "slack:U0ALICE (alice)", Kind: KindLead, Text: "lead: <@U0ALICE>"},
+		{At: at(3), Actor: "slack:U0ALICE (alice)", Kind: KindLead, Text: "lead: @U0ALICE"},
 		{At: at(4), Actor: "slack:U0ALICE (alice)", Kind: KindStage, Stage: Assessment, Text: "stage discovery → assessment"},
 		{At: at(6), Actor: "alert:cpu_high", Kind: KindAlert, Ref: "fp-cpu", Status: "firing", Text: "[warning] cpu_high on api: CPU 91%"},
 		{At: at(8), Actor: "slack:U0ALICE (alice)", Kind: KindNote, Text: "all workers stuck on the LLM API; 5xx at 40%"},

@@ -42,7 +42,7 @@ func RenderPostMortem(inc Incident, tl []Entry, now time.Time) string {
 	w("| | |\n|---|---|\n")
 	w("| Severity | %s |\n", cell(inc.Severity))
 	w("| Target | %s |\n", cell(orDash(inc.Target, "every target")))
-	w("| Lead | %s |\n", cell(orDash(inc.Lead, "nobody")))
+	w("| Lead | %s |\n", cell(orDash(LeadName(inc.Lead), "nobody")))
 	w("| Opened | %s by %s |\n", full(inc.OpenedAt), cell(inc.OpenedBy))
 	w("| Stage now | %s |\n", inc.Stage)
 	if !inc.ClosedAt.IsZero() {

@@ -368,9 +368,9 @@ func (s *Service) SetLead(ctx context.Context, id int64, lead, actor string) (in
 		if inc.Lead == lead {
 			return inc, nil, incident.Refusef(incident.ErrBadInput, "%s already leads incident #%d", lead, id)
 		}
-		text := "lead: " + lead
+		text := "lead: " + incident.LeadName(lead)
 		if inc.Lead != "" {
-			text = fmt.Sprintf("lead: %s → %s", inc.Lead, lead)
+			text = fmt.Sprintf("lead: %s → %s", incident.LeadName(inc.Lead), incident.LeadName(lead))
 		}
 		inc.Lead = lead
 		return ack(inc, now), []incident.Entry{{At: now, Actor: actor, Kind: incident.KindLead, Ref: lead, Text: text}}, nil
