@@ -206,7 +206,8 @@ type result struct {
 }
 
 // load sends rate requests per second for d, open loop: a slow answer
-// does not slow the sender down.
+// does not slow the sender down, and latency counts from when each request
+// was due.
 func load(url string, priv ed25519.PrivateKey, verb string, rate int, d time.Duration) (*result, error) {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute, DisableCompression: true,
@@ -228,7 +229,7 @@ func load(url string, priv ed25519.PrivateKey, verb string, rate int, d time.Dur
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, lat, sample, err := send(client, url, priv, body)
+			code, lat, sample, err := send(client, url, priv, body, at)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -268,7 +269,9 @@ func interaction(i int, verb string) []byte {
 	return b
 }
 
-func send(client *http.Client, url string, priv ed25519.PrivateKey, body []byte) (int, time.Duration, string, error) {
+// send posts one signed interaction; latency counts from when it was due,
+// so a sender or server that falls behind cannot hide the queueing.
+func send(client *http.Client, url string, priv ed25519.PrivateKey, body []byte, due time.Time) (int, time.Duration, string, error) {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	sig := hex.EncodeToString(ed25519.Sign(priv, append([]byte(ts), body...)))
 	req, err := http.NewRequest("POST", url, strings.NewReader(string(body)))
@@ -278,14 +281,13 @@ func send(client *http.Client, url string, priv ed25519.PrivateKey, body []byte)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Signature-Ed25519", sig)
 	req.Header.Set("X-Signature-Timestamp", ts)
-	t0 := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, 0, "", err
 	}
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	lat := time.Since(t0)
+	lat := time.Since(due)
 	if err != nil {
 		return 0, 0, "", err
 	}
