@@ -1,0 +1,253 @@
+// Package restart holds the guarded verbs `restart [target]` and
+// `update [target] [--rollback]`: the target's configured argv run under
+// the target's action lock, then a health check until the deadline. An
+// update that leaves the target unhealthy offers its rollback as a
+// confirmation button, guarded like update itself.
+package restart
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"opsbot/chat"
+	"opsbot/commands"
+	"opsbot/config"
+	"opsbot/ops"
+	"opsbot/store"
+)
+
+// Deps are what the verbs need.
+type Deps struct {
+	Config  func() *config.Config
+	Actions *ops.Actions // its Store also keeps the rollback offer's confirmation
+}
+
+// shownOutput is how much of the output tail the reply shows inline; the
+// whole tail is attached when longer.
+const shownOutput = 1500
+
+// Verbs returns restart and update.
+func Verbs(d Deps) []*commands.Verb {
+	name := func(c *commands.Call) string {
+		if n := c.Arg(0); n != "" {
+			return n
+		}
+		if names := d.Config().TargetNames(); len(names) == 1 {
+			return names[0]
+		}
+		return "?"
+	}
+	action := func(c *commands.Call) ops.Action {
+		if c.Verb.Name == "update" && c.Has("rollback") {
+			return ops.ActRollback
+		}
+		return ops.Action(c.Verb.Name)
+	}
+	describe := func(c *commands.Call) string {
+		if action(c) == ops.ActRollback {
+			return "roll back " + name(c)
+		}
+		return c.Verb.Name + " " + name(c)
+	}
+	run := func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+		return runAction(ctx, d, c, action(c))
+	}
+	target := commands.Param{Name: "target", Help: "the target (default: the only one)"}
+	return []*commands.Verb{
+		{
+			Name:      "restart",
+			Summary:   "restart a target with its configured command, then check its health",
+			Params:    []commands.Param{target},
+			Examples:  []string{"/ops restart", "/ops restart api-2"},
+			Dangerous: true,
+			Slow:      true,
+			Describe:  describe,
+			Target:    name,
+			Run:       run,
+		},
+		{
+			Name:      "update",
+			Summary:   "update a target with its configured command, then check its health (--rollback undoes it)",
+			Params:    []commands.Param{target},
+			Flags:     []commands.Flag{{Name: "rollback", Bool: true, Help: "run the target's rollback command instead"}},
+			Examples:  []string{"/ops update", "/ops update --rollback"},
+			Dangerous: true,
+			Slow:      true,
+			Describe:  describe,
+			Target:    name,
+			Run:       run,
+		},
+	}
+}
+
+// pick resolves the target: the named one, or the only one configured.
+func pick(cfg *config.Config, verb, name string) (config.Target, error) {
+	names := strings.Join(cfg.TargetNames(), ", ")
+	if name == "" {
+		switch len(cfg.Targets) {
+		case 0:
+			return config.Target{}, commands.Errorf("no target is configured")
+		case 1:
+			return cfg.Targets[0], nil
+		}
+		return config.Target{}, commands.Errorf("several targets are configured (%s): say which, e.g. `/ops %s %s`", names, verb, cfg.Targets[0].Name)
+	}
+	t, ok := cfg.Target(name)
+	if !ok {
+		return config.Target{}, commands.Errorf("unknown target %q (known: %s)", name, names)
+	}
+	return t, nil
+}
+
+func runAction(ctx context.Context, d Deps, c *commands.Call, act ops.Action) (commands.Response, error) {
+	cfg := d.Config()
+	t, err := pick(cfg, c.Verb.Name, c.Arg(0))
+	if err != nil {
+		return commands.Response{}, err
+	}
+	if len(act.Argv(t)) == 0 {
+		return commands.Response{}, commands.Errorf("%s has no %s command in the configuration", t.Name, act)
+	}
+	c.Progress("%s %s: running the configured command (timeout %s)…", act, t.Name, t.CommandTimeout)
+	res, err := d.Actions.Run(ctx, t, act, c.Actor())
+	var busy *ops.BusyError
+	switch {
+	case errors.As(err, &busy):
+		return commands.Response{}, commands.Errorf("%s", busy.Error())
+	case errors.Is(err, ops.ErrNotConfigured):
+		return commands.Response{}, commands.Errorf("%s has no %s command in the configuration", t.Name, act)
+	case err != nil:
+		return commands.Response{}, err
+	}
+	resp := render(res, t)
+	if act == ops.ActUpdate && !res.OK() && len(t.Rollback) > 0 {
+		if err := offerRollback(ctx, d, c, cfg, t, &resp); err != nil {
+			return commands.Response{}, err
+		}
+	}
+	return resp, nil
+}
+
+// render words the result: took N s, healthy or not, the output's tail.
+func render(res ops.ActionResult, t config.Target) commands.Response {
+	what := string(res.Action) + " " + t.Name
+	if res.Action == ops.ActRollback {
+		what = "rollback " + t.Name
+	}
+	var title string
+	sev := chat.SevCritical
+	switch {
+	case res.OK():
+		title, sev = what+": healthy", chat.SevOK
+	case res.RunErr != nil:
+		title = what + ": command failed"
+	default:
+		title = what + ": NOT healthy"
+	}
+	var text []string
+	text = append(text, fmt.Sprintf("took %s", secs(res.Took)))
+	switch {
+	case res.Run.TimedOut:
+		text = append(text, fmt.Sprintf("the command was killed after timeout (%s)", t.CommandTimeout))
+	case res.RunErr != nil:
+		text = append(text, "the command failed: "+strings.TrimPrefix(res.RunErr.Error(), "run "))
+	default:
+		text = append(text, fmt.Sprintf("the command took %s", secs(res.Run.Duration)))
+	}
+	switch {
+	case res.Healthy && res.RunErr == nil:
+		text = append(text, fmt.Sprintf("healthy after %s", secs(res.HealthTook)))
+	case res.Healthy:
+		text = append(text, "the target still answers healthy")
+	case res.RunErr == nil:
+		text = append(text, fmt.Sprintf("not healthy after %s: %s", secs(res.HealthTook), healthReason(res.HealthErr)))
+	default:
+		text = append(text, "not healthy: "+healthReason(res.HealthErr))
+	}
+	exit := "-"
+	if res.Run.ExitCode >= 0 {
+		exit = fmt.Sprint(res.Run.ExitCode)
+	}
+	health := "healthy"
+	if !res.Healthy {
+		health = "not healthy"
+	}
+	m := chat.Message{
+		Title:    title,
+		Severity: sev,
+		Text:     strings.Join(text, "; ") + ".",
+		Fields: []chat.Field{
+			{Name: "Target", Value: t.Name, Inline: true},
+			{Name: "Action", Value: string(res.Action), Inline: true},
+			{Name: "Exit code", Value: exit, Inline: true},
+			{Name: "Command", Value: secs(res.Run.Duration), Inline: true},
+			{Name: "Health", Value: health, Inline: true},
+			{Name: "Took", Value: secs(res.Took), Inline: true},
+		},
+		Context: "by " + res.By,
+	}
+	out := strings.TrimRight(res.Run.Output, "\n")
+	if len(out) > shownOutput {
+		m.Files = []chat.File{{Name: fmt.Sprintf("%s-%s-output.txt", res.Action, t.Name), Mime: "text/plain", Data: []byte(res.Run.Output)}}
+		out = "…" + out[len(out)-shownOutput:]
+		if i := strings.IndexByte(out, '\n'); i > 0 {
+			out = "…" + out[i+1:]
+		}
+	}
+	if out != "" {
+		m.Code = out
+	}
+	return commands.Response{Message: m}
+}
+
+func healthReason(err error) string {
+	if err == nil {
+		return "unknown"
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, "health: "); i >= 0 {
+		s = s[i+len("health: "):]
+	}
+	return s
+}
+
+func secs(d time.Duration) string {
+	if d < 10*time.Second {
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.0f s", d.Seconds())
+}
+
+// offerRollback stores a confirmation of `update --rollback <target>` and
+// puts its buttons on the reply. A click goes through the registry's
+// confirm path: role check, two-person rule, expiry, audit, like update.
+func offerRollback(ctx context.Context, d Deps, c *commands.Call, cfg *config.Config, t config.Target, resp *commands.Response) error {
+	if d.Actions.Store == nil {
+		return nil
+	}
+	token, err := randToken()
+	if err != nil {
+		return err
+	}
+	args, _ := json.Marshal([]string{"update", "--rollback", t.Name})
+	now := c.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if _, err := d.Actions.Store.AddConfirmation(ctx, store.Confirmation{
+		Token: token, Verb: "update", Args: string(args), Requester: c.Req.Principal(), Platform: c.Req.Platform,
+		Channel: c.Req.Channel, CreatedAt: store.T(now), ExpiresAt: store.T(now.Add(cfg.Confirm.TTL)),
+	}); err != nil {
+		return fmt.Errorf("offer rollback: %w", err)
+	}
+	resp.Text += fmt.Sprintf(" A rollback is configured: press Roll back within %s, or run `/ops update --rollback %s`.", cfg.Confirm.TTL, t.Name)
+	resp.Buttons = []chat.Button{
+		{ID: "confirm", Label: "Roll back " + t.Name, Value: token, Style: chat.StyleDanger, Confirm: "Really roll back " + t.Name + "?"},
+		{ID: "cancel", Label: "Dismiss", Value: token},
+	}
+	return nil
+}
