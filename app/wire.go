@@ -53,14 +53,14 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	n := notifier.New(a.store, a.router, a.Config, a.log)
 	a.routes["/webhooks/alertmanager"] = n.AlertmanagerHandler()
 	inc := incidents.New(a.store, n, a.Config, a.log)
+	inc.Redact = func(s string) string { return a.reg.Redactor().Redact(s) }
 	n.OnAlert(inc.OnAlert)
 	a.reg.AddHook(func(ctx context.Context, c *commands.Call, result string, resp commands.Response) {
 		if c.Verb.Target == nil {
 			return
 		}
-		if t := c.Verb.Target(c); t != "" {
-			inc.RecordCommand(ctx, t, c.Actor(), c.Path, result, firstLine(resp.Text, resp.Title), c.Now)
-		}
+		// An empty target concerns every target (status of all).
+		inc.RecordCommand(ctx, c.Verb.Target(c), c.Actor(), c.Path, result, firstLine(resp.Text, resp.Title), c.Now)
 	})
 
 	holder := fmt.Sprintf("%s-%d", hostname(), os.Getpid())
@@ -70,6 +70,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 			return ops.CheckHealth(ctx, t.HealthURL, t.HealthTimeout).Err
 		},
 		Handlers: map[string]scheduler.Action{},
+		OnAction: inc.RecordAction,
 	}
 	if cfg.Remediation.FlushCacheOnMemory {
 		rem.Handlers[cfg.Remediation.MemoryRule] = func(ctx context.Context, target string) (string, error) {

@@ -43,6 +43,8 @@ type Remediator struct {
 	Incidents IncidentOpener // optional: without it a critical alert goes to the incident channel
 	Probe     func(ctx context.Context, t config.Target) error
 	Handlers  map[string]Action // alert rule → action (e.g. memory → flush cache, disk → cleanup)
+	// OnAction, when set, hears every automatic action (incident timelines).
+	OnAction func(ctx context.Context, target, actor, text string)
 	Log       *slog.Logger
 	Now       func() time.Time
 
@@ -245,6 +247,9 @@ func (r *Remediator) audit(ctx context.Context, target, verb, text string, err e
 	res := "ok"
 	if err != nil {
 		res = "error"
+	}
+	if r.OnAction != nil {
+		r.OnAction(ctx, target, Actor, text)
 	}
 	if _, aerr := r.Store.AddAudit(context.WithoutCancel(ctx), store.AuditRow{At: store.T(r.now()), Platform: "opsbot", UserID: "auto", UserName: Actor,
 		Verb: "auto " + verb, Target: target, Text: text, Result: res}); aerr != nil {
