@@ -2,24 +2,23 @@ package watch
 
 // ipCounts counts per IPv4 address in an open-addressing table: a Go map
 // spends most of a pass hashing and probing, this is a multiply, a mask and
-// usually one compare. Key 0 (0.0.0.0) is kept aside as the empty marker.
+// usually one compare in one cache line (key and count side by side).
+// Key 0 (0.0.0.0) is kept aside as the empty marker. Counts are uint32: a
+// window would need four billion requests from one address to wrap.
 type ipCounts struct {
-	keys []uint32
-	vals []int64
-	n    int
-	zero int64
+	slots []ipSlot
+	n     int
+	zero  int64
 }
+
+type ipSlot struct{ key, n uint32 }
 
 func newIPCounts(size int) *ipCounts {
 	c := 1
 	for c < size*2 {
 		c <<= 1
 	}
-	return &ipCounts{keys: make([]uint32, c), vals: make([]int64, c)}
-}
-
-func (t *ipCounts) slot(ip uint32) uint32 {
-	return (ip * 2654435769) >> 7
+	return &ipCounts{slots: make([]ipSlot, c)}
 }
 
 // Add adds d to ip's count.
@@ -28,16 +27,17 @@ func (t *ipCounts) Add(ip uint32, d int64) {
 		t.zero += d
 		return
 	}
-	mask := uint32(len(t.keys) - 1)
-	for i := t.slot(ip) & mask; ; i = (i + 1) & mask {
-		switch t.keys[i] {
-		case ip:
-			t.vals[i] += d
+	mask := uint32(len(t.slots) - 1)
+	for i := (ip * 2654435769) >> 7 & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.key == ip {
+			s.n += uint32(d)
 			return
-		case 0:
-			t.keys[i], t.vals[i] = ip, d
+		}
+		if s.key == 0 {
+			s.key, s.n = ip, uint32(d)
 			t.n++
-			if t.n*2 > len(t.keys) {
+			if t.n*2 > len(t.slots) {
 				t.grow()
 			}
 			return
@@ -46,11 +46,11 @@ func (t *ipCounts) Add(ip uint32, d int64) {
 }
 
 func (t *ipCounts) grow() {
-	old, oldv := t.keys, t.vals
-	t.keys, t.vals, t.n = make([]uint32, 2*len(old)), make([]int64, 2*len(old)), 0
-	for i, k := range old {
-		if k != 0 {
-			t.Add(k, oldv[i])
+	old := t.slots
+	t.slots, t.n = make([]ipSlot, 2*len(old)), 0
+	for _, s := range old {
+		if s.key != 0 {
+			t.Add(s.key, int64(s.n))
 		}
 	}
 }
@@ -60,11 +60,11 @@ func (t *ipCounts) Get(ip uint32) int64 {
 	if ip == 0 {
 		return t.zero
 	}
-	mask := uint32(len(t.keys) - 1)
-	for i := t.slot(ip) & mask; ; i = (i + 1) & mask {
-		switch t.keys[i] {
+	mask := uint32(len(t.slots) - 1)
+	for i := (ip * 2654435769) >> 7 & mask; ; i = (i + 1) & mask {
+		switch t.slots[i].key {
 		case ip:
-			return t.vals[i]
+			return int64(t.slots[i].n)
 		case 0:
 			return 0
 		}
@@ -84,9 +84,9 @@ func (t *ipCounts) Each(fn func(ip uint32, n int64)) {
 	if t.zero != 0 {
 		fn(0, t.zero)
 	}
-	for i, k := range t.keys {
-		if k != 0 {
-			fn(k, t.vals[i])
+	for _, s := range t.slots {
+		if s.key != 0 {
+			fn(s.key, int64(s.n))
 		}
 	}
 }

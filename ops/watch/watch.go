@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -132,7 +133,9 @@ func (w *Watcher) Pass(ctx context.Context, now time.Time) (Result, error) {
 	before := w.st
 	st := w.st // worked on; committed only when the pass completes
 	err := w.pass(ctx, &st, &res)
-	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	if err != nil && !errors.Is(err, ErrMissing) && !errors.Is(err, ErrNotRegular) {
+		// Cancelled, or a read failed half-way (the file shrank under us):
+		// nothing counted, nothing moved; the next pass starts over.
 		return Result{Acc: w.New()}, err
 	}
 	w.st = st
@@ -361,159 +364,259 @@ func fileID(fi os.FileInfo) (dev, ino uint64) {
 // lineCounter is an Acc that counts the lines it was fed.
 type lineCounter interface{ LineCount() int64 }
 
-var blockPool sync.Pool
-
 // read feeds [st.Offset, size) of f, starting with st.Partial. With final,
 // a last line without '\n' is complete (the file will not grow again).
+//
+// The carried partial line is completed first; the complete lines up to
+// the last '\n' are then cut into blocks that the workers read and feed on
+// their own (each its own ReadAt and Acc, merged at the end); what follows
+// the last '\n' becomes the new partial line. st changes only on success.
 func (w *Watcher) read(ctx context.Context, f *os.File, st *State, size int64, final bool, res *Result) error {
-	block := w.BlockSize
-	if block <= 0 {
-		block = defaultBlockSize
-	}
-	maxLine := w.MaxLine
+	maxLine := int64(w.MaxLine)
 	if maxLine <= 0 {
 		maxLine = defaultMaxLine
 	}
+	off, partial, skip := st.Offset, st.Partial, st.Skip
+	var dropped, lines int64
+	feed := func(line []byte) {
+		res.Acc.Feed(line)
+		lines++
+	}
+	// 1. Complete the line carried over (or skip the rest of an over-long one).
+	if len(partial) > 0 || skip {
+		nl, err := indexFrom(f, off, size, '\n')
+		if err != nil {
+			return fmt.Errorf("watch %s: read: %w", w.Path, err)
+		}
+		end := size
+		if nl >= 0 {
+			end = nl + 1
+		}
+		if !skip && int64(len(partial))+(end-off) > maxLine+1 {
+			dropped++
+			skip = true
+			partial = nil
+		}
+		if !skip {
+			rest := make([]byte, end-off)
+			if _, err := f.ReadAt(rest, off); err != nil {
+				return fmt.Errorf("watch %s: read: %w", w.Path, err)
+			}
+			partial = append(append([]byte(nil), partial...), rest...)
+		}
+		off = end
+		if nl >= 0 {
+			if !skip {
+				feed(partial)
+			}
+			partial, skip = nil, false
+		}
+	}
+	// 2. The complete lines, in parallel blocks.
+	if off < size && !skip {
+		last, err := lastIndex(f, off, size, '\n')
+		if err != nil {
+			return fmt.Errorf("watch %s: read: %w", w.Path, err)
+		}
+		if last >= 0 {
+			n, err := w.feedBlocks(ctx, f, off, last+1, res)
+			if err != nil {
+				return err
+			}
+			lines += n
+			off = last + 1
+		}
+		// 3. What follows the last '\n' is the new partial line.
+		if size-off > maxLine {
+			dropped++
+			skip = true
+			off = size
+		} else if off < size {
+			partial = make([]byte, size-off)
+			if _, err := f.ReadAt(partial, off); err != nil {
+				return fmt.Errorf("watch %s: read: %w", w.Path, err)
+			}
+			off = size
+		}
+	} else if off < size {
+		// Still inside an over-long line with no '\n' yet.
+		off = size
+	}
+	if final {
+		if len(partial) > 0 && !skip {
+			feed(append(partial, '\n'))
+		}
+		partial, skip = nil, false
+	}
+	res.Lines += lines
+	res.Dropped += dropped
+	res.Bytes += size - st.Offset
+	st.Offset, st.Partial, st.Skip = off, partial, skip
+	return nil
+}
+
+// feedBlocks feeds the complete lines of [from, to) (to-1 is a '\n') over
+// the workers and merges their Accs into res.Acc. It returns the lines fed.
+func (w *Watcher) feedBlocks(ctx context.Context, f *os.File, from, to int64, res *Result) (int64, error) {
+	block := int64(w.BlockSize)
+	if block <= 0 {
+		block = defaultBlockSize
+	}
+	nblocks := (to - from + block - 1) / block
 	workers := w.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if size-st.Offset < int64(2*block) {
-		workers = 1
-	}
-	type chunk struct {
-		buf  *[]byte
-		data []byte
-	}
-	getBuf := func() *[]byte {
-		if b, ok := blockPool.Get().(*[]byte); ok && cap(*b) >= block+maxLine {
-			return b
-		}
-		b := make([]byte, block+maxLine)
-		return &b
-	}
-	var (
-		wg    sync.WaitGroup
-		ch    = make(chan chunk, workers)
-		accs  = make([]Acc, workers)
-		lines = make([]int64, workers)
-	)
-	// Accumulators that count their lines spare a second scan of the data.
-	lc0, selfCounting := res.Acc.(lineCounter)
-	var base0 int64
-	if selfCounting {
-		base0 = lc0.LineCount() // res.Acc may hold a rotated file's lines already
-	}
-	feed := func(i int, data []byte) {
-		accs[i].Feed(data)
-		if !selfCounting {
-			lines[i] += int64(bytes.Count(data, []byte{'\n'}))
-		}
-	}
-	accs[0] = res.Acc
+	workers = int(min(int64(workers), nblocks))
+	accs := make([]Acc, workers)
+	lines := make([]int64, workers)
+	errs := make([]error, workers)
+	accs[0] = w.New() // res.Acc may hold a rotated file's lines; merged below
 	for i := 1; i < workers; i++ {
 		accs[i] = w.New()
 	}
-	if workers > 1 {
-		for i := range workers {
-			wg.Go(func() {
-				for c := range ch {
-					feed(i, c.data)
-					blockPool.Put(c.buf)
-				}
-			})
-		}
-	}
-	send := func(b *[]byte, data []byte) {
-		if workers > 1 {
-			ch <- chunk{b, data}
-			return
-		}
-		feed(0, data)
-		blockPool.Put(b)
-	}
-	carry := append([]byte(nil), st.Partial...)
-	skipping := st.Skip // inside a line longer than maxLine
-	off := st.Offset
-	var rerr error
-	for off < size {
-		if err := ctx.Err(); err != nil {
-			rerr = err
-			break
-		}
-		b := getBuf()
-		buf := *b
-		n := copy(buf, carry)
-		want := min(int64(block), size-off)
-		m, err := f.ReadAt(buf[n:n+int(want)], off)
-		if m == 0 && err != nil {
-			blockPool.Put(b)
-			if errors.Is(err, io.EOF) {
-				break // shrank under us; the next pass sees it
+	var next atomic.Int64
+	work := func(i int) {
+		buf := make([]byte, 0, block+64<<10)
+		for {
+			j := next.Add(1) - 1
+			if j >= nblocks {
+				return
 			}
-			rerr = fmt.Errorf("watch %s: read: %w", w.Path, err)
-			break
-		}
-		off += int64(m)
-		res.Bytes += int64(m)
-		data := buf[:n+m]
-		if skipping {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				carry = carry[:0]
-				blockPool.Put(b)
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				return
+			}
+			s := from + j*block
+			e := min(s+block, to)
+			data, err := readBlock(f, buf, s, e, from, to)
+			if err != nil {
+				errs[i] = fmt.Errorf("watch %s: read: %w", w.Path, err)
+				return
+			}
+			buf = data[:0]
+			if len(data) == 0 {
 				continue
 			}
-			skipping = false
-			data = data[i+1:]
-		}
-		last := bytes.LastIndexByte(data, '\n')
-		if last < 0 {
-			if len(data) > maxLine {
-				res.Dropped++
-				skipping = true
-				carry = carry[:0]
-			} else {
-				carry = append(carry[:0], data...)
+			accs[i].Feed(data)
+			if _, ok := accs[i].(lineCounter); !ok {
+				lines[i] += int64(bytes.Count(data, []byte{'\n'}))
 			}
-			blockPool.Put(b)
-			continue
 		}
-		carry = append(carry[:0], data[last+1:]...)
-		if len(carry) > maxLine {
-			res.Dropped++
-			skipping = true
-			carry = carry[:0]
-		}
-		send(b, data[:last+1])
 	}
-	close(ch)
-	wg.Wait()
-	if selfCounting {
-		for i := range workers {
-			lines[i] = accs[i].(lineCounter).LineCount()
-		}
-		lines[0] -= base0
-	}
+	var wg sync.WaitGroup
 	for i := 1; i < workers; i++ {
-		accs[0].Merge(accs[i])
+		wg.Go(func() { work(i) })
 	}
-	for _, n := range lines {
-		res.Lines += n
+	work(0)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
 	}
-	if rerr != nil {
-		return rerr
-	}
-	if final {
-		if len(carry) > 0 && !skipping {
-			line := append(carry, '\n')
-			res.Acc.Feed(line)
-			res.Lines++
+	var total int64
+	for i := range workers {
+		if lc, ok := accs[i].(lineCounter); ok {
+			lines[i] = lc.LineCount()
 		}
-		carry = nil
+		total += lines[i]
+		res.Acc.Merge(accs[i])
 	}
-	st.Offset = off
-	st.Skip = skipping && !final
-	st.Partial = carry
-	return nil
+	return total, nil
+}
+
+// readBlock returns the lines that start in [s, e) of the region [from,
+// to): from the first line start at or after s (a line starts after a
+// '\n', or at from) through the '\n' ending the last line that starts
+// before e. Neighbouring blocks apply the same rule, so every line goes to
+// exactly one block.
+func readBlock(f *os.File, buf []byte, s, e, from, to int64) ([]byte, error) {
+	lo := s
+	if s > from {
+		lo = s - 1 // to see whether a line starts exactly at s
+	}
+	buf = buf[:0]
+	read := func(a, b int64) error {
+		n := len(buf)
+		need := int(b - a)
+		if cap(buf)-n < need {
+			nb := make([]byte, n, 2*cap(buf)+need)
+			copy(nb, buf)
+			buf = nb
+		}
+		buf = buf[:n+need]
+		_, err := f.ReadAt(buf[n:], a)
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("file shrank during the pass: %w", err)
+		}
+		return err
+	}
+	if err := read(lo, e); err != nil {
+		return nil, err
+	}
+	start := 0
+	if s > from {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			// No line starts in this block: it lies inside one long line
+			// (its '\n' may be further on; the owning block reads it).
+			return buf[:0], nil
+		}
+		start = i + 1
+		if lo+int64(start) >= e {
+			return buf[:0], nil
+		}
+	}
+	// The end: the first '\n' at or after e-1.
+	for scan := int(e - 1 - lo); ; {
+		if i := bytes.IndexByte(buf[scan:], '\n'); i >= 0 {
+			return buf[start : scan+i+1], nil
+		}
+		end := lo + int64(len(buf))
+		if end >= to {
+			return nil, fmt.Errorf("no line end before %d", to)
+		}
+		scan = len(buf)
+		if err := read(end, min(end+64<<10, to)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// indexFrom returns the position of the first c in [from, to), or -1.
+func indexFrom(f *os.File, from, to int64, c byte) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for pos := from; pos < to; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-pos)], pos)
+		if i := bytes.IndexByte(buf[:n], c); i >= 0 {
+			return pos + int64(i), nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return -1, err
+		}
+		if n == 0 {
+			return -1, fmt.Errorf("file shrank during the pass")
+		}
+		pos += int64(n)
+	}
+	return -1, nil
+}
+
+// lastIndex returns the position of the last c in [from, to), or -1.
+func lastIndex(f *os.File, from, to int64, c byte) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for end := to; end > from; {
+		start := max(end-int64(len(buf)), from)
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return -1, err
+		}
+		if int64(n) < end-start {
+			return -1, fmt.Errorf("file shrank during the pass")
+		}
+		if i := bytes.LastIndexByte(buf[:n], c); i >= 0 {
+			return start + int64(i), nil
+		}
+		end = start
+	}
+	return -1, nil
 }

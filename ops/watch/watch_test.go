@@ -421,3 +421,27 @@ func TestAccessFastAgreesWithParseNginx(t *testing.T) {
 		t.Fatalf("lines %d requests %d unparsed %d", a.Lines, a.Requests, a.Unparsed)
 	}
 }
+
+// TestBlockBoundaries cuts the same lines into blocks of every small size,
+// lines longer than a block included: each line is fed exactly once.
+func TestBlockBoundaries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	var b strings.Builder
+	want := map[string]int{}
+	for i := range 300 {
+		l := fmt.Sprintf("%d %s", i, strings.Repeat("x", (i*7919)%61))
+		b.WriteString(l + "\n")
+		want[l]++
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for block := 1; block <= 70; block++ {
+		w := &Watcher{Key: "k", Path: path, New: newSeen, FromStart: true, Workers: 3, BlockSize: block}
+		r := pass(t, w)
+		got := r.Acc.(*seen).m
+		if fmt.Sprint(got) != fmt.Sprint(want) || r.Lines != 300 {
+			t.Fatalf("block %d: %d lines, %d distinct", block, r.Lines, len(got))
+		}
+	}
+}
