@@ -83,8 +83,8 @@ func (m *memberWriter) Close() error {
 	return m.cur.Close()
 }
 
-// WriteTarGz writes a tar.gz of paths (relative to root; entry names keep
-// them, as `tar -czf out -C root paths…` would) to w, streaming: memory
+// WriteTarGz writes a tar.gz of paths (relative to root or absolute; entry
+// names are relative to root, as `tar -czf out -C root paths…` would) to w, streaming: memory
 // stays flat whatever the size. Text is deflated at BestSpeed on one
 // goroutine; already-compressed files are stored. A configured path that
 // is a symlink is followed (the operator named it); symlinks inside are
@@ -98,8 +98,17 @@ func WriteTarGz(ctx context.Context, w io.Writer, root string, paths []string, p
 	tw := tar.NewWriter(mw)
 	buf := make([]byte, 1<<20)
 	for _, p := range paths {
-		rel := filepath.Clean(p)
-		top := filepath.Join(root, rel)
+		top := p
+		if !filepath.IsAbs(p) {
+			top = filepath.Join(root, p)
+		}
+		top = filepath.Clean(top)
+		// Entries are named relative to root; a path outside it keeps its
+		// absolute name without the leading slash, as tar does.
+		rel, err := filepath.Rel(root, top)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			rel = strings.TrimLeft(filepath.ToSlash(top), "/")
+		}
 		info, err := os.Stat(top)
 		if errors.Is(err, fs.ErrNotExist) {
 			missing = append(missing, p)

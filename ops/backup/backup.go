@@ -122,7 +122,7 @@ type layout struct {
 	workdir string
 	db      string // sqlite file; "" for postgres
 	dir     string // backup folder
-	uploads string // relative to workdir
+	uploads string // absolute
 	config  []string
 }
 
@@ -133,7 +133,7 @@ func Target(cfg *config.Config, name string) (config.Target, error) {
 		case 0:
 			return config.Target{}, problemf("no target is configured")
 		case 1:
-			return cfg.Targets[0], nil
+			return withDefaults(cfg.Targets[0]), nil
 		default:
 			return config.Target{}, problemf("several targets are configured (%s): name one", strings.Join(cfg.TargetNames(), ", "))
 		}
@@ -142,7 +142,31 @@ func Target(cfg *config.Config, name string) (config.Target, error) {
 	if !ok {
 		return config.Target{}, problemf("unknown target %q (configured: %s)", name, strings.Join(cfg.TargetNames(), ", "))
 	}
-	return t, nil
+	return withDefaults(t), nil
+}
+
+// withDefaults fills what a target built without config.Load lacks, so
+// that a zero retention never means "delete everything".
+func withDefaults(t config.Target) config.Target {
+	if t.Backup.Retention <= 0 {
+		t.Backup.Retention = 30 * 24 * time.Hour
+	}
+	if t.Backup.Prefix == "" {
+		t.Backup.Prefix = "ai_tutor"
+	}
+	if t.Backup.Timeout <= 0 {
+		t.Backup.Timeout = time.Hour
+	}
+	if t.Backup.ConfigPaths == nil {
+		t.Backup.ConfigPaths = []string{".env", "nginx", "monitoring"}
+	}
+	if t.CommandTimeout <= 0 {
+		t.CommandTimeout = 2 * time.Minute
+	}
+	if t.HealthDeadline <= 0 {
+		t.HealthDeadline = 60 * time.Second
+	}
+	return t
 }
 
 func resolve(t config.Target) (layout, error) {
@@ -153,10 +177,7 @@ func resolve(t config.Target) (layout, error) {
 	if err != nil {
 		return layout{}, fmt.Errorf("resolve workdir: %w", err)
 	}
-	l := layout{workdir: wd, uploads: t.UploadsDir}
-	if l.uploads == "" {
-		l.uploads = "uploads"
-	}
+	l := layout{workdir: wd}
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
 			return filepath.Clean(p)
@@ -181,12 +202,10 @@ func resolve(t config.Target) (layout, error) {
 		l.dir = "backups"
 	}
 	l.dir = abs(l.dir)
-	for _, p := range append([]string{l.uploads}, t.Backup.ConfigPaths...) {
-		if !inside(wd, filepath.Join(wd, p)) || filepath.IsAbs(p) {
-			return layout{}, problemf("target %s: backup path %q must be relative to the workdir and stay inside it", t.Name, p)
-		}
-	}
+	// Paths outside the workdir (an nginx folder in /etc) are allowed: the
+	// configuration is the operator's, never chat's.
 	l.config = t.Backup.ConfigPaths
+	l.uploads = abs(orDefault(t.UploadsDir, "uploads"))
 	return l, nil
 }
 
@@ -194,6 +213,21 @@ func resolve(t config.Target) (layout, error) {
 func inside(root, path string) bool {
 	rel, err := filepath.Rel(root, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func relTo(root, p string) string {
+	if inside(root, p) {
+		r, _ := filepath.Rel(root, p)
+		return r
+	}
+	return p
 }
 
 func randHex(n int) string {
@@ -430,8 +464,8 @@ func (s *Service) build(ctx context.Context, t config.Target, l layout, dir, sta
 	m.Missing = append(m.Missing, missing...)
 	m.Warnings = append(m.Warnings, warns...)
 
-	if info, err := os.Stat(filepath.Join(l.workdir, l.uploads)); err == nil && info.IsDir() {
-		total := treeSize(filepath.Join(l.workdir, l.uploads))
+	if info, err := os.Stat(l.uploads); err == nil && info.IsDir() {
+		total := treeSize(l.uploads)
 		progress("%s: archiving uploads (%s)…", t.Name, HumanBytes(total))
 		next := int64(10)
 		report := func(done int64) {
@@ -448,7 +482,7 @@ func (s *Service) build(ctx context.Context, t config.Target, l layout, dir, sta
 		m.Files = append(m.Files, fe)
 		m.Warnings = append(m.Warnings, warns...)
 	} else {
-		m.Missing = append(m.Missing, l.uploads)
+		m.Missing = append(m.Missing, relTo(l.workdir, l.uploads))
 	}
 	if err := writeManifest(dir, m); err != nil {
 		return m, 0, err

@@ -154,6 +154,24 @@ func tarNames(t *testing.T, path string) map[string]bool {
 	return out
 }
 
+func TestConfigPathsOutsideTheWorkdir(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t), t.TempDir())
+	etc := t.TempDir()
+	writeFile(t, filepath.Join(etc, "nginx", "sites", "api.conf"), "server {}\n")
+	f.target().Backup.ConfigPaths = []string{".env", filepath.Join(etc, "nginx")}
+	f.target().UploadsDir = filepath.Join(f.dir, "uploads") // absolute, inside the workdir
+	res, err := f.svc.Create(ctx(), "api", nil)
+	must(t, err)
+	names := tarNames(t, filepath.Join(res.Dir, "config_"+res.Stamp+".tar.gz"))
+	want := strings.TrimPrefix(filepath.ToSlash(etc), "/") + "/nginx/sites/api.conf"
+	if !names[".env"] || !names[want] {
+		t.Fatalf("config archive %v lacks .env or %s", names, want)
+	}
+	if up := tarNames(t, filepath.Join(res.Dir, "uploads_"+res.Stamp+".tar.gz")); !up["uploads/photo.jpg"] {
+		t.Fatalf("uploads archive %v", up)
+	}
+}
+
 func TestMissingConfigPathIsNotedNotFatal(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), t.TempDir())
 	must(t, os.RemoveAll(filepath.Join(f.dir, "monitoring")))
@@ -319,12 +337,6 @@ func TestBadInput(t *testing.T) {
 		{"zero id", func() error { _, err := f.svc.Restore(ctx(), "api", 0, nil); return err }, "needs a backup id"},
 		{"unknown target", func() error { _, err := f.svc.Create(ctx(), "web", nil); return err }, `unknown target "web"`},
 		{"verify unknown", func() error { _, err := f.svc.Verify(ctx(), "", 42, nil); return err }, "there is no backup 42"},
-		{"escaping config path", func() error {
-			f.target().Backup.ConfigPaths = []string{"../etc"}
-			defer func() { f.target().Backup.ConfigPaths = []string{".env"} }()
-			_, err := f.svc.Create(ctx(), "api", nil)
-			return err
-		}, `backup path "../etc" must be relative to the workdir`},
 		{"no stop argv", func() error {
 			f.target().Stop = nil
 			_, err := f.svc.Restore(ctx(), "api", res.ID, nil)

@@ -14,6 +14,7 @@ import (
 
 	"opsbot/config"
 	"opsbot/ops/backup"
+	"opsbot/standin"
 	"opsbot/store"
 )
 
@@ -34,6 +35,10 @@ type childOut struct {
 }
 
 func TestMain(m *testing.M) {
+	// The stand-in's stop/start argv run this binary as its ctl client.
+	if len(os.Args) > 1 && os.Args[1] == "standin-ctl" {
+		os.Exit(standin.CtlMain(os.Args[2:]))
+	}
 	if job := os.Getenv(childEnv); job != "" {
 		os.Exit(childMain(job))
 	}
