@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"opsbot/store"
+	"opsbot/store/storetest"
 )
 
 var bin string
@@ -304,4 +307,50 @@ func (l *lockedBuf) String() string {
 	lockMu.Lock()
 	defer lockMu.Unlock()
 	return l.b.String()
+}
+
+// Two opsbot replicas share one PostgreSQL: exactly one runs the scheduler;
+// when it is killed the other takes over within the lease TTL, and no due
+// time runs twice.
+func TestTwoReplicasOnPostgres(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	env := []string{"OPSBOT_STORE_DRIVER=postgres", "OPSBOT_STORE_DSN=" + dsn, "OPSBOT_LEADER_TTL=2s",
+		"OPSBOT_SCHEDULES_HEALTH_SPEC=@every 1s", "OPSBOT_LOG_LEVEL=debug"}
+	_, a, _ := serve(t, t.TempDir(), env, "--demo")
+	st, err := store.Open(context.Background(), "postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	holders := func() map[string]int {
+		runs, _ := st.JobRuns(context.Background(), "health")
+		m := map[string]int{}
+		for _, r := range runs {
+			m[r.Holder]++
+		}
+		return m
+	}
+	waitFor(t, func() bool { return len(holders()) == 1 })
+	_, b, _ := serve(t, t.TempDir(), env, "--demo")
+	time.Sleep(3 * time.Second)
+	if h := holders(); len(h) != 1 {
+		t.Fatalf("both replicas ran jobs: %v", h)
+	}
+	a.Process.Signal(syscall.SIGKILL)
+	a.Wait()
+	killed := time.Now()
+	waitFor(t, func() bool { return len(holders()) == 2 })
+	took := time.Since(killed)
+	t.Logf("replica %d took over %s after the leader was killed (TTL 2s)", b.Process.Pid, took.Round(10*time.Millisecond))
+	if took > 3*time.Second {
+		t.Fatalf("takeover took %s", took)
+	}
+	runs, _ := st.JobRuns(context.Background(), "health")
+	seen := map[int64]bool{}
+	for _, r := range runs {
+		if seen[r.DueAt.UnixMilli()] {
+			t.Fatalf("due time %s ran twice", r.DueAt)
+		}
+		seen[r.DueAt.UnixMilli()] = true
+	}
 }
