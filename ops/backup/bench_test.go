@@ -110,7 +110,7 @@ func BenchmarkBackupSQLite(b *testing.B) {
 				}
 				b.ReportMetric(peer.Seconds(), "python-s")
 				b.ReportMetric(ours.Seconds()/peer.Seconds(), "ratio")
-				b.Logf("idle: opsbot %s, python sqlite3 backup() %s, ratio %.2f", ours.Round(time.Millisecond), peer.Round(time.Millisecond), ours.Seconds()/peer.Seconds())
+				b.Logf("idle %s database: opsbot %s, python sqlite3 backup() %s, ratio %.2f", HumanBytes(info.Size()), ours.Round(time.Millisecond), peer.Round(time.Millisecond), ours.Seconds()/peer.Seconds())
 			}
 			os.Remove(filepath.Join(dir, "ours.db"))
 			os.Remove(filepath.Join(dir, "py.db"))
