@@ -125,7 +125,8 @@ type Engine struct {
 	// StateKey is where alert states are kept across restarts.
 	StateKey string
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards what follows
+	groupMu   map[string]*sync.Mutex
 	sources   []*registered
 	active    map[string]*Active
 	unsent    []notifier.Alert
@@ -145,6 +146,20 @@ func NewEngine(rules []Rule, sink Sink, st Store, log *slog.Logger) *Engine {
 	}
 	return &Engine{Rules: rules, Sink: sink, Store: st, Log: log, Now: time.Now, Interval: time.Minute, ScanEvery: time.Hour,
 		Retention: 48 * time.Hour, MaxPerSeries: 20000, StateKey: "rules:state"}
+}
+
+func (e *Engine) groupMutex(group string) *sync.Mutex {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.groupMu == nil {
+		e.groupMu = map[string]*sync.Mutex{}
+	}
+	m := e.groupMu[group]
+	if m == nil {
+		m = &sync.Mutex{}
+		e.groupMu[group] = m
+	}
+	return m
 }
 
 // Add registers a source in a group (GroupRules or GroupSecurity).
@@ -224,8 +239,12 @@ type collected struct {
 }
 
 func (e *Engine) evalGroup(ctx context.Context, now time.Time, group string) error {
+	// One evaluation of a group at a time; the engine's state is locked only
+	// around its use, so Status answers while a slow scan collects.
+	gm := e.groupMutex(group)
+	gm.Lock()
+	defer gm.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.load(ctx)
 	var regs []*registered
 	for _, r := range e.sources {
@@ -233,6 +252,7 @@ func (e *Engine) evalGroup(ctx context.Context, now time.Time, group string) err
 			regs = append(regs, r)
 		}
 	}
+	e.mu.Unlock()
 	results := make([]collected, len(regs))
 	var wg sync.WaitGroup
 	for i, r := range regs {
@@ -246,6 +266,8 @@ func (e *Engine) evalGroup(ctx context.Context, now time.Time, group string) err
 	if ctx.Err() != nil {
 		return nil // cancellation is not an error, and a half-done pass changes nothing
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var errs []error
 	var samples []store.Sample
 	var outgoing []notifier.Alert
