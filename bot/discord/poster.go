@@ -179,7 +179,15 @@ func (p *Poster) startThread(ctx context.Context, parent chat.Ref, m chat.Messag
 	if w := bucketWait(s, endpoint); w > maxBucketWait {
 		return &chat.RetryAfterError{After: w, Err: errors.New("rate-limit bucket exhausted")}
 	}
-	_, err = s.MessageThreadStartComplex(parent.Channel, parent.ID, &discordgo.ThreadStart{Name: threadName(m), AutoArchiveDuration: archive}, restOpts(ctx)...)
+	name := threadName(m)
+	// Named after the message it hangs off ("Incident 4: API down") when
+	// that can be read; else after the first reply.
+	if pm, err := s.ChannelMessage(parent.Channel, parent.ID, restOpts(ctx)...); err == nil {
+		if n := parentName(pm); n != "" {
+			name = n
+		}
+	}
+	_, err = s.MessageThreadStartComplex(parent.Channel, parent.ID, &discordgo.ThreadStart{Name: name, AutoArchiveDuration: archive}, restOpts(ctx)...)
 	if err != nil && codeOf(err) != codeThreadExists {
 		return classify(err)
 	}
@@ -187,7 +195,7 @@ func (p *Poster) startThread(ctx context.Context, parent chat.Ref, m chat.Messag
 	return nil
 }
 
-// threadName names a thread after the first reply's title or first line.
+// threadName names a thread after a message's title or first line.
 func threadName(m chat.Message) string {
 	name := strings.TrimSpace(m.Title)
 	if name == "" {
@@ -196,9 +204,27 @@ func threadName(m chat.Message) string {
 	if name == "" {
 		name = "opsbot"
 	}
-	r := []rune(name)
-	if len(r) > 100 {
-		name = string(r[:99]) + "…"
+	return shortName(name)
+}
+
+func parentName(m *discordgo.Message) string {
+	name := ""
+	if len(m.Embeds) > 0 {
+		name = strings.TrimSpace(m.Embeds[0].Title)
+	}
+	if name == "" {
+		name = strings.TrimSpace(strings.SplitN(m.Content, "\n", 2)[0])
+	}
+	if name == "" {
+		return ""
+	}
+	return shortName(name)
+}
+
+// shortName fits Discord's 100-character thread names.
+func shortName(name string) string {
+	if r := []rune(name); len(r) > 100 {
+		return string(r[:99]) + "…"
 	}
 	return name
 }

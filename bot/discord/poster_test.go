@@ -155,7 +155,7 @@ func TestReplyStartsThreadAndPostsInIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	th, ok := e.fake.Thread(parent.ID)
-	if !ok || th.ParentID != alerts || th.Archive != 1440 || th.Name != "Stage: investigating" {
+	if !ok || th.ParentID != alerts || th.Archive != 1440 || th.Name != "Incident 4: API down" {
 		t.Fatalf("thread %+v (found %v)", th, ok)
 	}
 	if r1.Thread != parent.ID || r1.Channel != alerts {

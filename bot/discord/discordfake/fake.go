@@ -594,6 +594,19 @@ func (s *Server) channels(w http.ResponseWriter, r *http.Request, seg []string) 
 		out := copyMsg(m)
 		s.mu.Unlock()
 		writeJSON(w, 200, out)
+	case len(seg) == 4 && seg[2] == "messages" && r.Method == "GET":
+		s.mu.Lock()
+		m, ok := s.messages[seg[3]]
+		var out Message
+		if ok {
+			out = copyMsg(m)
+		}
+		s.mu.Unlock()
+		if !ok || out.ChannelID != channel {
+			writeJSON(w, 404, map[string]any{"message": "Unknown Message", "code": 10008})
+			return
+		}
+		writeJSON(w, 200, out)
 	case len(seg) == 4 && seg[2] == "messages" && r.Method == "PATCH":
 		p, files, err := readPayload(r)
 		if err != nil {
@@ -1026,18 +1039,58 @@ func (s *Server) Deliver(ctx context.Context, client *http.Client, endpoint stri
 	if err != nil {
 		return resp.StatusCode, nil, err
 	}
-	if resp.StatusCode == 200 {
-		var p payload
-		if json.Unmarshal(body, &p) == nil && p.Type > 1 {
-			s.mu.Lock()
-			if st != nil && st.Initial == 0 {
-				s.initial(st, &p, nil)
-			}
-			s.mu.Unlock()
-		}
-	}
+	s.recordAnswer(st, resp.StatusCode, body)
 	return resp.StatusCode, body, nil
 }
+
+// recordAnswer takes a 200 answer of the endpoint as the initial response.
+func (s *Server) recordAnswer(st *Interaction, code int, body []byte) {
+	if code != 200 || st == nil {
+		return
+	}
+	var p payload
+	if json.Unmarshal(body, &p) != nil || p.Type <= 1 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.Initial == 0 {
+		s.initial(st, &p, nil)
+	}
+}
+
+// DeliverHandler hands a signed interaction to an endpoint handler in
+// process, the way net/http would: the answer counts as sent when
+// ServeHTTP returns, and only then is the request's context cancelled.
+// Unlike Deliver over a socket, the moment the answer was sent is exact,
+// so an @original edit that comes before it is always caught.
+func (s *Server) DeliverHandler(h http.Handler, priv ed25519.PrivateKey, at time.Time, in Interaction) (int, []byte) {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := httptest.NewRequest("POST", "/discord/interactions", bytes.NewReader(in.Body)).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Signature-Ed25519", Sign(priv, ts, in.Body))
+	req.Header.Set("X-Signature-Timestamp", ts)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(slowWriter{rec}, req)
+	s.mu.Lock()
+	st := s.interactions[in.Token]
+	s.mu.Unlock()
+	s.recordAnswer(st, rec.Code, rec.Body.Bytes())
+	return rec.Code, rec.Body.Bytes()
+}
+
+// slowWriter takes its time to write, as a network does: a bot that edits
+// @original while its answer is still being written is caught.
+type slowWriter struct{ *httptest.ResponseRecorder }
+
+func (w slowWriter) Write(b []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	return w.ResponseRecorder.Write(b)
+}
+
+func (w slowWriter) Flush() { w.ResponseRecorder.Flush() }
 
 // ---- Gateway ----
 
