@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,9 @@ import (
 	"opsbot/incidents"
 	"opsbot/notifier"
 	"opsbot/ops"
+	"opsbot/ops/backup"
 	"opsbot/ops/cache"
+	"opsbot/ops/cleanup"
 	oplogs "opsbot/ops/logs"
 	"opsbot/scheduler"
 	"opsbot/standin"
@@ -23,6 +26,9 @@ import (
 	alertverbs "opsbot/verbs/alerts"
 	cacheverbs "opsbot/verbs/cache"
 	incidentverbs "opsbot/verbs/incident"
+	backupverbs "opsbot/verbs/backup"
+	capacityverbs "opsbot/verbs/capacity"
+	cleanupverbs "opsbot/verbs/cleanup"
 	logverbs "opsbot/verbs/logs"
 	scheduleverbs "opsbot/verbs/schedule"
 )
@@ -82,8 +88,19 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 			return res.String(), err
 		}
 	}
+	bk := backup.New(a.store, a.Config, a.log)
+	if cfg.Remediation.CleanupOnDisk {
+		rem.Handlers[cfg.Remediation.DiskRule] = func(ctx context.Context, target string) (string, error) {
+			t, ok := a.Config().Target(target)
+			if !ok {
+				return "", fmt.Errorf("unknown target %q", target)
+			}
+			rep, err := cleanup.Run(ctx, t, cleanup.Options{Now: time.Now()})
+			return fmt.Sprintf("cleanup gzipped %d and deleted %d file(s), freed %s", rep.Count(cleanup.Gzip), rep.Count(cleanup.Delete), humanBytes(rep.Freed)), err
+		}
+	}
 	n.OnAlert(rem.OnAlert)
-	jobs := a.jobs(rem)
+	jobs := a.jobs(rem, n, bk)
 	sched, err := scheduler.New(a.store, n, a.log, holder, jobs)
 	if err != nil {
 		return err
@@ -97,6 +114,9 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.reg.MustRegister(incidentverbs.Verbs(incidentverbs.Deps{Incidents: inc})...)
 	a.reg.MustRegister(scheduleverbs.Verbs(scheduleverbs.Deps{Scheduler: func() *scheduler.Scheduler { return sched }})...)
 	a.reg.MustRegister(cacheverbs.Verbs(cacheverbs.Deps{Config: a.Config})...)
+	a.reg.MustRegister(backupverbs.Verbs(backupverbs.Deps{Config: a.Config, Backups: bk})...)
+	a.reg.MustRegister(cleanupverbs.Verbs(cleanupverbs.Deps{Config: a.Config})...)
+	a.reg.MustRegister(capacityverbs.Verbs()...)
 	a.reg.MustRegister(logverbs.Verbs(logverbs.Deps{Config: a.Config, Logs: oplogs.New(a.Config)})...)
 
 	if sec := cfg.Secrets; sec.SlackBotToken != "" || sec.SlackSigningSecret != "" || sec.SlackAppToken != "" {
@@ -130,10 +150,43 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 }
 
 // jobs builds the scheduled jobs from config.
-func (a *App) jobs(rem *scheduler.Remediator) []scheduler.Job {
+func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.Service) []scheduler.Job {
 	cfg := a.Config()
 	run := map[string]func(ctx context.Context, due time.Time) error{
 		"health": rem.CheckHealth,
+		"backup": func(ctx context.Context, due time.Time) error {
+			return a.eachTarget(ctx, func(ctx context.Context, t config.Target) error {
+				res, err := bk.Create(ctx, t.Name, nil)
+				if err == nil && !res.Verified {
+					err = fmt.Errorf("backup %d of %s failed verification: %s", res.ID, t.Name, res.VerifyErr)
+				}
+				a.jobAlert(ctx, n, "backup", "backup_failed", t.Name, err)
+				return err
+			})
+		},
+		"cleanup": func(ctx context.Context, due time.Time) error {
+			return a.eachTarget(ctx, func(ctx context.Context, t config.Target) error {
+				rep, err := cleanup.Run(ctx, t, cleanup.Options{Now: time.Now()})
+				if err == nil && len(rep.Errors) > 0 {
+					err = fmt.Errorf("cleanup of %s: %s", t.Name, rep.Errors[0])
+				}
+				return err
+			})
+		},
+		"restart": func(ctx context.Context, due time.Time) error {
+			// The guide's nightly restart of a leaking service (off by default).
+			return a.eachTarget(ctx, func(ctx context.Context, t config.Target) error {
+				res, err := ops.RunArgv(ctx, t.Restart, t.Workdir, t.CommandTimeout)
+				if err != nil {
+					return err
+				}
+				if res.ExitCode != 0 {
+					return fmt.Errorf("nightly restart of %s exited %d", t.Name, res.ExitCode)
+				}
+				_, err = ops.WaitHealthy(ctx, t.HealthURL, t.HealthDeadline, time.Second)
+				return err
+			})
+		},
 	}
 	kinds := map[string]string{"backup": "backup", "health": "health", "security": "security", "rules": "threshold"}
 	var jobs []scheduler.Job
@@ -149,6 +202,42 @@ func (a *App) jobs(rem *scheduler.Remediator) []scheduler.Job {
 		jobs = append(jobs, scheduler.Job{Name: name, Spec: s.Spec, Location: loc, Kind: kinds[name], Run: fn})
 	}
 	return jobs
+}
+
+// eachTarget runs fn for every target; one failing never stops the others.
+func (a *App) eachTarget(ctx context.Context, fn func(ctx context.Context, t config.Target) error) error {
+	var errs []error
+	for _, t := range a.Config().Targets {
+		if err := fn(ctx, t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// jobAlert raises a job's failure as an alert, and resolves it on success.
+func (a *App) jobAlert(ctx context.Context, n *notifier.Notifier, kind, rule, target string, err error) {
+	al := notifier.Alert{Fingerprint: rule + ":" + target, Kind: kind, Rule: rule, Target: target, Severity: "critical", StartsAt: time.Now()}
+	if err != nil {
+		al.Status, al.Summary = notifier.Firing, err.Error()
+	} else {
+		al.Status, al.Summary, al.EndsAt = notifier.Resolved, rule+" cleared", time.Now()
+	}
+	if nerr := n.Notify(ctx, al); nerr != nil {
+		a.log.Warn("job alert", "err", nerr)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // prune applies the store's retention once an hour.
