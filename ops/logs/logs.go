@@ -35,6 +35,8 @@ type Logs struct {
 	Now func() time.Time
 	// Workers scanning blocks (GOMAXPROCS when 0).
 	Workers int
+
+	onBlock func() // tests: called after each block is merged
 }
 
 // New returns a Logs reading the configuration through cfg on every call.
@@ -289,7 +291,7 @@ func (l *Logs) Search(ctx context.Context, q Query) (*Result, error) {
 			if !q.CountOnly {
 				collect = max(0, limit-len(res.Matches))
 			}
-			sc := newScanner(scanOpts{m: m, level: level, format: p.format, collect: collect, context: q.Context, workers: l.Workers})
+			sc := newScanner(scanOpts{m: m, level: level, format: p.format, collect: collect, context: q.Context, workers: l.Workers, onBlock: l.onBlock})
 			fc := FileCount{Log: p.name, Path: filepath.Base(path)}
 			out, err := l.scanPath(ctx, sc, path, p.since, p.until, &fc)
 			fc.Count, fc.Bytes = out.count, out.bytes

@@ -53,6 +53,7 @@ type scanOpts struct {
 	format  Format
 	collect int         // matches to keep (0 = count only)
 	hist    *[256]int64 // byte counts of a sample of the file, for rare bytes
+	onBlock func()      // tests: called after each block is merged
 	context int
 	workers int
 }
@@ -174,6 +175,9 @@ func (s *scanner) run(ctx context.Context, produce func(ctx context.Context, sem
 				m.add(p)
 				if m.full() {
 					s.collecting.Store(false)
+				}
+				if s.opts.onBlock != nil {
+					s.opts.onBlock()
 				}
 			}
 		}
@@ -376,22 +380,28 @@ func (m *merger) add(r blockResult) {
 // pread into a reused buffer elsewhere.
 func (s *scanner) scanFile(ctx context.Context, r io.ReaderAt, start, end int64) (scanOut, error) {
 	size := int64(blockSize)
-	var fetch func(from, n int64, buf *[]byte) ([]byte, func(), error)
-	if f, ok := r.(*os.File); ok && end-start >= mapMin {
-		fetch = mapper(f)
-		size = mapBlockSize
+	pread := func(from, n int64, buf *[]byte) ([]byte, func(), error) {
+		if int64(cap(*buf)) < n {
+			*buf = make([]byte, n)
+		}
+		data := (*buf)[:n]
+		got, err := r.ReadAt(data, from)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, nil, fmt.Errorf("read log: %w", err)
+		}
+		return data[:got], nil, nil
 	}
-	if fetch == nil {
-		fetch = func(from, n int64, buf *[]byte) ([]byte, func(), error) {
-			if int64(cap(*buf)) < n {
-				*buf = make([]byte, n)
+	fetch := pread
+	if f, ok := r.(*os.File); ok && end-start >= mapMin {
+		if mp := mapper(f); mp != nil {
+			size = mapBlockSize
+			fetch = func(from, n int64, buf *[]byte) ([]byte, func(), error) {
+				if data, done, err := mp(from, n, buf); err == nil {
+					return data, done, nil
+				}
+				// A file system without mmap: read it.
+				return pread(from, n, buf)
 			}
-			data := (*buf)[:n]
-			got, err := r.ReadAt(data, from)
-			if err != nil && !errors.Is(err, io.EOF) {
-				return nil, nil, fmt.Errorf("read log: %w", err)
-			}
-			return data[:got], nil, nil
 		}
 	}
 	produce := func(ctx context.Context, sem chan struct{}, out chan<- job) error {

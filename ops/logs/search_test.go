@@ -456,6 +456,28 @@ func TestSearchHonoursCancel(t *testing.T) {
 	}
 }
 
+// Cancelled in the middle, the search stops within a few blocks and hands
+// back what it counted so far.
+func TestSearchStopsWhenCancelledMidway(t *testing.T) {
+	fx := newFixture(t, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	blocks := 0
+	fx.logs.onBlock = func() {
+		if blocks++; blocks == 2 {
+			cancel()
+		}
+	}
+	res, err := fx.logs.Search(ctx, Query{Logs: []string{"app"}, Pattern: "INFO", CountOnly: true})
+	if !errors.Is(err, context.Canceled) || res == nil {
+		t.Fatalf("err %v, res %v", err, res)
+	}
+	// app.log.2.gz (2 MiB) and part of app.log.1 at most, never app.log.
+	if res.Bytes > 4<<20 || res.Total == 0 || res.Files[len(res.Files)-1].Path == "app.log" {
+		t.Fatalf("read %d bytes, %d matches, files %+v after cancel", res.Bytes, res.Total, res.Files)
+	}
+}
+
 func TestSearchLimitKeepsFirstMatches(t *testing.T) {
 	fx := newFixture(t, 3)
 	res, err := fx.logs.Search(context.Background(), Query{Logs: []string{"app"}, Pattern: "WARN", Limit: 7})
