@@ -280,6 +280,18 @@ func TestGatewayInteractionIsDeferredThenEdited(t *testing.T) {
 	if got := e.interaction(in.Token); got.Callbacks != 1 || got.Original.Flags != 64 {
 		t.Errorf("help over the gateway: %+v", got)
 	}
+
+	// A confirmation and its click, both over the Gateway.
+	in = e.fake.NewCommand(alice, channel, discordfake.Sub("boom", discordfake.Str("target", "worker")))
+	e.fake.Push(in)
+	eventually(t, "the confirmation", func() bool { return e.interaction(in.Token).Initial == 4 })
+	prompt := e.interaction(in.Token).Original
+	click := e.fake.NewClick(alice, channel, prompt.ID, discordfake.Buttons(prompt.Components)[0].CustomID)
+	e.fake.Push(click)
+	eventually(t, "the click's update", func() bool { return e.interaction(click.Token).Initial == 7 })
+	if msg, _ := e.fake.Message(prompt.ID); !contains(msg.Text(), "boom ran on worker") || e.booms.Load() != 1 {
+		t.Errorf("after the click: %q, %d runs", msg.Text(), e.booms.Load())
+	}
 }
 
 func TestRegistrationIsIdempotent(t *testing.T) {
