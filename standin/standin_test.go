@@ -264,6 +264,8 @@ func TestActionsThroughRealProcesses(t *testing.T) {
 	b := start(t, Options{})
 	tg := b.Target()
 	ctx := context.Background()
+	// A restart heals a failing service: the fault was in the old process.
+	must(t, b.SetHealth(HealthFail, 0))
 	res, err := ops.RunArgv(ctx, tg.Restart, tg.Workdir, 10*time.Second)
 	if err != nil || !strings.Contains(res.Output, "restarting") {
 		t.Fatalf("restart: %v %q", err, res.Output)
