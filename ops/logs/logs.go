@@ -62,6 +62,9 @@ type Query struct {
 	Limit      int // matches kept (DefaultLimit when 0)
 	Context    int // lines of context around each match
 	CountOnly  bool
+	// Progress, when set, hears the bytes scanned so far, after each block
+	// (from the search's goroutine: keep it short).
+	Progress func(scanned int64)
 }
 
 // FileCount is what one file gave.
@@ -291,7 +294,12 @@ func (l *Logs) Search(ctx context.Context, q Query) (*Result, error) {
 			if !q.CountOnly {
 				collect = max(0, limit-len(res.Matches))
 			}
-			sc := newScanner(scanOpts{m: m, level: level, format: p.format, collect: collect, context: q.Context, workers: l.Workers, onBlock: l.onBlock})
+			so := scanOpts{m: m, level: level, format: p.format, collect: collect, context: q.Context, workers: l.Workers, onBlock: l.onBlock}
+			if q.Progress != nil {
+				before := res.Bytes
+				so.progress = func(n int64) { q.Progress(before + n) }
+			}
+			sc := newScanner(so)
 			fc := FileCount{Log: p.name, Path: filepath.Base(path)}
 			out, err := l.scanPath(ctx, sc, path, p.since, p.until, &fc)
 			fc.Count, fc.Bytes = out.count, out.bytes

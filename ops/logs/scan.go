@@ -48,14 +48,15 @@ type Match struct {
 }
 
 type scanOpts struct {
-	m       *matcher
-	level   string
-	format  Format
-	collect int         // matches to keep (0 = count only)
-	hist    *[256]int64 // byte counts of a sample of the file, for rare bytes
-	onBlock func()      // tests: called after each block is merged
-	context int
-	workers int
+	m        *matcher
+	level    string
+	format   Format
+	collect  int           // matches to keep (0 = count only)
+	hist     *[256]int64   // byte counts of a sample of the file, for rare bytes
+	onBlock  func()        // tests: called after each block is merged
+	progress func(n int64) // bytes of this file scanned so far
+	context  int
+	workers  int
 }
 
 type job struct {
@@ -178,6 +179,9 @@ func (s *scanner) run(ctx context.Context, produce func(ctx context.Context, sem
 				}
 				if s.opts.onBlock != nil {
 					s.opts.onBlock()
+				}
+				if s.opts.progress != nil {
+					s.opts.progress(m.bytes)
 				}
 			}
 		}

@@ -468,9 +468,13 @@ func TestSearchStopsWhenCancelledMidway(t *testing.T) {
 			cancel()
 		}
 	}
-	res, err := fx.logs.Search(ctx, Query{Logs: []string{"app"}, Pattern: "INFO", CountOnly: true})
+	var heard []int64
+	res, err := fx.logs.Search(ctx, Query{Logs: []string{"app"}, Pattern: "INFO", CountOnly: true, Progress: func(n int64) { heard = append(heard, n) }})
 	if !errors.Is(err, context.Canceled) || res == nil {
 		t.Fatalf("err %v, res %v", err, res)
+	}
+	if len(heard) == 0 || heard[len(heard)-1] != res.Bytes {
+		t.Fatalf("progress heard %v, scanned %d", heard, res.Bytes)
 	}
 	// app.log.2.gz (2 MiB) and part of app.log.1 at most, never app.log.
 	if res.Bytes > 4<<20 || res.Total == 0 || res.Files[len(res.Files)-1].Path == "app.log" {

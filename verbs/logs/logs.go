@@ -37,6 +37,7 @@ const (
 	shownMatches = 10
 	shownChars   = 1800
 	shownLine    = 300
+	progressStep = 512 << 20
 )
 
 // Verbs returns the logs verb with its search and tail subcommands.
@@ -133,7 +134,15 @@ func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, e
 	if q.Context, err = c.Int("context", 0); err != nil {
 		return commands.Response{}, err
 	}
-	c.Progress("searching logs for %q…", q.Pattern)
+	c.Progress("searching logs for %q…", clip(q.Pattern, 80))
+	// One word per 512 MiB scanned, so a long search shows it is alive.
+	next := int64(progressStep)
+	q.Progress = func(n int64) {
+		if n >= next {
+			c.Progress("searching logs for %q: %s read…", clip(q.Pattern, 80), bytesHuman(n))
+			next = (n/progressStep + 1) * progressStep
+		}
+	}
 	res, err := d.Logs.Search(ctx, q)
 	stopped := ""
 	if err != nil {
