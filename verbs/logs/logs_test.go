@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
 	oplogs "opsbot/ops/logs"
@@ -195,5 +196,15 @@ func TestSeveralTargetsNeedTargetFlag(t *testing.T) {
 	}
 	if !e.reg.IsSlow(commands.Request{Text: "logs search x"}) || e.reg.IsSlow(commands.Request{Text: "logs tail app"}) {
 		t.Fatal("search must be slow, tail fast")
+	}
+}
+
+func TestSearchTellsProgress(t *testing.T) {
+	e := newEnv(t, 1)
+	var heard []string
+	resp := e.reg.Handle(context.Background(), commands.Request{Platform: "console", User: "me", Local: true, Text: "logs search ERROR",
+		Progress: func(m chat.Message) { heard = append(heard, m.Text) }})
+	if len(heard) == 0 || heard[0] != `searching logs for "ERROR"…` || !strings.Contains(resp.Text, "121 matching lines") {
+		t.Fatalf("progress %q, reply %q", heard, resp.Text)
 	}
 }
