@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +70,8 @@ func (f *fakeHost) Sample(context.Context) (ops.HostSample, error) {
 	return *f.cur, nil
 }
 
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 func newTestEngine(t *testing.T, st Store) (*Engine, *recSink, *fakeHost) {
@@ -79,7 +83,7 @@ func newTestEngine(t *testing.T, st Store) (*Engine, *recSink, *fakeHost) {
 	if st != nil {
 		s = st
 	}
-	e := NewEngine(DefaultRules(cfg), sink, s, nil)
+	e := NewEngine(DefaultRules(cfg), sink, s, quiet)
 	e.Add(GroupRules, HostSource{Sampler: host})
 	return e, sink, host
 }
@@ -159,7 +163,7 @@ func TestForSamplesAndBelowRule(t *testing.T) {
 	cfg := config.Default()
 	cfg.Rules.ForSamples = 3
 	sink := &recSink{}
-	e := NewEngine(DefaultRules(cfg), sink, nil, nil)
+	e := NewEngine(DefaultRules(cfg), sink, nil, quiet)
 	vals := []float64{80, 85, 89, 94, 96}
 	src := &fakeSource{name: "llm"}
 	e.Add(GroupRules, src)
@@ -200,7 +204,7 @@ func TestGuardHoldsBackIdleSite(t *testing.T) {
 	cfg := config.Default()
 	cfg.Rules.For = 0
 	sink := &recSink{}
-	e := NewEngine(DefaultRules(cfg), sink, nil, nil)
+	e := NewEngine(DefaultRules(cfg), sink, nil, quiet)
 	src := &fakeSource{name: "logs"}
 	e.Add(GroupRules, src)
 	src.out = Output{Samples: []store.Sample{{Metric: MetricRequests, Target: "api", Value: 3}, {Metric: MetricResponseTime, Target: "api", Value: 5000}}}
@@ -217,7 +221,7 @@ func TestGuardHoldsBackIdleSite(t *testing.T) {
 
 func TestFindingsFireAndResolve(t *testing.T) {
 	sink := &recSink{}
-	e := NewEngine(nil, sink, nil, nil)
+	e := NewEngine(nil, sink, nil, quiet)
 	scan := &fakeSource{name: "scan"}
 	e.Add(GroupSecurity, scan)
 	tls := Finding{Rule: "tls_expiry", Labels: map[string]string{"url": "https://a"}, Severity: "warning", Summary: "10 days", Value: 10}
@@ -258,7 +262,7 @@ func TestOneFailingSourceDoesNotStopOthers(t *testing.T) {
 	cfg.Rules.For = 0
 	sink := &recSink{fail: errors.New("outbox down")}
 	host := &fakeHost{}
-	e := NewEngine(DefaultRules(cfg), sink, nil, nil)
+	e := NewEngine(DefaultRules(cfg), sink, nil, quiet)
 	e.Add(GroupRules, &fakeSource{name: "broken", err: errors.New("log unreadable")})
 	e.Add(GroupRules, &fakeSource{name: "panicky", pan: true})
 	e.Add(GroupRules, HostSource{Sampler: host})
@@ -336,7 +340,7 @@ func TestRunLoop(t *testing.T) {
 		sink := &recSink{}
 		host := &fakeHost{}
 		host.set(99, 10, 10)
-		e := NewEngine(DefaultRules(cfg), sink, nil, nil)
+		e := NewEngine(DefaultRules(cfg), sink, nil, quiet)
 		e.Add(GroupRules, HostSource{Sampler: host})
 		scan := &fakeSource{name: "scan", out: Output{Findings: []Finding{{Rule: "env_readable", Severity: "critical"}}}}
 		e.Add(GroupSecurity, scan)
@@ -414,7 +418,7 @@ func TestLogsThroughEngine(t *testing.T) {
 	sink := &recSink{}
 	host := &fakeHost{}
 	host.set(10, 10, 10)
-	e, err := FromConfig(cfg, Deps{Sink: sink, Host: host, Probe: func(context.Context, string, time.Duration) ops.HealthResult { return ops.HealthResult{} }})
+	e, err := FromConfig(cfg, Deps{Sink: sink, Host: host, Log: quiet, Probe: func(context.Context, string, time.Duration) ops.HealthResult { return ops.HealthResult{} }})
 	if err != nil {
 		t.Fatal(err)
 	}
