@@ -30,6 +30,8 @@ import (
 	capacityverbs "opsbot/verbs/capacity"
 	cleanupverbs "opsbot/verbs/cleanup"
 	logverbs "opsbot/verbs/logs"
+	restartverbs "opsbot/verbs/restart"
+	statusverbs "opsbot/verbs/status"
 	scheduleverbs "opsbot/verbs/schedule"
 )
 
@@ -70,8 +72,9 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	})
 
 	holder := fmt.Sprintf("%s-%d", hostname(), os.Getpid())
+	acts := ops.NewActions(a.store, a.log)
 	rem := &scheduler.Remediator{
-		Store: a.store, Config: a.Config, Sink: n, Outbox: n, Incidents: inc, Log: a.log,
+		Store: a.store, Config: a.Config, Sink: n, Outbox: n, Incidents: inc, Log: a.log, Restarter: restarter{a.Config, acts},
 		Probe: func(ctx context.Context, t config.Target) error {
 			return ops.CheckHealth(ctx, t.HealthURL, t.HealthTimeout).Err
 		},
@@ -100,13 +103,21 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		}
 	}
 	n.OnAlert(rem.OnAlert)
-	jobs := a.jobs(rem, n, bk)
+	jobs := a.jobs(rem, n, bk, restarter{a.Config, acts})
 	sched, err := scheduler.New(a.store, n, a.log, holder, jobs)
 	if err != nil {
 		return err
 	}
 	a.metrics.MustRegister(sched.Collectors()...)
 
+	checker := ops.NewChecker(ops.NewHost(dataDir(cfg)))
+	a.metrics.MustRegister(checker.Collectors()...)
+	a.reg.MustRegister(statusverbs.Verbs(statusverbs.Deps{Config: a.Config, Checker: checker, Extras: []statusverbs.Extra{
+		func(ctx context.Context) []ops.Line { return notificationLines(ctx, n) },
+		func(ctx context.Context) []ops.Line { return remediationLines(ctx, rem) },
+		func(ctx context.Context) []ops.Line { return jobLines(ctx, sched) },
+	}})...)
+	a.reg.MustRegister(restartverbs.Verbs(restartverbs.Deps{Config: a.Config, Actions: acts})...)
 	a.reg.MustRegister(alertverbs.Verbs(alertverbs.Deps{Notifier: n})...)
 	for id, h := range alertverbs.Buttons(alertverbs.Deps{Notifier: n}) {
 		a.reg.RegisterButton(id, h)
@@ -150,7 +161,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 }
 
 // jobs builds the scheduled jobs from config.
-func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.Service) []scheduler.Job {
+func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.Service, rs restarter) []scheduler.Job {
 	cfg := a.Config()
 	run := map[string]func(ctx context.Context, due time.Time) error{
 		"health": rem.CheckHealth,
@@ -176,14 +187,10 @@ func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.S
 		"restart": func(ctx context.Context, due time.Time) error {
 			// The guide's nightly restart of a leaking service (off by default).
 			return a.eachTarget(ctx, func(ctx context.Context, t config.Target) error {
-				res, err := ops.RunArgv(ctx, t.Restart, t.Workdir, t.CommandTimeout)
-				if err != nil {
-					return err
+				summary, healthy, err := rs.Restart(ctx, t.Name, scheduler.Actor)
+				if err == nil && !healthy {
+					err = fmt.Errorf("nightly restart of %s: %s", t.Name, summary)
 				}
-				if res.ExitCode != 0 {
-					return fmt.Errorf("nightly restart of %s exited %d", t.Name, res.ExitCode)
-				}
-				_, err = ops.WaitHealthy(ctx, t.HealthURL, t.HealthDeadline, time.Second)
 				return err
 			})
 		},
@@ -202,6 +209,89 @@ func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.S
 		jobs = append(jobs, scheduler.Job{Name: name, Spec: s.Spec, Location: loc, Kind: kinds[name], Run: fn})
 	}
 	return jobs
+}
+
+// restarter lets remediation use the operations' restart: the same lock,
+// maintenance window and health check as a restart from chat.
+type restarter struct {
+	cfg  func() *config.Config
+	acts *ops.Actions
+}
+
+func (r restarter) Restart(ctx context.Context, target, actor string) (string, bool, error) {
+	t, ok := r.cfg().Target(target)
+	if !ok {
+		return "", false, fmt.Errorf("unknown target %q", target)
+	}
+	res, err := r.acts.Run(ctx, t, ops.ActRestart, actor)
+	if err != nil {
+		return "", false, err
+	}
+	if res.RunErr != nil {
+		return fmt.Sprintf("restart command failed after %s: %v", res.Took.Round(time.Second), res.RunErr), false, nil
+	}
+	if !res.Healthy {
+		return fmt.Sprintf("restart ran in %s, still unhealthy: %v", res.Took.Round(time.Second), res.HealthErr), false, nil
+	}
+	return fmt.Sprintf("restart took %s", res.Took.Round(time.Second)), true, nil
+}
+
+func notificationLines(ctx context.Context, n *notifier.Notifier) []ops.Line {
+	parked, err := n.Parked(ctx)
+	if err != nil {
+		return []ops.Line{{Check: "notifications", Level: ops.LevelWarning, Value: "unreadable: " + err.Error()}}
+	}
+	pending, _ := n.Pending(ctx)
+	l := ops.Line{Check: "notifications", Level: ops.LevelOK, Value: fmt.Sprintf("%d pending, %d parked", pending, parked), Threshold: "0 parked"}
+	if parked > 0 {
+		l.Level = ops.LevelWarning
+	}
+	return []ops.Line{l}
+}
+
+func remediationLines(ctx context.Context, rem *scheduler.Remediator) []ops.Line {
+	var out []ops.Line
+	for _, t := range rem.Config().Targets {
+		st, err := rem.State(ctx, t.Name)
+		if err != nil {
+			continue
+		}
+		cfg := rem.Config().Remediation
+		used := 0
+		for _, ms := range st.Restarts {
+			if time.Since(time.UnixMilli(ms)) < cfg.Window {
+				used++
+			}
+		}
+		l := ops.Line{Target: t.Name, Check: "restarts", Level: ops.LevelOK,
+			Value:     fmt.Sprintf("%d/%d automatic in %s, %d failed check(s) in a row", used, cfg.Budget, cfg.Window, st.Failures),
+			Threshold: fmt.Sprintf("budget %d in %s", cfg.Budget, cfg.Window)}
+		if st.Spent {
+			l.Level, l.Value = ops.LevelFailing, l.Value+"; budget spent, waiting for a human"
+		} else if used > 0 || st.Failures > 0 {
+			l.Level = ops.LevelWarning
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func jobLines(ctx context.Context, s *scheduler.Scheduler) []ops.Line {
+	jobs, err := s.List(ctx)
+	if err != nil {
+		return nil
+	}
+	var bad []string
+	for _, j := range jobs {
+		if j.Overdue || j.Last.Result == "error" {
+			bad = append(bad, j.Name)
+		}
+	}
+	l := ops.Line{Check: "jobs", Level: ops.LevelOK, Value: fmt.Sprintf("%d scheduled, all on time", len(jobs)), Threshold: "no job overdue or failing"}
+	if len(bad) > 0 {
+		l.Level, l.Value = ops.LevelWarning, fmt.Sprintf("overdue or failing: %v", bad)
+	}
+	return []ops.Line{l}
 }
 
 // eachTarget runs fn for every target; one failing never stops the others.
