@@ -36,6 +36,7 @@ type Engine interface {
 // SampleReader reads stored samples (*store.Store).
 type SampleReader interface {
 	Samples(ctx context.Context, metric, target string, from, to time.Time) ([]store.Sample, error)
+	LatestSamples(ctx context.Context, t time.Time) ([]store.Sample, error)
 }
 
 // Deps are what the verb needs.
@@ -77,6 +78,7 @@ type ChartSeries struct {
 }
 
 func (d Deps) run(ctx context.Context, c *commands.Call) (commands.Response, error) {
+	var err error
 	cfg := d.Config()
 	target := c.Arg(0)
 	if target != "" {
@@ -89,6 +91,13 @@ func (d Deps) run(ctx context.Context, c *commands.Call) (commands.Response, err
 		}
 	}
 	st := d.Engine.Status(target)
+	if len(st.Signals) == 0 && d.Samples != nil {
+		// This replica has not evaluated (a follower, or just started):
+		// show the stored values, judged against the rules' bounds.
+		if st.Signals, err = d.storedSignals(ctx, cfg, target, c.Now); err != nil {
+			return commands.Response{}, err
+		}
+	}
 	chartTarget := target
 	if chartTarget == "" && len(cfg.Targets) > 0 {
 		chartTarget = cfg.Targets[0].Name
@@ -109,6 +118,34 @@ func (d Deps) run(ctx context.Context, c *commands.Call) (commands.Response, err
 		return commands.Response{}, err
 	}
 	return commands.Response{Message: render(st, target, png, c.Now)}, nil
+}
+
+// storedSignals are the latest stored samples of the last ChartWindow.
+func (d Deps) storedSignals(ctx context.Context, cfg *config.Config, target string, now time.Time) ([]rules.Signal, error) {
+	latest, err := d.Samples.LatestSamples(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	ruleOf := map[string]rules.Rule{}
+	for _, r := range rules.DefaultRules(cfg) {
+		ruleOf[r.Metric] = r
+	}
+	var out []rules.Signal
+	for _, s := range latest {
+		if s.At.Before(now.Add(-ChartWindow)) || (target != "" && s.Target != "" && s.Target != target) {
+			continue
+		}
+		sig := rules.Signal{Metric: s.Metric, Target: s.Target, Value: s.Value, At: s.At.Time}
+		if r, ok := ruleOf[s.Metric]; ok {
+			sig.Rule, sig.Alert, sig.Normal, sig.Below, sig.Unit, sig.Title = r.Name, r.Alert, r.Normal, r.Below, r.Unit, r.Title
+			sig.State = "ok"
+			if (r.Below && s.Value < r.Normal) || (!r.Below && s.Value > r.Normal) {
+				sig.State = "elevated"
+			}
+		}
+		out = append(out, sig)
+	}
+	return out, nil
 }
 
 // chartMetrics are drawn, in this order: host CPU and memory, the target's

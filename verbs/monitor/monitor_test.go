@@ -152,3 +152,28 @@ func TestMonitorUnknownTarget(t *testing.T) {
 		t.Fatalf("got %+v", r.Message)
 	}
 }
+
+// TestMonitorOnReplicaWithoutEngineState: an engine that never evaluated
+// (a follower replica) still shows the stored samples.
+func TestMonitorOnReplicaWithoutEngineState(t *testing.T) {
+	st := storetest.SQLite(t)
+	cfg := config.Default()
+	cfg.Targets = []config.Target{{Name: "api", HealthURL: "http://127.0.0.1:1/health"}}
+	now := time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)
+	if err := st.AddSamples(context.Background(), []store.Sample{
+		{Metric: rules.MetricCPU, At: store.T(now.Add(-2 * time.Hour)), Value: 99},
+		{Metric: rules.MetricMemory, At: store.T(now.Add(-time.Minute)), Value: 85},
+		{Metric: rules.MetricResponseTime, Target: "api", At: store.T(now.Add(-time.Minute)), Value: 120},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	idle := rules.NewEngine(rules.DefaultRules(cfg), nullSink{}, st, log)
+	reg := commands.NewRegistry(func() *config.Config { return cfg }, st, log)
+	reg.Now = func() time.Time { return now }
+	reg.MustRegister(Verbs(Deps{Engine: idle, Samples: st, Config: func() *config.Config { return cfg }})...)
+	r := reg.Handle(context.Background(), commands.Request{Platform: "console", User: "me", Text: "monitor", Local: true})
+	if !strings.Contains(r.Code, "memory_pct") || !strings.Contains(r.Code, "elevated") || !strings.Contains(r.Code, "120 ms") || strings.Contains(r.Code, "cpu_pct") {
+		t.Fatalf("stored signals (the 2 h old CPU sample left out):\n%s", r.Code)
+	}
+}
