@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"opsbot/bot/discord"
 	"opsbot/bot/slack"
 	"opsbot/commands"
 	"opsbot/config"
@@ -138,6 +139,17 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		a.addHealth("slack", sl.Healthy)
 		if !shell {
 			a.runners = append(a.runners, sl.Run)
+		}
+	}
+
+	if sec := cfg.Secrets; sec.DiscordBotToken != "" || sec.DiscordPublicKey != "" || sec.DiscordAppID != "" {
+		d := discord.New(a.Config, a.reg, a.log)
+		a.routes["/discord/interactions"] = d.Handler()
+		a.router.Set("discord", d.Poster())
+		a.addHealth("discord", d.Healthy)
+		if !shell {
+			// Registers /ops from the verbs at start, so it runs after wiring.
+			a.runners = append(a.runners, d.Run)
 		}
 	}
 
