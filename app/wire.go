@@ -25,15 +25,15 @@ import (
 	"opsbot/standin"
 	"opsbot/store"
 	alertverbs "opsbot/verbs/alerts"
-	cacheverbs "opsbot/verbs/cache"
-	incidentverbs "opsbot/verbs/incident"
 	backupverbs "opsbot/verbs/backup"
+	cacheverbs "opsbot/verbs/cache"
 	capacityverbs "opsbot/verbs/capacity"
 	cleanupverbs "opsbot/verbs/cleanup"
+	incidentverbs "opsbot/verbs/incident"
 	logverbs "opsbot/verbs/logs"
 	restartverbs "opsbot/verbs/restart"
-	statusverbs "opsbot/verbs/status"
 	scheduleverbs "opsbot/verbs/schedule"
+	statusverbs "opsbot/verbs/status"
 )
 
 // wire builds the components beyond the core and registers their verbs,

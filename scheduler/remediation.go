@@ -45,8 +45,8 @@ type Remediator struct {
 	Handlers  map[string]Action // alert rule → action (e.g. memory → flush cache, disk → cleanup)
 	// OnAction, when set, hears every automatic action (incident timelines).
 	OnAction func(ctx context.Context, target, actor, text string)
-	Log       *slog.Logger
-	Now       func() time.Time
+	Log      *slog.Logger
+	Now      func() time.Time
 
 	mu sync.Mutex // one health pass at a time
 }

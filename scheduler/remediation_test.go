@@ -84,8 +84,10 @@ func newRemEnv(t *testing.T, st *store.Store) *remEnv {
 	}
 	e.inc = incidents.New(st, e.n, cfgf, nil)
 	e.rem = &scheduler.Remediator{Store: st, Config: cfgf, Sink: e.n, Outbox: e.n, Incidents: e.inc, Restarter: argvRestarter{cfgf},
-		Probe: func(ctx context.Context, t config.Target) error { return ops.CheckHealth(ctx, t.HealthURL, time.Second).Err },
-		Now:   func() time.Time { return e.now }}
+		Probe: func(ctx context.Context, t config.Target) error {
+			return ops.CheckHealth(ctx, t.HealthURL, time.Second).Err
+		},
+		Now: func() time.Time { return e.now }}
 	return e
 }
 
