@@ -47,6 +47,9 @@ func TestDefaultRulesFromConfig(t *testing.T) {
 }
 
 func TestConfigRejectsBadRuleSettings(t *testing.T) {
+	if p := config.Default().Validate(); len(p) != 0 {
+		t.Fatalf("defaults invalid: %v", p)
+	}
 	cfg := config.Default()
 	cfg.Rules.Severity = map[string]string{"cpu_hgih": "warning", "disk_high": "loud"}
 	cfg.Rules.Window = 0
