@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +66,35 @@ func TestConfigRejectsBadRuleSettings(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("problems lack %q:\n%s", want, joined)
 		}
+	}
+}
+
+func TestRuleSettingsLoadFromYAMLAndEnv(t *testing.T) {
+	path := t.TempDir() + "/opsbot.yaml"
+	yaml := `rules:
+  window: 10m
+  for_samples: 3
+  severity: {cpu_high: critical}
+  rule_for: {disk_high: 15m}
+  error_lines: 20
+security:
+  tls_urls: ["https://backend.test"]
+  tls_warn: 336h
+  requests_per_ip: 5000
+  writable_globs: ["*.py", "*.sh"]
+`
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadEnv(path, map[string]string{"OPSBOT_SECURITY_LOGIN_FAILED": "75"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, s := cfg.Rules, cfg.Security
+	if r.Window != 10*time.Minute || r.ForSamples != 3 || r.Severity["cpu_high"] != "critical" || r.RuleFor["disk_high"] != 15*time.Minute || r.ErrorLines != 20 || r.LLMErrors != 5 {
+		t.Errorf("rules %+v", r)
+	}
+	if s.TLSWarn != 14*24*time.Hour || s.TLSCritical != 3*24*time.Hour || s.RequestsPerIP != 5000 || s.LoginFailed != 75 || len(s.WritableGlobs) != 2 || s.TLSURLs[0] != "https://backend.test" {
+		t.Errorf("security %+v", s)
 	}
 }
