@@ -21,6 +21,7 @@ import (
 	"opsbot/ops/cache"
 	"opsbot/ops/cleanup"
 	oplogs "opsbot/ops/logs"
+	"opsbot/rules"
 	"opsbot/scheduler"
 	"opsbot/standin"
 	"opsbot/store"
@@ -31,6 +32,7 @@ import (
 	cleanupverbs "opsbot/verbs/cleanup"
 	incidentverbs "opsbot/verbs/incident"
 	logverbs "opsbot/verbs/logs"
+	monitorverbs "opsbot/verbs/monitor"
 	restartverbs "opsbot/verbs/restart"
 	scheduleverbs "opsbot/verbs/schedule"
 	statusverbs "opsbot/verbs/status"
@@ -104,7 +106,13 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		}
 	}
 	n.OnAlert(rem.OnAlert)
-	jobs := a.jobs(rem, n, bk, restarter{a.Config, acts})
+	// Rules and security scans are driven by the scheduler's "rules" and
+	// "security" jobs (cron specs in config), on the leader.
+	eng, err := rules.FromConfig(cfg, rules.Deps{Sink: n, Store: a.store, Log: a.log})
+	if err != nil {
+		return err
+	}
+	jobs := a.jobs(rem, n, bk, restarter{a.Config, acts}, eng)
 	sched, err := scheduler.New(a.store, n, a.log, holder, jobs)
 	if err != nil {
 		return err
@@ -118,6 +126,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		func(ctx context.Context) []ops.Line { return remediationLines(ctx, rem) },
 		func(ctx context.Context) []ops.Line { return jobLines(ctx, sched) },
 	}})...)
+	a.reg.MustRegister(monitorverbs.Verbs(monitorverbs.Deps{Engine: eng, Samples: a.store, Config: a.Config})...)
 	a.reg.MustRegister(restartverbs.Verbs(restartverbs.Deps{Config: a.Config, Actions: acts})...)
 	a.reg.MustRegister(alertverbs.Verbs(alertverbs.Deps{Notifier: n})...)
 	for id, h := range alertverbs.Buttons(alertverbs.Deps{Notifier: n}) {
@@ -173,10 +182,12 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 }
 
 // jobs builds the scheduled jobs from config.
-func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.Service, rs restarter) []scheduler.Job {
+func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.Service, rs restarter, eng *rules.Engine) []scheduler.Job {
 	cfg := a.Config()
 	run := map[string]func(ctx context.Context, due time.Time) error{
-		"health": rem.CheckHealth,
+		"health":   rem.CheckHealth,
+		"rules":    eng.Eval,
+		"security": eng.Scan,
 		"backup": func(ctx context.Context, due time.Time) error {
 			return a.eachTarget(ctx, func(ctx context.Context, t config.Target) error {
 				res, err := bk.Create(ctx, t.Name, nil)

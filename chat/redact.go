@@ -3,6 +3,7 @@ package chat
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redactor removes secrets from text before it leaves for a chat:
@@ -76,7 +77,11 @@ func (r *Redactor) Message(m Message) Message {
 	if len(m.Files) > 0 {
 		files := make([]File, len(m.Files))
 		for i, f := range m.Files {
-			f.Data = []byte(r.Redact(string(f.Data)))
+			// Binary attachments (a chart) are not text: rewriting their bytes
+			// would corrupt them, and they carry no log text.
+			if !strings.HasPrefix(f.Mime, "image/") && utf8.Valid(f.Data) {
+				f.Data = []byte(r.Redact(string(f.Data)))
+			}
 			files[i] = f
 		}
 		m.Files = files

@@ -115,8 +115,26 @@ func TestNoOverlapAndFailuresRecorded(t *testing.T) {
 	)
 	t0 := time.Date(2026, 11, 25, 10, 0, 30, 0, time.UTC)
 	s.Start(ctx, t0)
+	s.Now = func() time.Time { return t0.Add(time.Minute) }
 	s.Tick(ctx, t0.Add(time.Minute))
 	<-started
+	// Wait until the quick jobs have finished and only slow still runs.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		jobs, _ := s.List(ctx)
+		busy := 0
+		for _, j := range jobs {
+			if j.Running {
+				busy++
+			}
+		}
+		if busy == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("quick jobs still running: %+v", jobs)
+		}
+	}
+	s.Now = func() time.Time { return t0.Add(2 * time.Minute) }
 	s.Tick(ctx, t0.Add(2*time.Minute)) // slow is still running: skipped
 	close(release)
 	s.Wait()

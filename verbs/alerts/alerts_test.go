@@ -52,7 +52,7 @@ func TestVerbs(t *testing.T) {
 			{"subscriptions test weather critical", `kind must be one of threshold, security, health, backup, incident, external, got "weather"`},
 			{"unsubscribe security", "This channel no longer gets security alerts."},
 			{"silence target 1h", `bad matcher "target": want key=value, e.g. target=api or rule=cpu_high`},
-			{"silence target=api -5m", "unknown flag -5m for silence\nusage: silence <key=value[,key=value]> <duration> [reason]"},
+			{"silence target=api -5m", `duration must be positive, got "-5m"`},
 			{"silence target=api 0s", `duration must be positive, got "0s"`},
 			{"silence target=api 2h deploying v2", "Silence #1: target=api until 2026-11-25 12:00 UTC. `/ops unsilence 1` ends it early."},
 			{"silences", "Silences\n\n#1    target=api                     until 2026-11-25 12:00 UTC (2h0m0s left)  by console:alice  — deploying v2"},
