@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"os"
 	"path/filepath"
 	"strings"
+	"testing/fstest"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // postgres driver "pgx"
@@ -24,8 +26,17 @@ import (
 	_ "modernc.org/sqlite" // sqlite driver "sqlite"
 )
 
-//go:embed migrations
+// Migrations are written once, in migrations/*.sql, with {{ID}} where the
+// dialects differ (an auto-increment key); provider fills it per dialect.
+//
+//go:embed migrations/*.sql
 var migrations embed.FS
+
+// dialectIDs is the auto-increment primary key of each dialect.
+var dialectIDs = map[string]string{
+	"sqlite":   "INTEGER PRIMARY KEY AUTOINCREMENT",
+	"postgres": "BIGSERIAL PRIMARY KEY",
+}
 
 // ErrNotFound is returned when a row asked for by id does not exist.
 var ErrNotFound = errors.New("not found")
@@ -96,9 +107,17 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) provider() (*goose.Provider, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+s.Dialect)
+	files, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	sub := fstest.MapFS{}
+	for _, f := range files {
+		b, err := migrations.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		sub[path.Base(f)] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(string(b), "{{ID}}", dialectIDs[s.Dialect]))}
 	}
 	dialect := goose.DialectSQLite3
 	if s.Dialect == "postgres" {
