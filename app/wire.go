@@ -102,7 +102,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 				return "", fmt.Errorf("unknown target %q", target)
 			}
 			rep, err := cleanup.Run(ctx, t, cleanup.Options{Now: time.Now()})
-			return fmt.Sprintf("cleanup gzipped %d and deleted %d file(s), freed %s", rep.Count(cleanup.Gzip), rep.Count(cleanup.Delete), humanBytes(rep.Freed)), err
+			return fmt.Sprintf("cleanup gzipped %d and deleted %d file(s), freed %s", rep.Count(cleanup.Gzip), rep.Count(cleanup.Delete), ops.Bytes(rep.Freed)), err
 		}
 	}
 	n.OnAlert(rem.OnAlert)
@@ -339,18 +339,6 @@ func (a *App) jobAlert(ctx context.Context, n *notifier.Notifier, kind, rule, ta
 	if nerr := n.Notify(ctx, al); nerr != nil {
 		a.log.Warn("job alert", "err", nerr)
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // prune applies the store's retention once an hour.

@@ -316,7 +316,7 @@ func checkDatabase(ctx context.Context, t config.Target) Line {
 	if wal, err := os.Stat(t.Database.Path + "-wal"); err == nil {
 		size += wal.Size()
 	}
-	l.Value = fmt.Sprintf("%d tables, %s", tables, bytesString(size))
+	l.Value = fmt.Sprintf("%d tables, %s", tables, Bytes(size))
 	if tables == 0 {
 		l.Level = LevelWarning
 	}
@@ -331,19 +331,6 @@ func unwrapAll(err error) error {
 		}
 		err = u
 	}
-}
-
-func bytesString(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func checkRedis(ctx context.Context, t config.Target) Line {
@@ -483,7 +470,7 @@ func checkUploads(ctx context.Context, t config.Target, th config.Thresholds) Li
 		return l
 	}
 	l.Level = grade(used, th.DiskPct)
-	l.Value = fmt.Sprintf("writable, %s free (%.0f %% used)", bytesString(int64(free)), used)
+	l.Value = fmt.Sprintf("writable, %s free (%.0f %% used)", Bytes(int64(free)), used)
 	return l
 }
 

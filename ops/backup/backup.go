@@ -415,9 +415,9 @@ func (s *Service) build(ctx context.Context, t config.Target, l layout, dir, sta
 			return m, 0, fmt.Errorf("database: %w", err)
 		}
 		if free, ok := freeBytes(dir); ok && free < info.Size() {
-			return m, 0, fmt.Errorf("disk full: %s free in %s, the database alone is %s", HumanBytes(free), filepath.Dir(dir), HumanBytes(info.Size()))
+			return m, 0, fmt.Errorf("disk full: %s free in %s, the database alone is %s", ops.Bytes(free), filepath.Dir(dir), ops.Bytes(info.Size()))
 		}
-		progress("%s: copying database (%s)…", t.Name, HumanBytes(info.Size()))
+		progress("%s: copying database (%s)…", t.Name, ops.Bytes(info.Size()))
 		out := filepath.Join(dir, name)
 		if err := CopySQLite(ctx, l.db, out); err != nil {
 			return m, 0, err
@@ -466,11 +466,11 @@ func (s *Service) build(ctx context.Context, t config.Target, l layout, dir, sta
 
 	if info, err := os.Stat(l.uploads); err == nil && info.IsDir() {
 		total := treeSize(l.uploads)
-		progress("%s: archiving uploads (%s)…", t.Name, HumanBytes(total))
+		progress("%s: archiving uploads (%s)…", t.Name, ops.Bytes(total))
 		next := int64(10)
 		report := func(done int64) {
 			if total > 0 && done*100/total >= next {
-				progress("%s: uploads %d%% (%s of %s)", t.Name, done*100/total, HumanBytes(done), HumanBytes(total))
+				progress("%s: uploads %d%% (%s of %s)", t.Name, done*100/total, ops.Bytes(done), ops.Bytes(total))
 				next = done*100/total/10*10 + 10
 			}
 		}
@@ -579,20 +579,6 @@ func lastLine(s string) string {
 		s = s[len(s)-300:]
 	}
 	return s
-}
-
-// HumanBytes prints a size for people: 512 B, 3.4 MB, 1.2 GB.
-func HumanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
 func (s *Service) offsite(ctx context.Context, t config.Target, l layout, id int64, dir string, m *Manifest) *Offsite {

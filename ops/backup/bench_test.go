@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"opsbot/ops"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,7 +84,7 @@ func BenchmarkBackupSQLite(b *testing.B) {
 	src := filepath.Join(dir, "ai_tutor.db")
 	makeBenchDB(b, src)
 	info, _ := os.Stat(src)
-	b.Logf("database: %s", HumanBytes(info.Size()))
+	b.Logf("database: %s", ops.Bytes(info.Size()))
 	ctx := context.Background()
 	python, pyErr := exec.LookPath("python3")
 	if pyErr != nil {
@@ -110,7 +111,7 @@ func BenchmarkBackupSQLite(b *testing.B) {
 				}
 				b.ReportMetric(peer.Seconds(), "python-s")
 				b.ReportMetric(ours.Seconds()/peer.Seconds(), "ratio")
-				b.Logf("idle %s database: opsbot %s, python sqlite3 backup() %s, ratio %.2f", HumanBytes(info.Size()), ours.Round(time.Millisecond), peer.Round(time.Millisecond), ours.Seconds()/peer.Seconds())
+				b.Logf("idle %s database: opsbot %s, python sqlite3 backup() %s, ratio %.2f", ops.Bytes(info.Size()), ours.Round(time.Millisecond), peer.Round(time.Millisecond), ours.Seconds()/peer.Seconds())
 			}
 			os.Remove(filepath.Join(dir, "ours.db"))
 			os.Remove(filepath.Join(dir, "py.db"))
@@ -278,7 +279,7 @@ func BenchmarkTarGzUploads(b *testing.B) {
 	}
 	dir := b.TempDir()
 	total := makeUploads(b, dir)
-	b.Logf("uploads: %s", HumanBytes(total))
+	b.Logf("uploads: %s", ops.Bytes(total))
 	out := filepath.Join(dir, "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		b.Fatal(err)
@@ -327,7 +328,7 @@ func BenchmarkTarGzUploads(b *testing.B) {
 		b.ReportMetric(float64(fe.Size)/float64(total), "opsbot-size-ratio")
 		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
 		b.Logf("opsbot (klauspost gzip, one goroutine, sha256 included): %s, %s (%.1f%% of input), %d files stored, peak heap %.1f MB",
-			ours.Round(time.Millisecond), HumanBytes(fe.Size), 100*float64(fe.Size)/float64(total), fe.Stored, float64(peak.Load())/(1<<20))
+			ours.Round(time.Millisecond), ops.Bytes(fe.Size), 100*float64(fe.Size)/float64(total), fe.Stored, float64(peak.Load())/(1<<20))
 		if pigz != "" {
 			pp := filepath.Join(out, "uploads_pigz.tar.gz")
 			peer, err := timeIt(func() error {
@@ -344,7 +345,7 @@ func BenchmarkTarGzUploads(b *testing.B) {
 			b.ReportMetric(peer.Seconds(), "pigz-s")
 			b.ReportMetric(ours.Seconds()/peer.Seconds(), "ratio")
 			b.Logf("tar -I pigz (%d cores): %s, %s (%.1f%% of input); opsbot/pigz time ratio %.2f",
-				runtime.NumCPU(), peer.Round(time.Millisecond), HumanBytes(pi.Size()), 100*float64(pi.Size())/float64(total), ours.Seconds()/peer.Seconds())
+				runtime.NumCPU(), peer.Round(time.Millisecond), ops.Bytes(pi.Size()), 100*float64(pi.Size())/float64(total), ours.Seconds()/peer.Seconds())
 		}
 		os.RemoveAll(out)
 		os.Mkdir(out, 0o755)

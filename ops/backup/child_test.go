@@ -173,7 +173,7 @@ func TestFullDiskDuringBackup(t *testing.T) {
 		want  string
 	}{
 		{"archive", 3 << 20, "file too large"}, // the database copy fits, the uploads archive does not
-		{"database", 1 << 20, "file size limit 1.0 MB is below the database's"},
+		{"database", 1 << 20, "file size limit 1.0 MiB is below the database's"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := runChild(t, childJob{Workdir: f.dir, BackupDir: f.target().Backup.Dir, StorePath: storePath, FSize: c.limit}, nil)

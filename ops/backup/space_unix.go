@@ -4,6 +4,7 @@ package backup
 
 import (
 	"fmt"
+	"opsbot/ops"
 	"os"
 	"syscall"
 )
@@ -27,11 +28,11 @@ func spaceHint(dir, src string) string {
 	}
 	need := info.Size()
 	if free, ok := freeBytes(dir); ok && free < need {
-		return fmt.Sprintf(" (disk full: %s free, the database is %s)", HumanBytes(free), HumanBytes(need))
+		return fmt.Sprintf(" (disk full: %s free, the database is %s)", ops.Bytes(free), ops.Bytes(need))
 	}
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err == nil && lim.Cur != ^uint64(0) && lim.Cur < uint64(need) {
-		return fmt.Sprintf(" (file size limit %s is below the database's %s)", HumanBytes(int64(lim.Cur)), HumanBytes(need))
+		return fmt.Sprintf(" (file size limit %s is below the database's %s)", ops.Bytes(int64(lim.Cur)), ops.Bytes(need))
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"opsbot/ops"
 	"strconv"
 	"strings"
 	"time"
@@ -175,7 +176,7 @@ func renderCreate(r opbackup.Result) commands.Response {
 		Title:    fmt.Sprintf("Backup %d of %s", r.ID, r.Target),
 		Severity: chat.SevOK,
 		Fields: []chat.Field{
-			{Name: "size", Value: opbackup.HumanBytes(r.Size), Inline: true},
+			{Name: "size", Value: ops.Bytes(r.Size), Inline: true},
 			{Name: "took", Value: r.Took.Round(100 * time.Millisecond).String(), Inline: true},
 			{Name: "verified", Value: "yes", Inline: true},
 		},
@@ -194,7 +195,7 @@ func renderCreate(r opbackup.Result) commands.Response {
 	}
 	var b strings.Builder
 	for _, f := range r.Manifest.Files {
-		fmt.Fprintf(&b, "%-36s %10s", f.Name, opbackup.HumanBytes(f.Size))
+		fmt.Fprintf(&b, "%-36s %10s", f.Name, ops.Bytes(f.Size))
 		if f.Kind == "database" && len(r.Manifest.Database.Tables) > 0 {
 			var rows int64
 			for _, n := range r.Manifest.Database.Tables {
@@ -252,7 +253,7 @@ func renderList(target string, rows []store.BackupRow, now time.Time) commands.R
 		if r.Status == store.BackupFailed {
 			off = clip(r.Error, 60)
 		}
-		fmt.Fprintf(&b, "%4d  %-16s  %6s  %9s  %-8s  %s\n", r.ID, r.CreatedAt.UTC().Format("2006-01-02 15:04"), age(now.Sub(r.CreatedAt.Time)), opbackup.HumanBytes(r.SizeBytes), verified, off)
+		fmt.Fprintf(&b, "%4d  %-16s  %6s  %9s  %-8s  %s\n", r.ID, r.CreatedAt.UTC().Format("2006-01-02 15:04"), age(now.Sub(r.CreatedAt.Time)), ops.Bytes(r.SizeBytes), verified, off)
 	}
 	return commands.Response{Message: chat.Message{
 		Title:   fmt.Sprintf("Backups of %s", target),

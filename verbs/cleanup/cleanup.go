@@ -5,6 +5,7 @@ package cleanup
 import (
 	"context"
 	"fmt"
+	"opsbot/ops"
 	"strings"
 
 	"opsbot/chat"
@@ -84,9 +85,9 @@ func render(rep opcleanup.Report) commands.Response {
 		title += " (dry run: nothing changed)"
 		verb = map[string]string{opcleanup.Gzip: "would gzip", opcleanup.Delete: "would delete", opcleanup.Skip: "would skip"}
 	}
-	freed := "freed " + human(rep.Freed)
+	freed := "freed " + ops.Bytes(rep.Freed)
 	if rep.DryRun {
-		freed = "would free at least " + human(rep.Freed)
+		freed = "would free at least " + ops.Bytes(rep.Freed)
 	}
 	text := fmt.Sprintf("%s %d logs, %s %d files; %s", verb[opcleanup.Gzip], rep.Count(opcleanup.Gzip), verb[opcleanup.Delete], rep.Count(opcleanup.Delete), freed)
 	if n := rep.Count(opcleanup.Skip); n > 0 {
@@ -98,9 +99,9 @@ func render(rep opcleanup.Report) commands.Response {
 	msg := chat.Message{Title: title, Severity: chat.SevOK, Text: text, Context: "roots: " + strings.Join(rep.Roots, ", ")}
 	var b strings.Builder
 	for _, a := range rep.Actions {
-		fmt.Fprintf(&b, "%-12s %-48s %9s", verb[a.Kind], a.Path, human(a.Size))
+		fmt.Fprintf(&b, "%-12s %-48s %9s", verb[a.Kind], a.Path, ops.Bytes(a.Size))
 		if a.Freed > 0 {
-			fmt.Fprintf(&b, "  freed %s", human(a.Freed))
+			fmt.Fprintf(&b, "  freed %s", ops.Bytes(a.Freed))
 		}
 		if a.Note != "" {
 			b.WriteString("  " + a.Note)
@@ -125,17 +126,4 @@ func render(rep opcleanup.Report) commands.Response {
 		msg.Fields = append(msg.Fields, chat.Field{Name: "problems", Value: strings.Join(errs, "\n")})
 	}
 	return commands.Response{Message: msg}
-}
-
-func human(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }

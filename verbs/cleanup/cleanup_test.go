@@ -53,7 +53,7 @@ func handle(reg *commands.Registry, user, text string) commands.Response {
 func TestCleanupVerb(t *testing.T) {
 	reg, dir := setup(t)
 	resp := handle(reg, "UOPS", "cleanup --dry-run")
-	if !strings.Contains(resp.Title, "dry run") || resp.Text != "would gzip 1 logs, would delete 2 files; would free at least 5.0 kB" {
+	if !strings.Contains(resp.Title, "dry run") || resp.Text != "would gzip 1 logs, would delete 2 files; would free at least 4.9 KiB" {
 		t.Fatalf("dry run: %q / %q", resp.Title, resp.Text)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "temp", "upload.part")); err != nil {

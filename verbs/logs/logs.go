@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"opsbot/ops"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -139,7 +140,7 @@ func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, e
 	next := int64(progressStep)
 	q.Progress = func(n int64) {
 		if n >= next {
-			c.Progress("searching logs for %q: %s read…", clip(q.Pattern, 80), bytesHuman(n))
+			c.Progress("searching logs for %q: %s read…", clip(q.Pattern, 80), ops.Bytes(n))
 			next = (n/progressStep + 1) * progressStep
 		}
 	}
@@ -166,7 +167,7 @@ func render(q oplogs.Query, res *oplogs.Result, stopped string) commands.Respons
 		}
 		fields = append(fields, chat.Field{Name: fc.Log, Value: v, Inline: true})
 	}
-	took := fmt.Sprintf("took %s, read %s", res.Elapsed.Round(time.Millisecond), bytesHuman(res.Bytes))
+	took := fmt.Sprintf("took %s, read %s", res.Elapsed.Round(time.Millisecond), ops.Bytes(res.Bytes))
 	if stopped != "" {
 		took += " · " + stopped
 	}
@@ -333,16 +334,4 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
-}
-
-func bytesHuman(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
