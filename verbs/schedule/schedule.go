@@ -94,34 +94,25 @@ func Verbs(d Deps) []*commands.Verb {
 					}
 					return commands.Text("job %s ran: ok in %s", r.Job, took), nil
 				}},
-			{Name: "pause", Summary: "pause a job (kept across restarts)", Restricted: true, Params: []commands.Param{{Name: "job", Required: true}},
-				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
-					s, err := get()
-					if err != nil {
-						return commands.Response{}, err
-					}
-					if err := job(s, c.Arg(0)); err != nil {
-						return commands.Response{}, err
-					}
-					if err := s.SetPaused(ctx, c.Arg(0), true); err != nil {
-						return commands.Response{}, err
-					}
-					return commands.Text("job %s paused by %s", c.Arg(0), c.Actor()), nil
-				}},
-			{Name: "resume", Summary: "resume a paused job", Restricted: true, Params: []commands.Param{{Name: "job", Required: true}},
-				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
-					s, err := get()
-					if err != nil {
-						return commands.Response{}, err
-					}
-					if err := job(s, c.Arg(0)); err != nil {
-						return commands.Response{}, err
-					}
-					if err := s.SetPaused(ctx, c.Arg(0), false); err != nil {
-						return commands.Response{}, err
-					}
-					return commands.Text("job %s resumed by %s", c.Arg(0), c.Actor()), nil
-				}},
+			pauseVerb("pause", "pause a job (kept across restarts)", true, get, job),
+			pauseVerb("resume", "resume a paused job", false, get, job),
 		},
 	}}
+}
+
+func pauseVerb(name, summary string, paused bool, get func() (*scheduler.Scheduler, error), job func(*scheduler.Scheduler, string) error) *commands.Verb {
+	return &commands.Verb{Name: name, Summary: summary, Restricted: true, Params: []commands.Param{{Name: "job", Required: true}},
+		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+			s, err := get()
+			if err != nil {
+				return commands.Response{}, err
+			}
+			if err := job(s, c.Arg(0)); err != nil {
+				return commands.Response{}, err
+			}
+			if err := s.SetPaused(ctx, c.Arg(0), paused); err != nil {
+				return commands.Response{}, err
+			}
+			return commands.Text("job %s %sd by %s", c.Arg(0), name, c.Actor()), nil
+		}}
 }
