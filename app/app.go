@@ -28,6 +28,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/standin"
 	"opsbot/store"
 )
 
@@ -56,6 +57,8 @@ type App struct {
 
 	healthMu sync.Mutex
 	health   map[string]func() (bool, string)
+
+	demo    *standin.Backend // the stand-in, with --demo
 
 	runners []func(ctx context.Context) error
 	routes  map[string]http.Handler

@@ -28,6 +28,7 @@ import (
 	alertverbs "opsbot/verbs/alerts"
 	backupverbs "opsbot/verbs/backup"
 	cacheverbs "opsbot/verbs/cache"
+	demoverbs "opsbot/verbs/demo"
 	capacityverbs "opsbot/verbs/capacity"
 	cleanupverbs "opsbot/verbs/cleanup"
 	incidentverbs "opsbot/verbs/incident"
@@ -135,6 +136,9 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.reg.MustRegister(incidentverbs.Verbs(incidentverbs.Deps{Incidents: inc})...)
 	a.reg.MustRegister(scheduleverbs.Verbs(scheduleverbs.Deps{Scheduler: func() *scheduler.Scheduler { return sched }})...)
 	a.reg.MustRegister(cacheverbs.Verbs(cacheverbs.Deps{Config: a.Config})...)
+	if a.demo != nil {
+		a.reg.MustRegister(demoverbs.Verbs(a.demo)...)
+	}
 	a.reg.MustRegister(backupverbs.Verbs(backupverbs.Deps{Config: a.Config, Backups: bk})...)
 	a.reg.MustRegister(cleanupverbs.Verbs(cleanupverbs.Deps{Config: a.Config})...)
 	a.reg.MustRegister(capacityverbs.Verbs()...)
@@ -371,6 +375,7 @@ func (a *App) startDemo(ctx context.Context) error {
 		return fmt.Errorf("demo: start the stand-in backend: %w", err)
 	}
 	a.closers = append(a.closers, func() { b.Close() })
+	a.demo = b
 	c := *cfg
 	if len(c.Targets) == 0 {
 		c.Targets = []config.Target{b.Target()}

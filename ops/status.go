@@ -178,7 +178,7 @@ func (c *Checker) Status(ctx context.Context, th config.Thresholds, targets []co
 				case ls = <-done: // finished at the same moment: keep its answer
 				default:
 					ls = []Line{{Target: p.target, Check: p.check, Level: LevelFailing,
-						Value: "no answer within " + p.timeout.String()}}
+						Value: "no answer within " + p.timeout.String(), Threshold: "answers within " + p.timeout.String()}}
 				}
 			}
 			took := time.Since(began)
