@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -379,6 +380,22 @@ func (a *App) startDemo(ctx context.Context) error {
 	c := *cfg
 	if len(c.Targets) == 0 {
 		c.Targets = []config.Target{b.Target()}
+	}
+	// A demo shows its reactions in seconds, not in the minutes a real
+	// service deserves; explicit settings are left as they are.
+	def := config.Default()
+	if c.Rules.For == def.Rules.For {
+		c.Rules.For = 0
+	}
+	if c.Notifier.GroupWait == def.Notifier.GroupWait {
+		c.Notifier.GroupWait = 2 * time.Second
+	}
+	c.Schedules = maps.Clone(c.Schedules)
+	for _, job := range []string{"health", "rules"} {
+		if s, ok := c.Schedules[job]; ok && s.Spec == def.Schedules[job].Spec {
+			s.Spec = "@every 20s"
+			c.Schedules[job] = s
+		}
 	}
 	a.cfg.Store(&c)
 	a.log.Debug("demo backend started", "dir", dir, "url", b.URL())
