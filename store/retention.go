@@ -36,6 +36,12 @@ func (s *Store) Prune(ctx context.Context, p RetentionPolicy, now time.Time) (in
 		{`DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?`, p.Outbox},
 		{`DELETE FROM confirmations WHERE expires_at < ?`, p.Outbox},
 		{`DELETE FROM job_runs WHERE started_at < ?`, p.Events},
+		// Alerts resolved long ago, with their message links; references to
+		// messages that old; silences that ended long ago.
+		{`DELETE FROM alert_messages WHERE alert_id IN (SELECT id FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?)`, p.Events},
+		{`DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?`, p.Events},
+		{`DELETE FROM message_refs WHERE created_at < ?`, p.Events},
+		{`DELETE FROM silences WHERE ends_at < ?`, p.Events},
 	}
 	for _, st := range steps {
 		if err := run(st.q, st.age); err != nil {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -123,4 +124,30 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 	if got := err.Error(); len(got) > 300 || got[:10] != "open store" {
 		t.Fatalf("want one short line, got %q", got)
 	}
+}
+
+func TestPruneOldAlertsAndRefs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		old := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		now := old.Add(400 * 24 * time.Hour)
+		for i, resolved := range []any{store.Ms(old), nil} {
+			if _, err := s.Exec(ctx, `INSERT INTO alerts (fingerprint, kind, rule, severity, state, started_at, last_seen_at, resolved_at, route_at) VALUES (?, 'threshold', 'cpu_high', 'warning', 'x', ?, ?, ?, ?)`,
+				fmt.Sprint("fp", i), store.Ms(old), store.Ms(old), resolved, store.Ms(old)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Exec(ctx, `INSERT INTO message_refs (outbox_id, address, platform, channel, message_id, created_at) VALUES (1, 'console', 'console', '', '1', ?)`, store.Ms(old)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.Prune(ctx, store.RetentionPolicy{Events: 365 * 24 * time.Hour}, now)
+		if err != nil || n != 2 {
+			t.Fatalf("pruned %d, %v", n, err)
+		}
+		var left int
+		s.Get(ctx, &left, `SELECT COUNT(*) FROM alerts`)
+		if left != 1 {
+			t.Fatalf("a firing alert must stay, %d left", left)
+		}
+	})
 }
