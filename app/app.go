@@ -58,11 +58,14 @@ type App struct {
 	healthMu sync.Mutex
 	health   map[string]func() (bool, string)
 
-	demo    *standin.Backend // the stand-in, with --demo
+	demo *standin.Backend // the stand-in, with --demo
 
 	runners []func(ctx context.Context) error
-	routes  map[string]http.Handler
-	closers []func()
+	// reloaders apply a reloaded configuration to components that copied
+	// parts of it (rule thresholds, job schedules).
+	reloaders []func(*config.Config)
+	routes    map[string]http.Handler
+	closers   []func()
 }
 
 // Config returns the configuration in force (reloaded on SIGHUP).
@@ -304,10 +307,11 @@ func (a *App) Reload() bool {
 		return false
 	}
 	cfg.Demo = old.Demo
-	if old.Demo {
-		cfg.Targets = old.Targets
-	}
+	cfg = a.adjust(cfg)
 	a.cfg.Store(cfg)
+	for _, r := range a.reloaders {
+		r(cfg)
+	}
 	a.log.Info("configuration reloaded", "path", old.Path, "targets", len(cfg.Targets))
 	return true
 }

@@ -29,9 +29,9 @@ import (
 	alertverbs "opsbot/verbs/alerts"
 	backupverbs "opsbot/verbs/backup"
 	cacheverbs "opsbot/verbs/cache"
-	demoverbs "opsbot/verbs/demo"
 	capacityverbs "opsbot/verbs/capacity"
 	cleanupverbs "opsbot/verbs/cleanup"
+	demoverbs "opsbot/verbs/demo"
 	incidentverbs "opsbot/verbs/incident"
 	logverbs "opsbot/verbs/logs"
 	monitorverbs "opsbot/verbs/monitor"
@@ -48,20 +48,9 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		if err := a.startDemo(ctx); err != nil {
 			return err
 		}
-		cfg = a.Config()
 	}
-	// With no chat platform, alerts and incidents go to the console channel.
-	consoleOnly := cfg.Secrets.SlackBotToken == "" && cfg.Secrets.DiscordBotToken == ""
-	if consoleOnly {
-		c := *cfg
-		c.Channels.Subscriptions = append(append([]config.Subscription{}, c.Channels.Subscriptions...),
-			config.Subscription{Channel: "console", Kinds: notifier.Kinds, MinSeverity: "warning"})
-		if c.Channels.Incident == "" {
-			c.Channels.Incident = "console"
-		}
-		a.cfg.Store(&c)
-		cfg = &c
-	}
+	a.cfg.Store(a.adjust(cfg))
+	cfg = a.Config()
 
 	n := notifier.New(a.store, a.router, a.Config, a.log)
 	a.routes["/webhooks/alertmanager"] = n.AlertmanagerHandler()
@@ -120,6 +109,21 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		return err
 	}
 	a.metrics.MustRegister(sched.Collectors()...)
+	a.reloaders = append(a.reloaders, func(c *config.Config) {
+		eng.SetRules(rules.DefaultRules(c))
+		for name, js := range c.Schedules {
+			if !sched.Has(name) {
+				continue
+			}
+			loc := time.Local
+			if js.Timezone != "" {
+				loc, _ = time.LoadLocation(js.Timezone)
+			}
+			if err := sched.Reschedule(name, js.Spec, loc, !js.On()); err != nil {
+				a.log.Error("reload: schedule", "job", name, "err", err)
+			}
+		}
+	})
 
 	checker := ops.NewChecker(ops.NewHost(dataDir(cfg)))
 	a.metrics.MustRegister(checker.Collectors()...)
@@ -227,14 +231,14 @@ func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.S
 	var jobs []scheduler.Job
 	for name, s := range cfg.Schedules {
 		fn, ok := run[name]
-		if !ok || !s.On() {
+		if !ok {
 			continue
 		}
 		loc := time.Local
 		if s.Timezone != "" {
 			loc, _ = time.LoadLocation(s.Timezone)
 		}
-		jobs = append(jobs, scheduler.Job{Name: name, Spec: s.Spec, Location: loc, Kind: kinds[name], Run: fn})
+		jobs = append(jobs, scheduler.Job{Name: name, Spec: s.Spec, Location: loc, Kind: kinds[name], Off: !s.On(), Run: fn})
 	}
 	return jobs
 }
@@ -377,29 +381,44 @@ func (a *App) startDemo(ctx context.Context) error {
 	}
 	a.closers = append(a.closers, func() { b.Close() })
 	a.demo = b
-	c := *cfg
-	if len(c.Targets) == 0 {
-		c.Targets = []config.Target{b.Target()}
-	}
-	// A demo shows its reactions in seconds, not in the minutes a real
-	// service deserves; explicit settings are left as they are.
-	def := config.Default()
-	if c.Rules.For == def.Rules.For {
-		c.Rules.For = 0
-	}
-	if c.Notifier.GroupWait == def.Notifier.GroupWait {
-		c.Notifier.GroupWait = 2 * time.Second
-	}
-	c.Schedules = maps.Clone(c.Schedules)
-	for _, job := range []string{"health", "rules"} {
-		if s, ok := c.Schedules[job]; ok && s.Spec == def.Schedules[job].Spec {
-			s.Spec = "@every 20s"
-			c.Schedules[job] = s
-		}
-	}
-	a.cfg.Store(&c)
 	a.log.Debug("demo backend started", "dir", dir, "url", b.URL())
 	return nil
+}
+
+// adjust fills in what the running bot derives from a loaded
+// configuration; it runs at start and after every reload.
+func (a *App) adjust(cfg *config.Config) *config.Config {
+	c := *cfg
+	if a.demo != nil {
+		if len(c.Targets) == 0 {
+			c.Targets = []config.Target{a.demo.Target()}
+		}
+		// A demo shows its reactions in seconds, not in the minutes a real
+		// service deserves; explicit settings are left as they are.
+		def := config.Default()
+		if c.Rules.For == def.Rules.For {
+			c.Rules.For = 0
+		}
+		if c.Notifier.GroupWait == def.Notifier.GroupWait {
+			c.Notifier.GroupWait = 2 * time.Second
+		}
+		c.Schedules = maps.Clone(c.Schedules)
+		for _, job := range []string{"health", "rules"} {
+			if s, ok := c.Schedules[job]; ok && s.Spec == def.Schedules[job].Spec {
+				s.Spec = "@every 20s"
+				c.Schedules[job] = s
+			}
+		}
+	}
+	// With no chat platform, alerts and incidents go to the console channel.
+	if c.Secrets.SlackBotToken == "" && c.Secrets.DiscordBotToken == "" {
+		c.Channels.Subscriptions = append(append([]config.Subscription{}, c.Channels.Subscriptions...),
+			config.Subscription{Channel: "console", Kinds: notifier.Kinds, MinSeverity: "warning"})
+		if c.Channels.Incident == "" {
+			c.Channels.Incident = "console"
+		}
+	}
+	return &c
 }
 
 func standinCtl(args []string) int { return standin.CtlMain(args) }

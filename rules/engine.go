@@ -139,6 +139,22 @@ type Engine struct {
 
 type seriesKey struct{ metric, target string }
 
+// SetRules replaces the rules (a reloaded configuration's thresholds).
+// Alerts already pending or firing keep their state.
+func (e *Engine) SetRules(rules []Rule) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.Rules = rules
+	if e.ruleCheck == nil {
+		return // load fills the checks on the first pass
+	}
+	for _, r := range rules {
+		if e.ruleCheck[r.Name] == nil {
+			e.ruleCheck[r.Name] = &Check{Name: r.Name, Group: GroupRules, Health: HealthUnknown}
+		}
+	}
+}
+
 // NewEngine makes an engine with the given rules.
 func NewEngine(rules []Rule, sink Sink, st Store, log *slog.Logger) *Engine {
 	if log == nil {

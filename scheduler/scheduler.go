@@ -34,7 +34,9 @@ type Job struct {
 	Slack time.Duration
 	// Kind of the overdue alert (backup, health, …).
 	Kind string
-	Run  func(ctx context.Context, due time.Time) error
+	// Off jobs are listed but never run (a job the configuration disables).
+	Off bool
+	Run func(ctx context.Context, due time.Time) error
 }
 
 // Sink receives alerts (the notifier).
@@ -166,7 +168,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) {
 		}
 		d := j.next
 		j.next = j.sched.Next(now.In(j.Location))
-		if states[j.Name].Paused {
+		if states[j.Name].Paused || j.Off {
 			continue
 		}
 		if j.running {
@@ -261,7 +263,7 @@ func (s *Scheduler) checkOverdue(ctx context.Context, now time.Time, states map[
 	var alerts []notifier.Alert
 	s.mu.Lock()
 	for name, j := range s.jobs {
-		if states[name].Paused {
+		if states[name].Paused || j.Off {
 			continue
 		}
 		// Counted from the last success, or from the start when the job
@@ -323,6 +325,31 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// Reschedule applies a reloaded configuration to a job: its spec, time zone
+// and whether it is on. The next due time is computed afresh from now.
+func (s *Scheduler) Reschedule(name, spec string, loc *time.Location, off bool) error {
+	sched, err := Parser.Parse(spec)
+	if err != nil {
+		return fmt.Errorf("scheduler: job %s: bad spec %q: %w", name, spec, err)
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[name]
+	if !ok {
+		return fmt.Errorf("unknown job %q", name)
+	}
+	now := s.Now()
+	j.Spec, j.Location, j.Off, j.sched = spec, loc, off, sched
+	n1 := sched.Next(now.In(loc))
+	j.period = sched.Next(n1).Sub(n1)
+	j.Slack = max(j.period/10, time.Minute)
+	j.next = n1
+	return nil
+}
+
 // JobInfo is a row of `schedule list`.
 type JobInfo struct {
 	Name    string
@@ -330,6 +357,7 @@ type JobInfo struct {
 	Next    time.Time
 	Last    store.JobRun
 	Paused  bool
+	Off     bool
 	Running bool
 	Overdue bool
 }
@@ -348,7 +376,7 @@ func (s *Scheduler) List(ctx context.Context) ([]JobInfo, error) {
 		if next.IsZero() {
 			next = j.sched.Next(s.Now().In(j.Location))
 		}
-		out = append(out, JobInfo{Name: name, Spec: j.Spec, Next: next, Last: j.last, Paused: states[name].Paused, Running: j.running, Overdue: j.overdue})
+		out = append(out, JobInfo{Name: name, Spec: j.Spec, Next: next, Last: j.last, Paused: states[name].Paused, Off: j.Off, Running: j.running, Overdue: j.overdue})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out, nil

@@ -56,6 +56,8 @@ func Verbs(d Deps) []*commands.Verb {
 				}
 				next := j.Next.Local().Format("01-02 15:04:05")
 				switch {
+				case j.Off:
+					next = "off (config)"
 				case j.Paused:
 					next = "paused"
 				case j.Running:
