@@ -471,7 +471,11 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 	req.Confirmed = true
 	resp, _, result, detail := r.run(ctx, call)
 	_ = r.Store.SetConfirmationOutcome(context.WithoutCancel(ctx), token, result)
-	resp.Context = strings.TrimSpace(fmt.Sprintf("confirmed by %s (asked by %s) %s", call.Actor(), c.Requester, resp.Context))
+	who := fmt.Sprintf("confirmed by %s, asked by %s", call.Actor(), c.Requester)
+	if resp.Context != "" {
+		who += " · " + resp.Context
+	}
+	resp.Context = who
 	return resp, call, result, detail
 }
 
