@@ -89,10 +89,20 @@ func Open(ctx context.Context, driverName, dsn string) (*Store, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open store: %s unreachable: %w", driverName, err)
+		return nil, fmt.Errorf("open store: %s unreachable: %w", driverName, oneLine{err})
 	}
 	return &Store{DB: db, Dialect: driverName}, nil
 }
+
+// oneLine keeps a driver's multi-line error (pgx lists every address it
+// tried) on one line for the log and the terminal; errors.Is/As still see it.
+type oneLine struct{ err error }
+
+func (o oneLine) Error() string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(o.err.Error(), "\n", "; ")), " ")
+}
+
+func (o oneLine) Unwrap() error { return o.err }
 
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.DB.Close() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,7 +122,7 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 	if err == nil {
 		t.Fatal("open of a closed port succeeded")
 	}
-	if got := err.Error(); len(got) > 300 || got[:10] != "open store" {
+	if got := err.Error(); len(got) > 300 || got[:10] != "open store" || strings.Contains(got, "\n") {
 		t.Fatalf("want one short line, got %q", got)
 	}
 }
