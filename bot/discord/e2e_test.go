@@ -155,6 +155,45 @@ func TestRefusalIsEphemeralAndAudited(t *testing.T) {
 	}
 }
 
+// A command from a channel outside channels.allow, slow verbs included, is
+// refused inline and ephemeral (no public "thinking…" in that channel),
+// with an audit row; the same verb in an allowed channel runs.
+func TestChannelOutsideAllowlistIsRefusedInline(t *testing.T) {
+	e := newEnv(t, "http")
+	e.setCfg(func(c *config.Config) { c.Channels.Allow = []string{"discord:" + channel} })
+	const elsewhere = "600000000000000099"
+	for _, verb := range []string{"slow", "help"} {
+		in := e.fake.NewCommand(alice, elsewhere, discordfake.Sub(verb))
+		code, body := e.deliver(in)
+		if code != 200 || body["type"] != float64(4) || dig(body, "data", "flags") != float64(64) {
+			t.Fatalf("%s from %s: %d %v, want an inline ephemeral refusal", verb, elsewhere, code, body)
+		}
+		if b, _ := json.Marshal(body); !contains(string(b), "commands are not accepted in this channel") {
+			t.Errorf("%s: refusal %s", verb, b)
+		}
+	}
+	if c := e.lastCall(); c != nil {
+		t.Fatalf("a refused verb ran: %+v", c.Req)
+	}
+	rows, err := e.reg.Store.RecentAudit(context.Background(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("audit rows %+v, want two", rows)
+	}
+	for _, r := range rows {
+		if r.Result != "denied" || r.Detail != "channel not allowed" || r.Channel != elsewhere || r.UserID != alice.ID {
+			t.Errorf("audit row %+v", r)
+		}
+	}
+	in := e.fake.NewCommand(alice, channel, discordfake.Sub("slow"))
+	if _, body := e.deliver(in); body["type"] != float64(5) {
+		t.Fatalf("slow verb in the allowed channel: %v, want deferred", body)
+	}
+	eventually(t, "the edit of @original", func() bool { return hasEvent(e.interaction(in.Token), "edit") })
+}
+
 func TestTypedOptionsBecomeWords(t *testing.T) {
 	e := newEnv(t, "http")
 	in := e.fake.NewCommand(alice, channel, discordfake.Group("logs", discordfake.Sub("search",

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/config"
 )
 
 // Interaction tokens are valid for 15 minutes; work past that cannot be
@@ -149,6 +151,12 @@ func (a *Adapter) dispatch(in *discordgo.Interaction) (*discordgo.InteractionRes
 	return ephemeral("this kind of interaction is not supported"), nil
 }
 
+// outsideAllowlist reports whether the registry will refuse req for its
+// channel (channels.allow).
+func outsideAllowlist(cfg *config.Config, req commands.Request) bool {
+	return !req.Local && len(cfg.Channels.Allow) > 0 && !slices.Contains(cfg.Channels.Allow, req.Address())
+}
+
 func ephemeral(text string) *discordgo.InteractionResponse {
 	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Content: text, Flags: discordgo.MessageFlagsEphemeral,
@@ -198,7 +206,10 @@ func (a *Adapter) onCommand(in *discordgo.Interaction) (*discordgo.InteractionRe
 	}
 	req.Args, req.Text = words, commandText(words)
 	wait := a.ackDeadline
-	if a.reg.IsSlow(req) {
+	// A slow verb is deferred at once, except from a channel outside the
+	// allowlist: its refusal is immediate and goes inline, ephemeral, with
+	// no public "thinking…" placeholder in that channel.
+	if a.reg.IsSlow(req) && !outsideAllowlist(a.cfg(), req) {
 		wait = 0
 	}
 	j := &job{a: a, in: in, done: make(chan commands.Response, 1)}

@@ -386,6 +386,40 @@ func TestRefusalsAreEphemeralAndAudited(t *testing.T) {
 	}
 }
 
+// A slow verb from a channel outside the allowlist is refused inline, not
+// acknowledged with "working…" first; from an allowed channel it is slow.
+func TestSlowVerbOutsideAllowlistIsRefusedInline(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Channels.Allow = []string{"slack:C0OPS"} })
+	form := e.slash("UADMIN", "status", "r1")
+	form.Set("channel_id", "C0RANDOM")
+	got := decode(t, e.signed(CommandsPath, form.Encode()).Body)
+	if got["response_type"] != "ephemeral" || !strings.Contains(got["text"].(string), "commands are not accepted in this channel") {
+		t.Fatalf("outside the allowlist: %v", got)
+	}
+	rows, err := e.store.RecentAudit(t.Context(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Verb != "status" || rows[0].Result != "denied" || rows[0].Channel != "C0RANDOM" || rows[0].Detail != "channel not allowed" {
+		t.Fatalf("audit rows %+v", rows)
+	}
+	got = decode(t, e.signed(CommandsPath, e.slash("UADMIN", "status", "r2").Encode()).Body)
+	if !strings.Contains(got["text"].(string), "working on `/ops status`") {
+		t.Fatalf("from the allowed channel: %v, want working…", got)
+	}
+	close(e.release)
+	// Progress, then the answer.
+	if err := e.fake.Await(ctxT(t), func() bool { return len(e.fake.Responses("r2")) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(e.fake.Responses("r2")[1]), "all green") {
+		t.Fatalf("answer %s", e.fake.Responses("r2")[1])
+	}
+	if n := len(e.fake.Responses("r1")); n != 0 {
+		t.Fatalf("%d later answers to the refused command", n)
+	}
+}
+
 func TestMissingSigningSecretIsDegraded(t *testing.T) {
 	e := newEnv(t, func(c *config.Config) { c.Secrets.SlackSigningSecret = "" })
 	e.run()
