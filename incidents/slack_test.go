@@ -16,6 +16,7 @@ import (
 	"opsbot/incident"
 	"opsbot/incidents"
 	"opsbot/notifier"
+	"opsbot/store"
 	"opsbot/store/storetest"
 )
 
@@ -99,6 +100,15 @@ func TestOneThreadThroughTheSlackFake(t *testing.T) {
 	last := ups[len(ups)-1]
 	if last.TS != root || !strings.Contains(string(last.Blocks)+string(last.Attachments), "assessment") || !strings.Contains(string(last.Blocks)+string(last.Attachments), "U0ALICE") {
 		t.Fatalf("the first message does not show the current stage and lead: %s %s", last.Text, last.Blocks)
+	}
+	// Where the first message landed is stored, so a restarted bot (or
+	// another replica) still edits it and threads under it.
+	refs, err := store.RefsOfOwner(ctx, st.DB, incidents.Owner(inc.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 1 || refs[0].Platform != "slack" || refs[0].Address != "slack:C0INC" || refs[0].Channel != "C0INC" || refs[0].MessageID != root {
+		t.Fatalf("stored message refs %+v, want the first message's channel and ts", refs)
 	}
 	files := fake.Files()
 	if len(files) != 1 || files[0].ThreadTS != root || files[0].Name != "incident-1-postmortem.md" ||
