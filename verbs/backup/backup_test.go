@@ -101,6 +101,21 @@ func TestBackupVerbs(t *testing.T) {
 	}
 }
 
+// Each call names the target it concerns (incident timelines, audit): the
+// only one by default, else the one given with --target.
+func TestBackupCallsNameTheirTarget(t *testing.T) {
+	e := newEnv(t)
+	e.shell("backup list", false, nil)
+	e.shell("backup list --target web", false, nil)
+	rows, err := e.reg.Store.RecentAudit(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Target != "web" || rows[1].Verb != "backup list" || rows[1].Target != "api" {
+		t.Fatalf("audit targets %+v", rows)
+	}
+}
+
 func TestBackupVerbsBadInput(t *testing.T) {
 	e := newEnv(t)
 	for text, want := range map[string]string{

@@ -197,6 +197,29 @@ func TestSeveralTargetsNeedTargetFlag(t *testing.T) {
 	if !e.reg.IsSlow(commands.Request{Text: "logs search x"}) || e.reg.IsSlow(commands.Request{Text: "logs tail app"}) {
 		t.Fatal("search must be slow, tail fast")
 	}
+	// The target each call concerns (incident timelines, audit): the one
+	// named, or "" (every target) when several exist and none is named.
+	rows, err := e.reg.Store.RecentAudit(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Target != "web" || rows[1].Target != "" {
+		t.Fatalf("audit targets %+v", rows)
+	}
+}
+
+// With one target, search and tail concern it without --target.
+func TestSingleTargetIsTheCallsTarget(t *testing.T) {
+	e := newEnv(t, 1)
+	e.run(t, "logs search ERROR --count")
+	e.run(t, "logs tail error")
+	rows, err := e.reg.Store.RecentAudit(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Verb != "logs tail" || rows[0].Target != "api" || rows[1].Verb != "logs search" || rows[1].Target != "api" {
+		t.Fatalf("audit targets %+v", rows)
+	}
 }
 
 func TestSearchTellsProgress(t *testing.T) {

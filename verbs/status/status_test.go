@@ -79,6 +79,15 @@ func TestStatusVerb(t *testing.T) {
 		t.Fatalf("api line missing:\n%s", resp.Code)
 	}
 	t.Logf("status reply with the API made to fail:\n%s\n%s\n%s", resp.Title, resp.Text, resp.Code)
+	// The target each call concerns (what incident timelines and the audit
+	// go by): the one named, or "" for every target.
+	rows, err := reg.Store.RecentAudit(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Text != "status demo" || rows[0].Target != "demo" || rows[1].Text != "status" || rows[1].Target != "" {
+		t.Fatalf("audit targets %+v", rows)
+	}
 }
 
 func TestStatusUnknownTarget(t *testing.T) {
