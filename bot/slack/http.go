@@ -101,7 +101,7 @@ func outsideAllowlist(cfg *config.Config, req commands.Request) bool {
 }
 
 func slashRequest(sc slack.SlashCommand) commands.Request {
-	return commands.Request{Platform: "slack", User: sc.UserID, UserName: sc.UserName, Channel: sc.ChannelID, Text: sc.Text}
+	return commands.Request{Platform: "slack", User: sc.UserID, UserName: sc.UserName, Channel: sc.ChannelID, Text: commandText(sc.Text)}
 }
 
 // command runs a slash command and returns the immediate answer. Slow verbs
@@ -115,7 +115,7 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 	if a.reg.IsSlow(req) && !outsideAllowlist(a.cfg(), req) {
 		req.Progress = t.progress
 		a.background(func(ctx context.Context) { t.answer(ctx, a.reg.Handle(ctx, req), true) })
-		return working(sc.Text), false
+		return working(req.Text), false
 	}
 	done := make(chan commands.Response, 1)
 	a.background(func(ctx context.Context) { done <- a.reg.Handle(ctx, req) })
@@ -128,7 +128,7 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 		if maxInline > 0 {
 			if b, err := json.Marshal(w); err != nil || len(b) >= maxInline {
 				a.background(func(ctx context.Context) { t.answer(ctx, resp, true) })
-				return working(sc.Text), false
+				return working(req.Text), false
 			}
 		}
 		return w, true
@@ -140,7 +140,7 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 			case <-ctx.Done():
 			}
 		})
-		return working(sc.Text), false
+		return working(req.Text), false
 	}
 }
 

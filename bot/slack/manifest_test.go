@@ -13,8 +13,9 @@ import (
 type manifest struct {
 	Features struct {
 		SlashCommands []struct {
-			Command string `yaml:"command"`
-			URL     string `yaml:"url"`
+			Command      string `yaml:"command"`
+			URL          string `yaml:"url"`
+			ShouldEscape bool   `yaml:"should_escape"`
 		} `yaml:"slash_commands"`
 	} `yaml:"features"`
 	OAuth struct {
@@ -31,7 +32,8 @@ type manifest struct {
 	} `yaml:"settings"`
 }
 
-// The committed manifests declare /ops, the scopes the adapter uses, and
+// The committed manifests declare /ops (with mentions escaped to ids), the
+// scopes the adapter uses, and
 // (HTTP variant) the paths Handler serves.
 func TestManifests(t *testing.T) {
 	for _, c := range []struct {
@@ -49,6 +51,11 @@ func TestManifests(t *testing.T) {
 			}
 			if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].Command != "/ops" {
 				t.Fatalf("slash commands %+v", m.Features.SlashCommands)
+			}
+			// Without escaping Slack sends "@alice" as plain text, and
+			// `incident lead` cannot learn who is meant.
+			if !m.Features.SlashCommands[0].ShouldEscape {
+				t.Error("/ops must have should_escape: true (user mentions as ids)")
 			}
 			for _, s := range []string{"commands", "chat:write", "files:write", "channels:history"} {
 				if !slices.Contains(m.OAuth.Scopes.Bot, s) {
