@@ -54,7 +54,9 @@ type Notifier struct {
 	mu     sync.Mutex // serialises routing decisions
 	hookMu sync.Mutex
 	hooks  []func(ctx context.Context, a Alert)
-	wake   chan struct{}
+	// escHooks are called when an announced alert's severity rises.
+	escHooks []func(ctx context.Context, a Alert)
+	wake     chan struct{}
 
 	holdMu sync.Mutex
 	hold   map[string]time.Time // channel → not before (the platform's retry-after)
@@ -83,6 +85,31 @@ func (n *Notifier) OnAlert(h func(ctx context.Context, a Alert)) {
 	n.hookMu.Lock()
 	defer n.hookMu.Unlock()
 	n.hooks = append(n.hooks, h)
+}
+
+// OnEscalate adds a hook called when an alert already announced rises in
+// severity under the same fingerprint (warning → critical), so a hook that
+// acts only on critical alerts (opening an incident) sees it; OnAlert hooks
+// are not called again for the episode.
+func (n *Notifier) OnEscalate(h func(ctx context.Context, a Alert)) {
+	n.hookMu.Lock()
+	defer n.hookMu.Unlock()
+	n.escHooks = append(n.escHooks, h)
+}
+
+func (n *Notifier) afterEscalate(ctx context.Context, escalated []store.AlertRow) {
+	if len(escalated) == 0 {
+		return
+	}
+	n.hookMu.Lock()
+	hooks := append([]func(context.Context, Alert){}, n.escHooks...)
+	n.hookMu.Unlock()
+	for _, r := range escalated {
+		a := fromRow(r)
+		for _, h := range hooks {
+			h(ctx, a)
+		}
+	}
 }
 
 func (n *Notifier) poke() {
@@ -131,13 +158,14 @@ func (n *Notifier) Notify(ctx context.Context, alerts ...Alert) error {
 	n.mu.Lock()
 	now := n.Now()
 	cfg := n.cfg()
-	var routed []store.AlertRow
+	var routed, escalated []store.AlertRow
 	err := n.st.Tx(ctx, func(tx *sqlx.Tx) error {
 		windowEnd, open, err := store.OpenGroupWindow(ctx, tx, now)
 		if err != nil {
 			return err
 		}
 		var resolved []int64
+		var changed []sevChange
 		for _, a := range alerts {
 			cur, err := store.FiringAlert(ctx, tx, a.Fingerprint)
 			found := err == nil
@@ -164,6 +192,22 @@ func (n *Notifier) Notify(ctx context.Context, alerts ...Alert) error {
 				if err := store.TouchAlert(ctx, tx, cur.ID, now, a.Value, a.Summary); err != nil {
 					return err
 				}
+				if a.Severity != cur.Severity {
+					// The same condition, worse or better: not a duplicate.
+					if err := store.SetAlertSeverity(ctx, tx, cur.ID, a.Severity); err != nil {
+						return err
+					}
+					switch {
+					case !cur.RoutedAt.IsZero():
+						changed = append(changed, sevChange{id: cur.ID, from: cur.Severity})
+					case cur.Pending == store.PendingSilence:
+						// The silence may have matched the old severity only:
+						// look again now.
+						if err := store.SetAlertPending(ctx, tx, cur.ID, store.PendingSilence, now, cur.SilenceID); err != nil {
+							return err
+						}
+					}
+				}
 				continue
 			}
 			if !open {
@@ -181,6 +225,9 @@ func (n *Notifier) Notify(ctx context.Context, alerts ...Alert) error {
 				return err
 			}
 		}
+		if escalated, err = n.announceSeverity(ctx, tx, changed, now); err != nil {
+			return err
+		}
 		if err := n.announceResolved(ctx, tx, resolved, now); err != nil {
 			return err
 		}
@@ -192,6 +239,7 @@ func (n *Notifier) Notify(ctx context.Context, alerts ...Alert) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	n.afterRoute(ctx, routed)
+	n.afterEscalate(ctx, escalated)
 	return nil
 }
 

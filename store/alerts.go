@@ -121,6 +121,15 @@ func TouchAlert(ctx context.Context, q DBTX, id int64, seen time.Time, value flo
 	return nil
 }
 
+// SetAlertSeverity records a firing alert's new severity (the same
+// condition, worse or better).
+func SetAlertSeverity(ctx context.Context, q DBTX, id int64, severity string) error {
+	if _, err := qexec(ctx, q, `UPDATE alerts SET severity = ? WHERE id = ?`, severity, id); err != nil {
+		return fmt.Errorf("set alert severity: %w", err)
+	}
+	return nil
+}
+
 // ResolveAlert ends a firing episode.
 func ResolveAlert(ctx context.Context, q DBTX, id int64, at time.Time) error {
 	if _, err := qexec(ctx, q, `UPDATE alerts SET state = 'resolved', resolved_at = ?, last_seen_at = ? WHERE id = ? AND state = 'firing'`, Ms(at), Ms(at), id); err != nil {
