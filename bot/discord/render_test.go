@@ -219,6 +219,30 @@ func TestSpecFromVerbs(t *testing.T) {
 	}
 }
 
+// A parameter of kind "user" (incident lead) is Discord's member picker;
+// the picked id reaches the verb as a mention.
+func TestUserParamIsAMemberPicker(t *testing.T) {
+	noop := func(context.Context, *commands.Call) (commands.Response, error) { return commands.Response{}, nil }
+	sp := buildSpec([]*commands.Verb{{Name: "incident", Summary: "incidents", Subs: []*commands.Verb{
+		{Name: "lead", Params: []commands.Param{{Name: "id", Required: true, Kind: "int"}, {Name: "user", Required: true, Kind: "user"}}, Run: noop},
+	}}})
+	lead := sp.cmd.Options[0].Options[0]
+	if len(lead.Options) != 2 || lead.Options[1].Type != discordgo.ApplicationCommandOptionUser {
+		t.Fatalf("lead options %+v", lead.Options)
+	}
+	words, err := sp.args(discordgo.ApplicationCommandInteractionData{Options: opts(&discordgo.ApplicationCommandInteractionDataOption{
+		Name: "incident", Type: discordgo.ApplicationCommandOptionSubCommandGroup,
+		Options: opts(&discordgo.ApplicationCommandInteractionDataOption{Name: "lead", Type: discordgo.ApplicationCommandOptionSubCommand,
+			Options: opts(
+				&discordgo.ApplicationCommandInteractionDataOption{Name: "id", Type: discordgo.ApplicationCommandOptionInteger, Value: float64(7)},
+				&discordgo.ApplicationCommandInteractionDataOption{Name: "user", Type: discordgo.ApplicationCommandOptionUser, Value: "800000000000000001"},
+			)}),
+	})})
+	if err != nil || strings.Join(words, " ") != "incident lead 7 <@800000000000000001>" {
+		t.Fatalf("words %q, %v", words, err)
+	}
+}
+
 func opts(o ...*discordgo.ApplicationCommandInteractionDataOption) []*discordgo.ApplicationCommandInteractionDataOption {
 	return o
 }

@@ -171,6 +171,11 @@ func (sp *spec) subcommand(name string, v *commands.Verb, words []string) *disco
 
 func typedOption(name, description, kind string, choices []string) *discordgo.ApplicationCommandOption {
 	o := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: name, Description: description}
+	if kind == "user" {
+		// A member picker: the value is a user id, handed on as a mention.
+		o.Type = discordgo.ApplicationCommandOptionUser
+		return o
+	}
 	if len(choices) > 0 && len(choices) <= maxChoices {
 		for _, c := range choices {
 			if len(c) > maxChoiceValue {
@@ -322,6 +327,9 @@ func (sp *spec) findFlattened(path []string) *leaf {
 func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) string {
 	switch v := o.Value.(type) {
 	case string:
+		if o.Type == discordgo.ApplicationCommandOptionUser && v != "" {
+			return "<@" + v + ">"
+		}
 		return v
 	case bool:
 		return strconv.FormatBool(v)

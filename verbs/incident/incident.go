@@ -139,7 +139,7 @@ func Verbs(d Deps) []*commands.Verb {
 			},
 			{
 				Name: "lead", Summary: "name the incident's lead",
-				Params: []commands.Param{idParam, {Name: "user", Help: "a user mention (@someone)", Required: true}},
+				Params: []commands.Param{idParam, {Name: "user", Help: "a user mention (@someone)", Required: true, Kind: "user"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
 					if err != nil {

@@ -214,3 +214,22 @@ func TestIncidentVerbsEndToEndOnTheConsole(t *testing.T) {
 		}
 	})
 }
+
+// The lead is a user parameter, so Discord offers a member picker and hands
+// the pick on as <@id>, which the verb takes.
+func TestLeadIsAUserParameter(t *testing.T) {
+	b := setup(t, storetest.SQLite(t))
+	var lead *commands.Verb
+	for _, v := range b.reg.Lookup("incident").Subs {
+		if v.Name == "lead" {
+			lead = v
+		}
+	}
+	if lead == nil || len(lead.Params) != 2 || lead.Params[1].Kind != "user" {
+		t.Fatalf("incident lead params %+v, want a user parameter", lead)
+	}
+	b.run("console", `incident open "API down"`)
+	if resp := b.run("discord", "incident lead 1 <@800000000000000001>"); resp.Severity == chat.SevWarning || !strings.Contains(resp.Text, "leads incident #1") {
+		t.Fatalf("lead from Discord's picker: %+v", resp.Message)
+	}
+}
