@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,6 +269,32 @@ func TestConfirmButtonRunsOnce(t *testing.T) {
 	}
 	if e.booms.Load() != 1 {
 		t.Errorf("boom ran %d times after a double click, want 1", e.booms.Load())
+	}
+}
+
+// A click after the confirmation's time limit (confirm.ttl) is refused to
+// the clicker alone, runs nothing, and leaves the prompt as it was.
+func TestExpiredConfirmationIsRefused(t *testing.T) {
+	e := newEnv(t, "http")
+	var skew atomic.Int64 // the registry's clock runs ahead of the signatures'
+	e.reg.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	in := e.fake.NewCommand(alice, channel, discordfake.Sub("boom", discordfake.Str("target", "api")))
+	e.deliver(in)
+	prompt := e.interaction(in.Token).Original
+	btns := discordfake.Buttons(prompt.Components)
+	if len(btns) != 2 {
+		t.Fatalf("prompt buttons %+v", btns)
+	}
+	skew.Store(int64(e.cfgp.Load().Confirm.TTL + time.Second))
+	_, body := e.deliver(e.fake.NewClick(alice, channel, prompt.ID, btns[0].CustomID))
+	if b, _ := json.Marshal(body); body["type"] != float64(4) || dig(body, "data", "flags") != float64(64) || !contains(string(b), "expired") {
+		t.Fatalf("late click answered %s, want an ephemeral refusal", b)
+	}
+	if e.booms.Load() != 0 {
+		t.Fatal("an expired confirmation ran the verb")
+	}
+	if msg, _ := e.fake.Message(prompt.ID); len(discordfake.Buttons(msg.Components)) != 2 {
+		t.Errorf("the prompt lost its buttons: %+v", msg)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,6 +153,28 @@ func TestConfirmClickRunsOnce(t *testing.T) {
 	}
 	if n := e.runs.Load(); n != 1 || !strings.Contains(string(e.fake.Responses("c3")[0]), "already") {
 		t.Fatalf("late click: runs %d, answer %s", n, e.fake.Responses("c3")[0])
+	}
+}
+
+// A click after the confirmation's time limit (confirm.ttl) is refused to
+// the clicker alone and runs nothing; the prompt stays as it was.
+func TestExpiredConfirmationIsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	var skew atomic.Int64 // the registry's clock runs ahead of the signatures'
+	e.reg.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	ctx := ctxT(t)
+	token := buttonValue(t, decode(t, e.signed(CommandsPath, e.slash("UADMIN", "restart api", "r0").Encode()).Body), "confirm")
+	skew.Store(int64(e.cfg.Confirm.TTL + time.Second))
+	e.signed(InteractionsPath, url.Values{"payload": {e.click("UADMIN", "confirm", token, "c1")}}.Encode())
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Responses("c1")) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	got := decodeRaw(t, e.fake.Responses("c1")[0])
+	if got["response_type"] != "ephemeral" || got["replace_original"] == true || !strings.Contains(got["text"].(string), "expired") {
+		t.Fatalf("late click answered %v", got)
+	}
+	if e.runs.Load() != 0 {
+		t.Fatal("an expired confirmation ran the verb")
 	}
 }
 
