@@ -116,3 +116,27 @@ func TestCheckHealthTimeout(t *testing.T) {
 		t.Fatalf("r = %+v", r)
 	}
 }
+
+// A last probe cut short by the deadline does not hide the answer before
+// it: the report says 503, not "no answer within 1ms".
+func TestWaitHealthyKeepsTheLastRealAnswer(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(503)
+			return
+		}
+		<-r.Context().Done() // later probes get no answer before the deadline
+	}))
+	defer srv.Close()
+	_, err := WaitHealthy(context.Background(), srv.URL, 300*time.Millisecond, 10*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "not healthy after 300ms: health: status 503") || n.Load() < 2 {
+		t.Fatalf("err = %v after %d probes", err, n.Load())
+	}
+	// Never any answer: that is what it says.
+	n.Store(1)
+	_, err = WaitHealthy(context.Background(), srv.URL, 100*time.Millisecond, 10*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "no answer within") {
+		t.Fatalf("err = %v", err)
+	}
+}

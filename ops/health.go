@@ -23,6 +23,8 @@ type HealthResult struct {
 	Status  int // HTTP status, 0 when no response came
 	Latency time.Duration
 	Err     error // nil only for a 2xx answer in time
+	// TimedOut: no answer came within the probe's timeout.
+	TimedOut bool
 }
 
 // OK reports whether the probe got a 2xx answer in time.
@@ -44,7 +46,7 @@ func CheckHealth(ctx context.Context, url string, timeout time.Duration) HealthR
 	if err != nil {
 		lat := time.Since(start)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return HealthResult{Latency: lat, Err: fmt.Errorf("health: no answer within %s", timeout)}
+			return HealthResult{Latency: lat, TimedOut: true, Err: fmt.Errorf("health: no answer within %s", timeout)}
 		}
 		return HealthResult{Latency: lat, Err: fmt.Errorf("health: %w", err)}
 	}
@@ -58,21 +60,21 @@ func CheckHealth(ctx context.Context, url string, timeout time.Duration) HealthR
 }
 
 // WaitHealthy probes url every interval until it answers 2xx or deadline
-// passes. It returns how long it took; the error names the last failure.
+// passes. It returns how long it took; the error names the last failure
+// that says something: a last probe cut short by the deadline that got no
+// answer does not hide the answer before it (a 503).
 func WaitHealthy(ctx context.Context, url string, deadline, interval time.Duration) (time.Duration, error) {
 	if interval <= 0 {
 		interval = 500 * time.Millisecond
 	}
+	const fullProbe = 2 * time.Second
 	start := time.Now()
 	end := start.Add(deadline)
+	var last error
 	for {
-		left := time.Until(end)
-		probe := 2 * time.Second
-		if left < probe {
-			probe = left
-		}
+		probe := min(fullProbe, time.Until(end))
 		if probe <= 0 {
-			probe = time.Millisecond
+			probe = time.Millisecond // the first probe is always tried
 		}
 		r := CheckHealth(ctx, url, probe)
 		if r.OK() {
@@ -81,8 +83,11 @@ func WaitHealthy(ctx context.Context, url string, deadline, interval time.Durati
 		if ctx.Err() != nil {
 			return time.Since(start), fmt.Errorf("wait healthy: %w", ctx.Err())
 		}
+		if last == nil || !r.TimedOut || probe >= fullProbe {
+			last = r.Err
+		}
 		if time.Until(end) <= 0 {
-			return time.Since(start), fmt.Errorf("wait healthy: not healthy after %s: %w", deadline.Round(time.Millisecond), r.Err)
+			return time.Since(start), fmt.Errorf("wait healthy: not healthy after %s: %w", deadline.Round(time.Millisecond), last)
 		}
 		wait := min(interval, time.Until(end))
 		t := time.NewTimer(wait)
