@@ -261,6 +261,9 @@ func right(s string, w int) string {
 	return s
 }
 
+// SeriesColor is the colour of the samples' line and markers.
+var SeriesColor = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+
 // Chart draws the series as a 2×2 grid of small line charts over the last
 // hour and returns the PNG.
 func Chart(series []ChartSeries, target string, now time.Time) ([]byte, error) {
@@ -308,13 +311,23 @@ func Chart(series []ChartSeries, target string, now time.Time) ([]byte, error) {
 					p.Y.Max = pt.Value * 1.1
 				}
 			}
-			line, err := plotter.NewLine(xy)
+			if len(xy) > 1 {
+				line, err := plotter.NewLine(xy)
+				if err != nil {
+					return nil, fmt.Errorf("monitor chart: %w", err)
+				}
+				line.Color = SeriesColor
+				line.Width = vg.Points(1.5)
+				p.Add(line)
+			}
+			// Markers on the samples: a line needs two points, and a lone
+			// sample (the first minute, or after a gap) would draw nothing.
+			dots, err := plotter.NewScatter(xy)
 			if err != nil {
 				return nil, fmt.Errorf("monitor chart: %w", err)
 			}
-			line.Color = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
-			line.Width = vg.Points(1.5)
-			p.Add(line)
+			dots.GlyphStyle = draw.GlyphStyle{Color: SeriesColor, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}
+			p.Add(dots)
 		} else {
 			p.Title.Text += " — no data"
 		}

@@ -177,3 +177,47 @@ func TestMonitorOnReplicaWithoutEngineState(t *testing.T) {
 		t.Fatalf("stored signals (the 2 h old CPU sample left out):\n%s", r.Code)
 	}
 }
+
+// seriesPixels counts the pixels of a chart drawn in the series' colour.
+func seriesPixels(t *testing.T, data []byte) int {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("chart is not a PNG: %v", err)
+	}
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r>>8 == uint32(SeriesColor.R) && g>>8 == uint32(SeriesColor.G) && bl>>8 == uint32(SeriesColor.B) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// A series with one sample (the first minute, or after a gap) is drawn as
+// a marker, not left empty.
+func TestChartDrawsALoneSample(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)
+	empty := []ChartSeries{{Metric: rules.MetricCPU, Alert: 85}, {Metric: rules.MetricMemory, Alert: 90},
+		{Metric: rules.MetricResponseTime, Target: "api", Alert: 2000}, {Metric: rules.Metric5xx, Target: "api", Alert: 5}}
+	none, err := Chart(empty, "api", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := append([]ChartSeries(nil), empty...)
+	one[0].Points = []store.Sample{{Metric: rules.MetricCPU, At: store.T(now.Add(-time.Minute)), Value: 42}}
+	lone, err := Chart(one, "api", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := seriesPixels(t, none); n != 0 {
+		t.Fatalf("a chart without samples has %d series pixels", n)
+	}
+	if n := seriesPixels(t, lone); n < 4 {
+		t.Fatalf("a lone sample drew %d pixels", n)
+	}
+}
