@@ -275,6 +275,9 @@ func (n *Notifier) Tick(ctx context.Context) error {
 	now := n.Now()
 	var routed []store.AlertRow
 	err := n.st.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := n.releaseHolds(ctx, tx, now); err != nil {
+			return err
+		}
 		var err error
 		if routed, err = n.routeDue(ctx, tx, now); err != nil {
 			return err

@@ -102,6 +102,40 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 	return routed, nil
 }
 
+// releaseHolds shortens the hold of alerts whose target's maintenance
+// ended sooner than planned (an action is held for its longest possible
+// run; when it finishes, its window is cut to its end plus the grace).
+func (n *Notifier) releaseHolds(ctx context.Context, tx store.DBTX, now time.Time) error {
+	held, err := store.HeldAlerts(ctx, tx)
+	if err != nil || len(held) == 0 {
+		return err
+	}
+	maint := map[string]time.Time{}
+	for _, a := range held {
+		until, ok := maint[a.Target]
+		if !ok {
+			if until, err = maintenanceUntil(ctx, tx, a.Target); err != nil {
+				return err
+			}
+			maint[a.Target] = until
+		}
+		if !until.Before(a.RouteAt.Time) {
+			continue
+		}
+		if err := store.SetAlertPending(ctx, tx, a.ID, store.PendingHold, maxTime(until, now), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 func maintenanceUntil(ctx context.Context, tx store.DBTX, target string) (time.Time, error) {
 	raw, err := store.StateValue(ctx, tx, "maintenance:"+target)
 	if errors.Is(err, store.ErrNotFound) {

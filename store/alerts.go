@@ -183,6 +183,16 @@ func NextRouteAt(ctx context.Context, q DBTX) (time.Time, bool, error) {
 	return t.Time, !t.IsZero(), nil
 }
 
+// HeldAlerts returns firing alerts not yet routed because their target is
+// in maintenance.
+func HeldAlerts(ctx context.Context, q DBTX) ([]AlertRow, error) {
+	var out []AlertRow
+	if err := qselect(ctx, q, &out, `SELECT * FROM alerts WHERE state = 'firing' AND routed_at IS NULL AND pending = ? ORDER BY id`, PendingHold); err != nil {
+		return nil, fmt.Errorf("held alerts: %w", err)
+	}
+	return out, nil
+}
+
 // SetAlertPending postpones routing of an alert until routeAt.
 func SetAlertPending(ctx context.Context, q DBTX, id int64, pending string, routeAt time.Time, silenceID *int64) error {
 	if _, err := qexec(ctx, q, `UPDATE alerts SET pending = ?, route_at = ?, silence_id = ? WHERE id = ?`, pending, Ms(routeAt), silenceID, id); err != nil {
