@@ -410,6 +410,12 @@ func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]floa
 		return nil
 	}
 	a.Value, a.Summary = v, r.Describe(target, v)
+	// A reloaded rule may carry another severity: the alert takes it, and
+	// a firing one is sent again under its fingerprint with the new one.
+	sevChanged := r.Severity != "" && a.Severity != r.Severity
+	if r.Severity != "" {
+		a.Severity = r.Severity
+	}
 	switch a.State {
 	case StatePending:
 		a.Count++
@@ -430,6 +436,9 @@ func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]floa
 		if r.normal(v) {
 			delete(e.active, fp)
 			return e.alert(a, notifier.Resolved, now)
+		}
+		if sevChanged {
+			return e.alert(a, notifier.Firing, now)
 		}
 	}
 	return nil

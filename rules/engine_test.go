@@ -138,6 +138,33 @@ func TestPendingFiringResolvedWithHysteresis(t *testing.T) {
 	}
 }
 
+// A reloaded rule with another severity: the firing alert is sent again
+// under its fingerprint with the new severity, once.
+func TestReloadedSeverityIsSent(t *testing.T) {
+	e, sink, host := newTestEngine(t, nil)
+	for i := range 3 {
+		host.set(95, 10, 10)
+		eval(t, e, t0.Add(time.Duration(i)*time.Minute))
+	}
+	if got := strings.Join(sink.take(), "; "); got != "firing cpu_high warning 95" {
+		t.Fatalf("fired: %q", got)
+	}
+	cfg := config.Default()
+	cfg.Rules.Severity = map[string]string{"cpu_high": "critical"}
+	e.SetRules(DefaultRules(cfg))
+	for i := 3; i < 5; i++ {
+		eval(t, e, t0.Add(time.Duration(i)*time.Minute))
+	}
+	if got := strings.Join(sink.take(), "; "); got != "firing cpu_high critical 95" {
+		t.Fatalf("after reload: %q", got)
+	}
+	host.set(50, 10, 10)
+	eval(t, e, t0.Add(5*time.Minute))
+	if got := strings.Join(sink.take(), "; "); got != "resolved cpu_high critical 50" {
+		t.Fatalf("resolved: %q", got)
+	}
+}
+
 func TestFiringAlertShape(t *testing.T) {
 	e, sink, host := newTestEngine(t, nil)
 	for i := range 3 {
