@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -433,7 +435,7 @@ func TestUnreachableDiscordDegrades(t *testing.T) {
 func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestSlowConfirmedActionIsDeferredThenEdited(t *testing.T) {
-	e := newEnv(t, "http", discord.WithAckDeadline(20*time.Millisecond))
+	e := newEnv(t, "http")
 	release := make(chan struct{})
 	e.reg.MustRegister(&commands.Verb{Name: "wipe", Summary: "slow and dangerous", Dangerous: true, Slow: true,
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
@@ -445,9 +447,20 @@ func TestSlowConfirmedActionIsDeferredThenEdited(t *testing.T) {
 		t.Fatalf("wipe answered %v, want the confirmation inline", body)
 	}
 	prompt := e.interaction(in.Token).Original
+	// The click reaches a second replica with a short deadline: the action
+	// blocks until released, so it overruns the deadline whatever the load.
+	short := discord.New(func() *config.Config { return e.cfgp.Load() }, e.reg, slog.New(slog.NewTextHandler(e.logBuf, nil)), discord.WithHTTPClient(e.fake.Client()),
+		discord.WithClock(func() time.Time { return e.now }), discord.WithAckDeadline(20*time.Millisecond))
+	srv := httptest.NewServer(short.Handler())
+	t.Cleanup(srv.Close)
 	click := e.fake.NewClick(alice, channel, prompt.ID, discordfake.Buttons(prompt.Components)[0].CustomID)
-	if _, body := e.deliver(click); body["type"] != float64(6) {
-		t.Fatalf("slow click answered %v, want a deferred update (type 6)", body)
+	_, raw, err := e.fake.Deliver(context.Background(), srv.Client(), srv.URL, priv, e.now, click)
+	var body map[string]any
+	if err == nil {
+		err = json.Unmarshal(raw, &body)
+	}
+	if err != nil || body["type"] != float64(6) {
+		t.Fatalf("slow click answered %s (%v), want a deferred update (type 6)", raw, err)
 	}
 	close(release)
 	eventually(t, "the edit of the clicked message", func() bool { return hasEvent(e.interaction(click.Token), "edit") })

@@ -103,6 +103,9 @@ func newEnvOn(t *testing.T, fake *discordfake.Server, mode string, opts ...disco
 		discord.WithDialer(&websocket.Dialer{HandshakeTimeout: 5 * time.Second}),
 		discord.WithClock(func() time.Time { return e.now }),
 		discord.WithBackoff(5*time.Millisecond, 20*time.Millisecond),
+		// Answers meant to go inline must not turn deferred because a busy
+		// machine took two seconds; tests of deferral block their verb.
+		discord.WithAckDeadline(time.Minute),
 	}, opts...)
 	e.a = discord.New(cfgFn, e.reg, log, all...)
 	e.srv = httptest.NewServer(e.a.Handler())

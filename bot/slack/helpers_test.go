@@ -90,7 +90,10 @@ func newEnv(t *testing.T, mutate func(*config.Config), opts ...Option) *env {
 				return commands.Text("restarted %s (run %d)", c.Arg(0), n), nil
 			}},
 	)
-	all := append([]Option{WithClock(e.clock.Now), WithRetryBackoff(10*time.Millisecond, 50*time.Millisecond)}, opts...)
+	// A generous inline budget: answers meant to go inline must not move to
+	// response_url because a busy machine took two seconds; tests of that
+	// move block their verb and set a short budget.
+	all := append([]Option{WithClock(e.clock.Now), WithRetryBackoff(10*time.Millisecond, 50*time.Millisecond), WithFastBudget(time.Minute)}, opts...)
 	e.a = New(func() *config.Config { return cfg }, e.reg, log, all...)
 	e.srv = httptest.NewServer(e.a.Handler())
 	t.Cleanup(e.srv.Close)
