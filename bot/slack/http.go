@@ -106,9 +106,9 @@ func slashRequest(sc slack.SlashCommand) commands.Request {
 
 // command runs a slash command and returns the immediate answer. Slow verbs
 // answer "working…" and deliver the result through response_url; a fast
-// verb that overruns the budget, or whose answer is maxInline bytes or more
-// (Socket Mode's ack limit; 0 = no limit), does the same. inline is false
-// when the answer will come later.
+// verb that overruns the budget, whose answer has files, or whose answer is
+// maxInline bytes or more (Socket Mode's ack limit; 0 = no limit), does the
+// same. inline is false when the answer will come later.
 func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage, inline bool) {
 	req := slashRequest(sc)
 	t := a.newTarget(sc.ResponseURL, sc.ChannelID, sc.UserID)
@@ -123,6 +123,11 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 	defer timer.Stop()
 	select {
 	case resp := <-done:
+		if len(resp.Files) > 0 && !resp.Ephemeral {
+			// An inline answer carries no files: answer later, then upload.
+			a.background(func(ctx context.Context) { t.answer(ctx, resp, true) })
+			return working(req.Text), false
+		}
 		w := Render(resp.Message).wire()
 		w.ResponseType = responseType(resp)
 		if maxInline > 0 {

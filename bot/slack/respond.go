@@ -129,11 +129,31 @@ func (t *target) answer(ctx context.Context, resp commands.Response, replaceWork
 	if t.take(true) {
 		err := t.send(ctx, w)
 		if err == nil {
+			t.files(ctx, resp)
 			return
 		}
 		t.a.log.Warn("slack answer not delivered through response_url; posting to the channel", "err", err)
 	}
 	t.toChannel(ctx, resp)
+}
+
+// files uploads an answer's files to the channel once the answer is out:
+// a response_url message or an edit carries none. (Posts to the channel
+// upload their own.) Ephemeral answers keep theirs to themselves.
+func (t *target) files(ctx context.Context, resp commands.Response) {
+	if len(resp.Files) == 0 || resp.Ephemeral {
+		return
+	}
+	if t.channel == "" {
+		t.a.log.Error("slack files not uploaded: no channel", "files", len(resp.Files))
+		return
+	}
+	for _, f := range resp.Files {
+		err := retryReply(ctx, func() error { return t.a.Poster().upload(ctx, t.channel, "", f) })
+		if err != nil {
+			t.a.log.Error("slack file not uploaded", "file", f.Name, "channel", t.channel, "err", err)
+		}
+	}
 }
 
 // replace puts a click's result in place of the message the button was on.
@@ -145,12 +165,14 @@ func (t *target) replace(ctx context.Context, resp commands.Response) {
 	if t.take(true) {
 		err := t.send(ctx, w)
 		if err == nil {
+			t.files(ctx, resp)
 			return
 		}
 		t.a.log.Warn("slack message not replaced through response_url; using chat.update", "err", err)
 	}
 	if !t.message.IsZero() {
 		if err := t.a.Poster().Update(ctx, t.message, resp.Message); err == nil {
+			t.files(ctx, resp)
 			return
 		} else {
 			t.a.log.Warn("slack message not updated", "err", err)
