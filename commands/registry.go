@@ -173,6 +173,14 @@ func (r *Registry) IsSlow(req Request) bool {
 	if err != nil {
 		return false
 	}
+	// A refusal is fast: answer it inline rather than with a "working…".
+	cfg := r.Config()
+	if !req.Local && len(cfg.Channels.Allow) > 0 && !contains(cfg.Channels.Allow, req.Address()) {
+		return false
+	}
+	if (leaf.Restricted || leaf.Dangerous) && !r.Allowed(&req, v.Name) {
+		return false
+	}
 	return (leaf.Slow || v.Slow) && !(leaf.Dangerous && !req.Confirmed)
 }
 
@@ -253,6 +261,15 @@ func (r *Registry) handle(ctx context.Context, req *Request, now time.Time) (Res
 	}
 	if wait, ok := r.allow(req, v.Name, now); !ok {
 		return errResp("rate limit reached for %s; try again in %s", v.Name, wait.Round(time.Second)), call, "rate-limited", ""
+	}
+	if leaf.Check != nil {
+		if err := leaf.Check(ctx, call); err != nil {
+			var ue *UserError
+			if errors.As(err, &ue) {
+				return errResp("%s", ue.Msg), call, "invalid", ue.Msg
+			}
+			return r.internal(err, call), call, "error", err.Error()
+		}
 	}
 	if leaf.Dangerous && !req.Confirmed {
 		resp, err := r.askConfirmation(ctx, req, call, words, now)

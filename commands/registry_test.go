@@ -44,6 +44,12 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 		Name: "restart", Summary: "restart a target", Dangerous: true,
 		Params:   []commands.Param{{Name: "target"}},
 		Describe: func(c *commands.Call) string { return "restart " + c.Arg(0) },
+		Check: func(ctx context.Context, c *commands.Call) error {
+			if c.Arg(0) == "nosuch" {
+				return commands.Errorf("unknown target %q", c.Arg(0))
+			}
+			return nil
+		},
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			f.runs.Add(1)
 			return commands.Text("restarted %s", c.Arg(0)), nil
@@ -150,6 +156,11 @@ func TestSubcommandsAndDefault(t *testing.T) {
 	if !f.reg.IsSlow(commands.Request{Text: "backup"}) || f.reg.IsSlow(commands.Request{Text: "backup list"}) {
 		t.Fatal("slowness follows the leaf verb")
 	}
+	f.cfg.Channels.Allow = []string{"slack:COPS"}
+	if f.reg.IsSlow(commands.Request{Platform: "slack", User: "U1", Channel: "CNOT", Text: "backup"}) {
+		t.Fatal("a request refused by the allowlist is answered at once")
+	}
+	f.cfg.Channels.Allow = nil
 	if row := lastAudit(t, f.st); row.Verb != "backup list" || row.Result != "ok" {
 		t.Fatalf("audit %+v", row)
 	}
@@ -184,6 +195,11 @@ func TestDangerousClosedByDefault(t *testing.T) {
 		}
 		if row := lastAudit(t, st); row.Result != "denied" || row.Verb != "restart" {
 			t.Fatalf("audit %+v", row)
+		}
+		// A bad argument is refused before anyone is asked to confirm.
+		r = f.do(t, commands.Request{Platform: "console", User: "me", Text: "restart nosuch", Local: true})
+		if r.Text != `unknown target "nosuch"` || len(r.Buttons) != 0 {
+			t.Fatalf("check before confirmation: %+v", r)
 		}
 		// The shell's local user may, and is still asked to confirm.
 		r = f.do(t, commands.Request{Platform: "console", User: "me", Text: "restart api", Local: true})

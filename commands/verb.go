@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"opsbot/chat"
+	"opsbot/config"
 )
 
 // Request is one command as an adapter received it.
@@ -110,7 +111,34 @@ type Verb struct {
 	Describe func(c *Call) string
 	// Target names the served target a call concerns (for audit and incident timelines).
 	Target func(c *Call) string
-	Run    Handler
+	// Check, when set, validates a call before anything else happens, in
+	// particular before a dangerous verb asks for a confirmation: nobody
+	// should confirm "restart" of a target that does not exist.
+	Check func(ctx context.Context, c *Call) error
+	Run   Handler
+}
+
+// DefaultTarget is the target a call means: the one it names, else the only
+// configured one, else "" (the verb then asks which).
+func DefaultTarget(cfg *config.Config, named string) string {
+	if named != "" {
+		return named
+	}
+	if names := cfg.TargetNames(); len(names) == 1 {
+		return names[0]
+	}
+	return ""
+}
+
+// KnownTarget is a Check helper: the target must exist.
+func KnownTarget(cfg *config.Config, name string) error {
+	if name == "" {
+		return Errorf("which target? one of: %s", strings.Join(cfg.TargetNames(), ", "))
+	}
+	if _, ok := cfg.Target(name); !ok {
+		return Errorf("unknown target %q; targets: %s", name, strings.Join(cfg.TargetNames(), ", "))
+	}
+	return nil
 }
 
 // Sub returns the subcommand named name.
