@@ -57,6 +57,9 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	inc := incidents.New(a.store, n, a.Config, a.log)
 	inc.Redact = func(s string) string { return a.reg.Redactor().Redact(s) }
 	n.OnAlert(inc.OnAlert)
+	// A warning that turns critical opens (or joins) an incident too; the
+	// remediator is not told twice.
+	n.OnEscalate(inc.OnAlert)
 	a.reg.AddHook(func(ctx context.Context, c *commands.Call, result string, resp commands.Response) {
 		if c.Verb.Target == nil {
 			return

@@ -488,6 +488,9 @@ func (c *Config) Validate() Problems {
 	if c.Store.DSN == "" {
 		p.add("store.dsn", "empty")
 	}
+	if c.Store.Retention.Samples < 24*time.Hour {
+		p.add("store.retention.samples", "must be at least 24h (the monitor shows the last day)")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
