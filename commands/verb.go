@@ -130,15 +130,22 @@ func DefaultTarget(cfg *config.Config, named string) string {
 	return ""
 }
 
-// KnownTarget is a Check helper: the target must exist.
-func KnownTarget(cfg *config.Config, name string) error {
-	if name == "" {
-		return Errorf("which target? one of: %s", strings.Join(cfg.TargetNames(), ", "))
+// PickTarget resolves the target a call means: the named one, or the only
+// one configured; otherwise a UserError that lists the targets.
+func PickTarget(cfg *config.Config, named string) (config.Target, error) {
+	names := strings.Join(cfg.TargetNames(), ", ")
+	name := DefaultTarget(cfg, named)
+	switch {
+	case len(cfg.Targets) == 0:
+		return config.Target{}, Errorf("no target is configured")
+	case name == "":
+		return config.Target{}, Errorf("several targets are configured (%s): name one", names)
 	}
-	if _, ok := cfg.Target(name); !ok {
-		return Errorf("unknown target %q; targets: %s", name, strings.Join(cfg.TargetNames(), ", "))
+	t, ok := cfg.Target(name)
+	if !ok {
+		return config.Target{}, Errorf("unknown target %q; targets: %s", name, names)
 	}
-	return nil
+	return t, nil
 }
 
 // Sub returns the subcommand named name.

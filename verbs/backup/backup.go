@@ -38,15 +38,7 @@ type Deps struct {
 
 // Verbs returns the backup verb and its subcommands.
 func Verbs(d Deps) []*commands.Verb {
-	target := func(c *commands.Call) string {
-		if t := c.Flag("target"); t != "" {
-			return t
-		}
-		if names := d.Config().TargetNames(); len(names) == 1 {
-			return names[0]
-		}
-		return ""
-	}
+	target := func(c *commands.Call) string { return commands.DefaultTarget(d.Config(), c.Flag("target")) }
 	targetFlag := commands.Flag{Name: "target", Help: "target to work on (default: the only one)"}
 	idParam := func(required bool, help string) commands.Param {
 		return commands.Param{Name: "id", Required: required, Kind: "int", Help: help}
@@ -122,6 +114,13 @@ func Verbs(d Deps) []*commands.Verb {
 			Dangerous: true,
 			Slow:      true,
 			Target:    target,
+			Check: func(ctx context.Context, c *commands.Call) error {
+				if _, err := parseID(c.Arg(0)); err != nil {
+					return err
+				}
+				_, err := commands.PickTarget(d.Config(), c.Flag("target"))
+				return err
+			},
 			Describe: func(c *commands.Call) string {
 				what := "restore backup " + c.Arg(0)
 				if t := target(c); t != "" {

@@ -3,7 +3,6 @@ package cache
 
 import (
 	"context"
-	"strings"
 
 	"opsbot/commands"
 	"opsbot/config"
@@ -17,15 +16,7 @@ type Deps struct {
 
 // Verbs returns the cache verb.
 func Verbs(d Deps) []*commands.Verb {
-	target := func(c *commands.Call) string {
-		if t := c.Arg(0); t != "" {
-			return t
-		}
-		if names := d.Config().TargetNames(); len(names) == 1 {
-			return names[0]
-		}
-		return ""
-	}
+	target := func(c *commands.Call) string { return commands.DefaultTarget(d.Config(), c.Arg(0)) }
 	return []*commands.Verb{{
 		Name: "cache", Summary: "flush the served service's Redis cache (FLUSHDB of its cache database)",
 		Subs: []*commands.Verb{{
@@ -33,12 +24,16 @@ func Verbs(d Deps) []*commands.Verb {
 			Params:   []commands.Param{{Name: "target", Help: "target name (default: the only one)"}},
 			Describe: func(c *commands.Call) string { return "flush the Redis cache of " + target(c) },
 			Target:   target,
+			Check: func(ctx context.Context, c *commands.Call) error {
+				_, err := commands.PickTarget(d.Config(), c.Arg(0))
+				return err
+			},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
-				name := target(c)
-				t, ok := d.Config().Target(name)
-				if !ok {
-					return commands.Response{}, commands.Errorf("unknown target %q; targets: %s", name, strings.Join(d.Config().TargetNames(), ", "))
+				t, err := commands.PickTarget(d.Config(), c.Arg(0))
+				if err != nil {
+					return commands.Response{}, err
 				}
+				name := t.Name
 				res, err := cache.Flush(ctx, t.Redis)
 				if err != nil {
 					return commands.Response{}, commands.Errorf("%v", err)

@@ -24,15 +24,7 @@ const shownActions = 25
 
 // Verbs returns the cleanup verb.
 func Verbs(d Deps) []*commands.Verb {
-	target := func(c *commands.Call) string {
-		if t := c.Flag("target"); t != "" {
-			return t
-		}
-		if names := d.Config().TargetNames(); len(names) == 1 {
-			return names[0]
-		}
-		return ""
-	}
+	target := func(c *commands.Call) string { return commands.DefaultTarget(d.Config(), c.Flag("target")) }
 	return []*commands.Verb{{
 		Name:    "cleanup",
 		Summary: "gzip logs older than a week, delete old .gz logs and temp files (--dry-run shows what would go)",
@@ -47,7 +39,7 @@ func Verbs(d Deps) []*commands.Verb {
 		Target:     target,
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			cfg := d.Config()
-			t, err := pick(cfg, c.Flag("target"))
+			t, err := commands.PickTarget(cfg, c.Flag("target"))
 			if err != nil {
 				return commands.Response{}, err
 			}
@@ -59,23 +51,6 @@ func Verbs(d Deps) []*commands.Verb {
 			return render(rep), nil
 		},
 	}}
-}
-
-func pick(cfg *config.Config, name string) (config.Target, error) {
-	if name == "" {
-		switch len(cfg.Targets) {
-		case 0:
-			return config.Target{}, commands.Errorf("no target is configured")
-		case 1:
-			return cfg.Targets[0], nil
-		}
-		return config.Target{}, commands.Errorf("several targets are configured (%s): name one with --target", strings.Join(cfg.TargetNames(), ", "))
-	}
-	t, ok := cfg.Target(name)
-	if !ok {
-		return config.Target{}, commands.Errorf("unknown target %q (configured: %s)", name, strings.Join(cfg.TargetNames(), ", "))
-	}
-	return t, nil
 }
 
 func render(rep opcleanup.Report) commands.Response {

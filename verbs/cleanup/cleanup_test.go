@@ -76,7 +76,7 @@ func TestCleanupVerbGuards(t *testing.T) {
 	if r := handle(reg, "USOMEONE", "cleanup"); !strings.Contains(r.Text, "you may not run cleanup") {
 		t.Fatalf("no role: %q", r.Text)
 	}
-	if r := handle(reg, "UOPS", "cleanup --target web"); r.Text != `unknown target "web" (configured: api)` {
+	if r := handle(reg, "UOPS", "cleanup --target web"); r.Text != `unknown target "web"; targets: api` {
 		t.Fatalf("unknown target: %q", r.Text)
 	}
 	if r := handle(reg, "UOPS", "cleanup --dry-run=yes"); !strings.Contains(r.Text, "--dry-run takes no value") {

@@ -43,15 +43,7 @@ const (
 
 // Verbs returns the logs verb with its search and tail subcommands.
 func Verbs(d Deps) []*commands.Verb {
-	target := func(c *commands.Call) string {
-		if t := c.Flag("target"); t != "" {
-			return t
-		}
-		if names := d.Config().TargetNames(); len(names) == 1 {
-			return names[0]
-		}
-		return ""
-	}
+	target := func(c *commands.Call) string { return commands.DefaultTarget(d.Config(), c.Flag("target")) }
 	targetFlag := commands.Flag{Name: "target", Help: "target whose logs to read (default: the only one)"}
 	return []*commands.Verb{{
 		Name:    "logs",

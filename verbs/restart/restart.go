@@ -32,15 +32,7 @@ const shownOutput = 1500
 
 // Verbs returns restart and update.
 func Verbs(d Deps) []*commands.Verb {
-	name := func(c *commands.Call) string {
-		if n := c.Arg(0); n != "" {
-			return n
-		}
-		if names := d.Config().TargetNames(); len(names) == 1 {
-			return names[0]
-		}
-		return "?"
-	}
+	name := func(c *commands.Call) string { return commands.DefaultTarget(d.Config(), c.Arg(0)) }
 	action := func(c *commands.Call) ops.Action {
 		if c.Verb.Name == "update" && c.Has("rollback") {
 			return ops.ActRollback
@@ -56,6 +48,17 @@ func Verbs(d Deps) []*commands.Verb {
 	run := func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 		return runAction(ctx, d, c, action(c))
 	}
+	// The target must exist and have the command before anyone confirms.
+	check := func(ctx context.Context, c *commands.Call) error {
+		t, err := commands.PickTarget(d.Config(), c.Arg(0))
+		if err != nil {
+			return err
+		}
+		if len(action(c).Argv(t)) == 0 {
+			return commands.Errorf("%s has no %s command in the configuration", t.Name, action(c))
+		}
+		return nil
+	}
 	target := commands.Param{Name: "target", Help: "the target (default: the only one)"}
 	return []*commands.Verb{
 		{
@@ -67,6 +70,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Slow:      true,
 			Describe:  describe,
 			Target:    name,
+			Check:     check,
 			Run:       run,
 		},
 		{
@@ -79,33 +83,15 @@ func Verbs(d Deps) []*commands.Verb {
 			Slow:      true,
 			Describe:  describe,
 			Target:    name,
+			Check:     check,
 			Run:       run,
 		},
 	}
 }
 
-// pick resolves the target: the named one, or the only one configured.
-func pick(cfg *config.Config, verb, name string) (config.Target, error) {
-	names := strings.Join(cfg.TargetNames(), ", ")
-	if name == "" {
-		switch len(cfg.Targets) {
-		case 0:
-			return config.Target{}, commands.Errorf("no target is configured")
-		case 1:
-			return cfg.Targets[0], nil
-		}
-		return config.Target{}, commands.Errorf("several targets are configured (%s): say which, e.g. `/ops %s %s`", names, verb, cfg.Targets[0].Name)
-	}
-	t, ok := cfg.Target(name)
-	if !ok {
-		return config.Target{}, commands.Errorf("unknown target %q (known: %s)", name, names)
-	}
-	return t, nil
-}
-
 func runAction(ctx context.Context, d Deps, c *commands.Call, act ops.Action) (commands.Response, error) {
 	cfg := d.Config()
-	t, err := pick(cfg, c.Verb.Name, c.Arg(0))
+	t, err := commands.PickTarget(cfg, c.Arg(0))
 	if err != nil {
 		return commands.Response{}, err
 	}

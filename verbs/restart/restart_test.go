@@ -172,10 +172,10 @@ func TestTargetChoice(t *testing.T) {
 	two := e.cfg.Targets[0]
 	two.Name = "api-2"
 	e.cfg.Targets = append(e.cfg.Targets, two)
-	if r := e.reg.Handle(context.Background(), local("restart")); r.Text != "several targets are configured (demo, api-2): say which, e.g. `/ops restart demo`" {
+	if r := e.reg.Handle(context.Background(), local("restart")); r.Text != "several targets are configured (demo, api-2): name one" {
 		t.Fatalf("no target = %q", r.Text)
 	}
-	if r := e.reg.Handle(context.Background(), local("restart nosuch")); r.Text != `unknown target "nosuch" (known: demo, api-2)` {
+	if r := e.reg.Handle(context.Background(), local("restart nosuch")); r.Text != `unknown target "nosuch"; targets: demo, api-2` {
 		t.Fatalf("unknown = %q", r.Text)
 	}
 	e.cfg.Targets[1].Rollback = nil
