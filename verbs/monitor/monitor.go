@@ -57,7 +57,9 @@ func Verbs(d Deps) []*commands.Verb {
 		Params:   []commands.Param{{Name: "target", Help: "a configured target (default: all)"}},
 		Flags:    []commands.Flag{{Name: "json", Bool: true, Help: "machine-readable output"}},
 		Examples: []string{"/ops monitor", "/ops monitor api", "/ops monitor --json"},
-		Run:      func(ctx context.Context, c *commands.Call) (commands.Response, error) { return d.run(ctx, c) },
+		// "" (no target named) concerns every target.
+		Target: func(c *commands.Call) string { return c.Arg(0) },
+		Run:    func(ctx context.Context, c *commands.Call) (commands.Response, error) { return d.run(ctx, c) },
 	}}
 }
 
