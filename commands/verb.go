@@ -74,7 +74,10 @@ type Flag struct {
 	Bool    bool   // takes no value
 	Help    string
 	Choices []string // allowed values, if any
-	Kind    string   // "string" (default), "int", "number", "duration" — for native options
+	// Suggest are values offered where the platform can (Discord choices)
+	// without refusing others (a comma list of log names).
+	Suggest []string
+	Kind    string // "string" (default), "int", "number", "duration" — for native options
 }
 
 // Param is a positional argument.

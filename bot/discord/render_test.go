@@ -265,3 +265,34 @@ func TestSpecOverflowGetsRunSubcommand(t *testing.T) {
 		t.Errorf("run: %q %v", words, err)
 	}
 }
+
+// Log names and incident stages are offered as Discord choices; a suggested
+// flag (log names) becomes choices without the registry refusing lists.
+func TestChoicesForLogNamesAndStages(t *testing.T) {
+	noop := func(context.Context, *commands.Call) (commands.Response, error) { return commands.Response{}, nil }
+	sp := buildSpec([]*commands.Verb{
+		{Name: "logs", Summary: "logs", Subs: []*commands.Verb{{Name: "search", Params: []commands.Param{{Name: "pattern", Required: true, Rest: true}},
+			Flags: []commands.Flag{{Name: "file", Suggest: []string{"access", "app", "error"}}}, Run: noop}}},
+		{Name: "incident", Summary: "incidents", Subs: []*commands.Verb{{Name: "stage", Params: []commands.Param{{Name: "id", Required: true, Kind: "int"},
+			{Name: "stage", Required: true, Choices: []string{"assessment", "handling"}}}, Run: noop}}},
+	})
+	var file, stage *discordgo.ApplicationCommandOption
+	for _, g := range sp.cmd.Options {
+		for _, sub := range g.Options {
+			for _, o := range sub.Options {
+				switch o.Name {
+				case "file":
+					file = o
+				case "stage":
+					stage = o
+				}
+			}
+		}
+	}
+	if file == nil || len(file.Choices) != 3 || file.Choices[1].Value != "app" {
+		t.Fatalf("file option %+v", file)
+	}
+	if stage == nil || len(stage.Choices) != 2 {
+		t.Fatalf("stage option %+v", stage)
+	}
+}

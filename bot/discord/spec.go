@@ -151,7 +151,13 @@ func (sp *spec) subcommand(name string, v *commands.Verb, words []string) *disco
 		if f.Bool {
 			o = &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: n, Description: desc(f.Help, f.Name)}
 		} else {
-			o = typedOption(n, desc(f.Help, f.Name), f.Kind, f.Choices)
+			choices := f.Choices
+			if len(choices) == 0 {
+				// Offered as Discord choices: one pick there; text platforms
+				// may still give a list.
+				choices = f.Suggest
+			}
+			o = typedOption(n, desc(f.Help, f.Name), f.Kind, choices)
 		}
 		lf.opts[n] = optRef{param: -1, flag: f}
 		optional = append(optional, o)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"opsbot/ops"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,7 +54,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Summary: "search logs (literal unless --regex), rotated and gzipped files included, oldest first",
 			Params:  []commands.Param{{Name: "pattern", Required: true, Rest: true, Help: "text to find; quote it when it has spaces"}},
 			Flags: []commands.Flag{
-				{Name: "file", Help: "log names, comma-separated (default: every log)"},
+				{Name: "file", Help: "log names, comma-separated (default: every log)", Suggest: logNames(d.Config())},
 				{Name: "regex", Bool: true, Help: "the pattern is an RE2 regular expression"},
 				{Name: "ignore-case", Short: "i", Bool: true, Help: "match regardless of case"},
 				{Name: "level", Help: "only lines of this level (ERROR, WARN, INFO, DEBUG, …)"},
@@ -326,4 +327,21 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// logNames are the configured log names of every target, for platforms that
+// offer choices.
+func logNames(cfg *config.Config) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range cfg.Targets {
+		for n := range t.Logs {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
