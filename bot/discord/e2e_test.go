@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -472,11 +473,24 @@ func TestSlowConfirmedActionIsDeferredThenEdited(t *testing.T) {
 
 func TestSlowVerbRefusalTurnsEphemeral(t *testing.T) {
 	e := newEnv(t, "http")
-	e.reg.MustRegister(&commands.Verb{Name: "secret", Summary: "slow and restricted", Restricted: true, Slow: true,
+	e.reg.MustRegister(&commands.Verb{Name: "vault", Summary: "slow and restricted", Restricted: true, Slow: true,
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			return commands.Text("classified"), nil
+		}}, &commands.Verb{Name: "lookup", Summary: "slow, refuses from inside", Slow: true,
+		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+			return commands.Response{}, commands.Errorf("nothing found for that")
 		}})
-	in := e.fake.NewCommand(bob, channel, discordfake.Sub("secret"))
+	// A refusal the registry knows before running (no role) is answered
+	// inline and privately: no public placeholder at all.
+	in := e.fake.NewCommand(bob, channel, discordfake.Sub("vault"))
+	_, body := e.deliver(in)
+	data, _ := body["data"].(map[string]any)
+	if body["type"] != float64(4) || data == nil || data["flags"] != float64(64) || !strings.Contains(fmt.Sprint(data["embeds"]), "you may not run vault") {
+		t.Fatalf("answered %v, want an inline private refusal", body)
+	}
+	// A refusal found only while running comes after the deferral: the
+	// public placeholder goes and the refusal is private.
+	in = e.fake.NewCommand(bob, channel, discordfake.Sub("lookup"))
 	if _, body := e.deliver(in); body["type"] != float64(5) {
 		t.Fatalf("answered %v, want deferred", body)
 	}
@@ -485,7 +499,7 @@ func TestSlowVerbRefusalTurnsEphemeral(t *testing.T) {
 	if strings.Join(got.Events, ",") != "callback 5,delete,followup" {
 		t.Errorf("events %v: the public placeholder goes, the refusal is private", got.Events)
 	}
-	if f := got.Followups[0]; f.Flags != 64 || !contains(f.Text(), "you may not run secret") {
+	if f := got.Followups[0]; f.Flags != 64 || !contains(f.Text(), "nothing found for that") {
 		t.Errorf("follow-up %+v", f)
 	}
 }
