@@ -9,10 +9,14 @@ import (
 	"time"
 )
 
-// Healthy reports whether no job is overdue.
+// Healthy reports whether the scheduler's loop is alive (it ticks at least
+// once a minute) and no job is overdue.
 func (s *Scheduler) Healthy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.lastTick.IsZero() && s.Now().Sub(s.lastTick) > 3*time.Minute {
+		return false
+	}
 	for _, j := range s.jobs {
 		if j.overdue {
 			return false

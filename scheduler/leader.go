@@ -31,7 +31,9 @@ type Elector struct {
 func (e *Elector) IsLeader() bool { return e.leader.Load() }
 
 // Run keeps trying to lead; while leading it runs work with a context that
-// is cancelled when leadership is lost or ctx ends. It returns when ctx ends.
+// is cancelled when leadership is lost or ctx ends. Work that returns while
+// ctx lives is started again after a pause, once the lease is won again.
+// Run returns when ctx ends.
 func (e *Elector) Run(ctx context.Context, work func(ctx context.Context) error) error {
 	now, sleep := e.Now, e.Sleep
 	if now == nil {
@@ -93,8 +95,17 @@ func (e *Elector) Run(ctx context.Context, work func(ctx context.Context) error)
 		if !finished {
 			<-done
 		}
-		if !lost {
-			_ = e.Store.Unlock(context.WithoutCancel(ctx), LeaderLock, e.Holder)
+		if lost {
+			continue
+		}
+		_ = e.Store.Unlock(context.WithoutCancel(ctx), LeaderLock, e.Holder)
+		if ctx.Err() != nil {
+			return nil
+		}
+		// The work stopped on its own (a store error at its start, say): a
+		// replica that gave up here would serve commands with no scheduler,
+		// monitors or delivery behind them, so wait and compete again.
+		if sleep(ctx, max(e.TTL, time.Second)) != nil {
 			return nil
 		}
 	}

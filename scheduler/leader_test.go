@@ -2,10 +2,12 @@ package scheduler_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -114,5 +116,49 @@ func TestFollowerTakesOverWithinTTL(t *testing.T) {
 			t.Fatalf("due time %s ran twice", r.DueAt)
 		}
 		seen[r.DueAt.UnixMilli()] = true
+	}
+}
+
+// Leader work that stops on its own (a store error as the scheduler starts)
+// is started again: a replica never keeps serving commands with nothing
+// scheduled behind it. When ctx ends the lease is given up.
+func TestElectorStartsWorkAgainAfterItStopped(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls atomic.Int32
+	again := make(chan struct{})
+	e := &scheduler.Elector{Store: st, Holder: "a", TTL: time.Second,
+		// Pauses pass at once; the millisecond keeps the loop from spinning.
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			time.Sleep(time.Millisecond)
+			return ctx.Err()
+		}}
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Run(ctx, func(ctx context.Context) error {
+			if calls.Add(1) == 1 {
+				return errors.New("job states: connection reset")
+			}
+			close(again)
+			<-ctx.Done()
+			return nil
+		})
+	}()
+	select {
+	case <-again:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("work not started again after it stopped (calls %d)", calls.Load())
+	}
+	if !e.IsLeader() {
+		t.Fatal("not leading while its work runs")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ok, err := st.TryLock(context.Background(), scheduler.LeaderLock, "b", time.Second, time.Now())
+	if err != nil || !ok {
+		t.Fatalf("lease not released at the end: %v %v", ok, err)
 	}
 }

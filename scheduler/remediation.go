@@ -145,10 +145,24 @@ func (r *Remediator) checkTarget(ctx context.Context, t config.Target) error {
 	if st.Failures < cfg.FailuresBeforeRestart {
 		return r.Store.PutState(ctx, stateKey(t.Name), st, now)
 	}
-	if !st.Down {
+	newlyDown := !st.Down
+	if newlyDown {
 		st.Down = true
 		r.notify(ctx, notifier.Alert{Fingerprint: fp, Kind: "health", Rule: "health_down", Target: t.Name, Severity: "critical",
 			Status: notifier.Firing, Summary: fmt.Sprintf("%s failed %d health checks in a row: %v", t.Name, st.Failures, probeErr), StartsAt: now})
+	}
+	// A spent budget stays spent until a healthy period as long as the
+	// window (or a human) ends it, even once its restarts have left the
+	// window: the bot does not start a fresh round on a service it gave up on.
+	if st.Spent {
+		if err := r.Store.PutState(ctx, stateKey(t.Name), st, now); err != nil {
+			return err
+		}
+		if newlyDown {
+			r.reply(ctx, fp, chat.Message{Severity: chat.SevCritical,
+				Text: fmt.Sprintf("the restart budget of %s is still spent: not restarting; a human is needed", t.Name)})
+		}
+		return nil
 	}
 	if len(st.Restarts) >= cfg.Budget {
 		if !st.Spent {
@@ -162,20 +176,37 @@ func (r *Remediator) checkTarget(ctx context.Context, t config.Target) error {
 		return r.Store.PutState(ctx, stateKey(t.Name), st, now)
 	}
 	if len(t.Restart) == 0 {
-		return r.Store.PutState(ctx, stateKey(t.Name), st, now)
+		if err := r.Store.PutState(ctx, stateKey(t.Name), st, now); err != nil {
+			return err
+		}
+		if newlyDown {
+			r.reply(ctx, fp, chat.Message{Severity: chat.SevCritical,
+				Text: fmt.Sprintf("%s has no restart command configured: not restarting; a human is needed", t.Name)})
+		}
+		return nil
 	}
 	// Count the restart before doing it: a crash mid-restart still spends it.
+	failures := st.Failures
 	st.Restarts = append(st.Restarts, now.UnixMilli())
-	st.Failures = 0
 	if err := r.Store.PutState(ctx, stateKey(t.Name), st, now); err != nil {
 		return err
 	}
 	summary, healthy, err := r.Restarter.Restart(ctx, t.Name, Actor)
-	text := fmt.Sprintf("automatic restart %d of %d within %s after %d failed checks: %s", len(st.Restarts), cfg.Budget, window, cfg.FailuresBeforeRestart, summary)
+	text := fmt.Sprintf("automatic restart %d of %d within %s after %d failed checks: %s", len(st.Restarts), cfg.Budget, window, failures, summary)
 	if err != nil {
 		text = fmt.Sprintf("automatic restart %d of %d failed: %v", len(st.Restarts), cfg.Budget, err)
 	} else if healthy {
 		text += " — healthy"
+	}
+	if err == nil && healthy {
+		// A restart that worked starts a new count: the next restart needs
+		// as many failed checks again. One that did not keeps the count, so
+		// the next failed check restarts again and the budget is reached
+		// within its window even when checks are minutes apart.
+		st.Failures = 0
+		if err := r.Store.PutState(ctx, stateKey(t.Name), st, now); err != nil {
+			return err
+		}
 	}
 	r.audit(ctx, t.Name, "restart", text, err)
 	r.reply(ctx, fp, chat.Message{Text: text, Severity: chat.SevWarning})

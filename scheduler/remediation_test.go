@@ -94,7 +94,13 @@ func newRemEnv(t *testing.T, st *store.Store) *remEnv {
 // check runs one health pass a minute after the last and delivers what it said.
 func (e *remEnv) check(t *testing.T) {
 	t.Helper()
-	e.now = e.now.Add(time.Minute)
+	e.checkAfter(t, time.Minute)
+}
+
+// checkAfter runs one health pass d after the last and delivers what it said.
+func (e *remEnv) checkAfter(t *testing.T, d time.Duration) {
+	t.Helper()
+	e.now = e.now.Add(d)
 	ctx := context.Background()
 	if err := e.rem.CheckHealth(ctx, e.now); err != nil {
 		t.Fatal(err)
@@ -177,5 +183,53 @@ func TestBudgetStopsRestartsAndCallsAHuman(t *testing.T) {
 	}
 	if st3, _ := e.rem.State(context.Background(), "demo"); st3.Spent || len(st3.Restarts) != 0 {
 		t.Fatalf("budget not reset after a healthy window: %+v", st3)
+	}
+}
+
+// At the default cadence (a check every 5 minutes, 3 failures, 3 restarts in
+// 30 minutes) a service that restarts never fix still reaches the budget:
+// a restart that left it unhealthy keeps the failure count, so the next
+// failed check restarts again. Once spent, the budget stays spent when its
+// restarts leave the window: two hours of failures, three restarts.
+func TestBudgetSpentAtTheDefaultCadence(t *testing.T) {
+	e := newRemEnv(t, storetest.SQLite(t))
+	e.b.SetRestart(standin.RestartUnhealthy)
+	e.b.SetHealth(standin.HealthFail, 0)
+	for i := 0; i < 24; i++ {
+		e.checkAfter(t, 5*time.Minute)
+	}
+	if got := e.b.State().Restarts; got != 3 {
+		t.Fatalf("want the budget of 3 restarts in two hours of failures, got %d", got)
+	}
+	st, _ := e.rem.State(context.Background(), "demo")
+	if !st.Spent {
+		t.Fatal("budget not marked spent")
+	}
+	out := e.out.String()
+	if n := strings.Count(out, "restart budget spent: 3 automatic restarts"); n != 1 {
+		t.Fatalf("budget spent said %d times:\n%s", n, out)
+	}
+	for _, want := range []string{"automatic restart 1 of 3 within 30m0s after 3 failed checks", "automatic restart 2 of 3 within 30m0s after 4 failed checks"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// A target with no restart command is not restarted, and the alert's thread
+// says a human is needed.
+func TestNoRestartCommandSaysSo(t *testing.T) {
+	e := newRemEnv(t, storetest.SQLite(t))
+	e.cfg.Targets[0].Restart = nil
+	e.b.SetHealth(standin.HealthFail, 0)
+	for i := 0; i < 6; i++ {
+		e.check(t)
+	}
+	if got := e.b.State().Restarts; got != 0 {
+		t.Fatalf("restarted %d times without a restart command", got)
+	}
+	out := e.out.String()
+	if n := strings.Count(out, "demo has no restart command configured: not restarting; a human is needed"); n != 1 {
+		t.Fatalf("said %d times:\n%s", n, out)
 	}
 }

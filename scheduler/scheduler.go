@@ -50,8 +50,15 @@ type jobState struct {
 	period  time.Duration
 	next    time.Time
 	running bool
-	overdue bool
-	last    store.JobRun
+	// runStart is when the current run started (a running job gets its
+	// slack to finish before the dead man's switch counts it overdue).
+	runStart time.Time
+	overdue  bool
+	// synced is set once the overdue state has been told to the notifier
+	// since Start: an overdue alert left firing by an earlier process is
+	// resolved when the job is found on time.
+	synced bool
+	last   store.JobRun
 }
 
 // Scheduler runs jobs at their due times. Time is injected: Tick(now) runs
@@ -65,10 +72,11 @@ type Scheduler struct {
 	// Sleep waits for d or ctx (tests replace it).
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	mu      sync.Mutex
-	jobs    map[string]*jobState
-	started time.Time
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	jobs     map[string]*jobState
+	started  time.Time
+	lastTick time.Time
+	wg       sync.WaitGroup
 
 	lastSuccess *prometheus.GaugeVec
 	runs        *prometheus.CounterVec
@@ -137,6 +145,7 @@ func (s *Scheduler) Start(ctx context.Context, now time.Time) error {
 			j.Slack = max(j.period/10, time.Minute)
 		}
 		j.next = n1
+		j.synced = false
 		if st, ok := states[name]; ok && !st.LastSuccess.IsZero() {
 			s.lastSuccess.WithLabelValues(name).Set(float64(st.LastSuccess.Unix()))
 			if now.Sub(st.LastSuccess.Time) > j.period {
@@ -145,6 +154,14 @@ func (s *Scheduler) Start(ctx context.Context, now time.Time) error {
 			}
 		}
 		if last, err := s.Store.LastJobRun(ctx, name); err == nil {
+			// A run left "running" by a process that died is over; if its
+			// holder still runs it after all, its own result overwrites this.
+			if last.Result == "running" && !j.running {
+				if err := s.Store.FinishJobRun(ctx, last.ID, name, "interrupted", "the bot stopped before the run finished", now); err != nil {
+					return err
+				}
+				last.Result, last.Error, last.FinishedAt = "interrupted", "the bot stopped before the run finished", store.T(now)
+			}
 			j.last = last
 		}
 	}
@@ -162,6 +179,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) {
 		return
 	}
 	s.mu.Lock()
+	s.lastTick = now
 	for _, j := range s.jobs {
 		if now.Before(j.next) {
 			continue
@@ -176,7 +194,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) {
 			s.runs.WithLabelValues(j.Name, "skipped").Inc()
 			continue
 		}
-		j.running = true
+		j.running, j.runStart = true, now
 		dd := d
 		s.wg.Add(1)
 		go func(j *jobState) {
@@ -203,7 +221,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (store.JobRun, erro
 		s.mu.Unlock()
 		return store.JobRun{}, fmt.Errorf("job %s is running already", name)
 	}
-	j.running = true
+	j.running, j.runStart = true, s.Now()
 	s.mu.Unlock()
 	s.runJob(ctx, j, s.Now())
 	return s.Store.LastJobRun(ctx, name)
@@ -236,9 +254,12 @@ func (s *Scheduler) runJob(ctx context.Context, j *jobState, due time.Time) {
 	if runErr != nil {
 		result, msg = "error", runErr.Error()
 		if errors.Is(runErr, context.Canceled) && ctx.Err() != nil {
+			// Shutdown or a lost lease, not a failure of the job.
 			result = "cancelled"
+			s.Log.Info("job cancelled", "job", j.Name)
+		} else {
+			s.Log.Warn("job failed", "job", j.Name, "err", msg)
 		}
-		s.Log.Warn("job failed", "job", j.Name, "err", msg)
 	}
 	end := s.Now()
 	if err := s.Store.FinishJobRun(context.WithoutCancel(ctx), id, j.Name, result, msg, end); err != nil {
@@ -254,8 +275,10 @@ func (s *Scheduler) runJob(ctx context.Context, j *jobState, due time.Time) {
 }
 
 // checkOverdue raises an alert for each job with no success within its
-// period plus slack (counted from its last success, or from the start), and
-// resolves it after a success.
+// period plus slack, and resolves it after a success. The time counts from
+// the last success, so restarting the bot does not reset it; a job that has
+// never succeeded counts from the start (a fresh install is not overdue at
+// once), and a running job gets its slack to finish (a catch-up run at start).
 func (s *Scheduler) checkOverdue(ctx context.Context, now time.Time, states map[string]store.JobState) {
 	if s.Sink == nil {
 		return
@@ -266,24 +289,28 @@ func (s *Scheduler) checkOverdue(ctx context.Context, now time.Time, states map[
 		if states[name].Paused || j.Off {
 			continue
 		}
-		// Counted from the last success, or from the start when the job
-		// has not succeeded since (a fresh install is not overdue at once).
 		since := s.started
-		if ls := states[name].LastSuccess; ls.After(since) {
+		if ls := states[name].LastSuccess; !ls.IsZero() {
 			since = ls.Time
 		}
 		limit := j.period + j.Slack
 		a := notifier.Alert{Fingerprint: "job_overdue:" + name, Kind: j.Kind, Rule: "job_overdue", Severity: "critical",
 			Labels: map[string]string{"job": name}, StartsAt: now}
 		overdue := now.Sub(since) > limit
+		if overdue && j.running && now.Sub(j.runStart) <= j.Slack {
+			continue
+		}
 		switch {
 		case overdue && !j.overdue:
-			j.overdue = true
+			j.overdue, j.synced = true, true
 			a.Status = notifier.Firing
 			a.Summary = fmt.Sprintf("job %s has not succeeded for %s (expected every %s)", name, now.Sub(since).Round(time.Minute), j.period)
 			alerts = append(alerts, a)
-		case !overdue && j.overdue:
-			j.overdue = false
+		case !overdue && j.overdue,
+			// An earlier process may have left the alert firing; a success
+			// on time proves it over (a resolve of no firing alert is nothing).
+			!overdue && !j.synced && !states[name].LastSuccess.IsZero():
+			j.overdue, j.synced = false, true
 			a.Status = notifier.Resolved
 			a.EndsAt = now
 			a.Summary = fmt.Sprintf("job %s succeeded again", name)
