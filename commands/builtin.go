@@ -50,9 +50,11 @@ func isGuarded(v *Verb) bool {
 func describe(v *Verb, path string) string {
 	var b strings.Builder
 	b.WriteString(v.Summary + "\n" + UsageLine(v, "/ops "+path) + "\n")
+	type row struct{ name, help string }
+	var rows []row
 	for _, p := range v.Params {
 		if p.Help != "" {
-			fmt.Fprintf(&b, "  %-14s %s\n", "<"+p.Name+">", p.Help)
+			rows = append(rows, row{"<" + p.Name + ">", p.Help})
 		}
 	}
 	for _, f := range v.Flags {
@@ -60,7 +62,15 @@ func describe(v *Verb, path string) string {
 		if f.Short != "" {
 			name = "-" + f.Short + ", " + name
 		}
-		fmt.Fprintf(&b, "  %-14s %s\n", name, f.Help)
+		rows = append(rows, row{name, f.Help})
+	}
+	// One column for the verb's names, as wide as the longest.
+	width := 14
+	for _, r := range rows {
+		width = max(width, len(r.name))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %-*s %s\n", width, r.name, r.help)
 	}
 	if v.Dangerous {
 		b.WriteString("  guarded: needs a role and a confirmation\n")

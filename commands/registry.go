@@ -488,8 +488,12 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 	req.Confirmed = true
 	resp, _, result, detail := r.run(ctx, call)
 	_ = r.Store.SetConfirmationOutcome(context.WithoutCancel(ctx), token, result)
-	who := fmt.Sprintf("confirmed by %s, asked by %s", call.Actor(), c.Requester)
-	if resp.Context != "" {
+	who := "confirmed by " + call.Actor()
+	if c.Requester != req.Principal() {
+		who += ", asked by " + c.Requester
+	}
+	// A verb that names its actor ("by …") says again what is said here.
+	if resp.Context != "" && resp.Context != "by "+call.Actor() && resp.Context != "by "+req.Principal() {
 		who += " · " + resp.Context
 	}
 	resp.Context = who

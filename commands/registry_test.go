@@ -225,7 +225,7 @@ func TestConfirmationRunsOnce(t *testing.T) {
 			t.Fatalf("outsider: %q", out.Text)
 		}
 		out = f.reg.Button(ctx, commands.Request{Platform: "slack", User: "U2", UserName: "bob"}, "confirm", token)
-		if out.Text != "restarted api" || f.runs.Load() != 1 || !strings.Contains(out.Context, "confirmed by slack:U2 (bob)") {
+		if out.Text != "restarted api" || f.runs.Load() != 1 || out.Context != "confirmed by slack:U2 (bob), asked by slack:U1" {
 			t.Fatalf("confirm: %+v runs %d", out, f.runs.Load())
 		}
 		out = f.reg.Button(ctx, commands.Request{Platform: "slack", User: "U2"}, "confirm", token)
@@ -298,6 +298,39 @@ func TestHelpListsRegisteredVerbs(t *testing.T) {
 	r = f.do(t, commands.Request{Text: "help echo"})
 	if !strings.Contains(r.Text, "usage: /ops echo <text…>") {
 		t.Fatalf("help echo: %q", r.Text)
+	}
+	// Long flag names keep the help column straight.
+	f.reg.MustRegister(&commands.Verb{Name: "grep", Summary: "find",
+		Params: []commands.Param{{Name: "pattern", Help: "what to find"}},
+		Flags:  []commands.Flag{{Name: "ignore-case", Short: "i", Bool: true, Help: "any case"}, {Name: "limit", Help: "at most"}},
+		Run:    func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("x"), nil }})
+	r = f.do(t, commands.Request{Text: "help grep"})
+	col := -1
+	for _, l := range strings.Split(r.Text, "\n") {
+		for _, h := range []string{"what to find", "any case", "at most"} {
+			if i := strings.Index(l, h); i >= 0 {
+				if col >= 0 && i != col {
+					t.Fatalf("help columns differ:\n%s", r.Text)
+				}
+				col = i
+			}
+		}
+	}
+	if col < 0 {
+		t.Fatalf("help grep:\n%s", r.Text)
+	}
+}
+
+// The requester confirming their own command is named once.
+func TestSelfConfirmationNamesTheActorOnce(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	r := f.do(t, commands.Request{Platform: "console", User: "me", Text: "restart api", Local: true})
+	if len(r.Buttons) == 0 {
+		t.Fatalf("want a confirmation, got %+v", r)
+	}
+	out := f.reg.Button(context.Background(), commands.Request{Platform: "console", User: "me", Local: true}, "confirm", r.Buttons[0].Value)
+	if out.Text != "restarted api" || out.Context != "confirmed by console:me" {
+		t.Fatalf("got %q (%q)", out.Text, out.Context)
 	}
 }
 

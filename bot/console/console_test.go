@@ -3,9 +3,11 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"opsbot/bot/console"
 	"opsbot/chat"
@@ -70,5 +72,43 @@ func TestPosterThreadsAndUpdates(t *testing.T) {
 	}
 	if r2.Thread != "1" || ref.ID != "1" {
 		t.Fatalf("refs %+v %+v", ref, r2)
+	}
+}
+
+// A reply with a severity but no title puts its tag on the text's first line.
+func TestUntitledReplyLeadsWithItsTag(t *testing.T) {
+	var out bytes.Buffer
+	p := console.NewPoster(&out)
+	p.Write(chat.Message{Severity: chat.SevWarning, Text: "unknown flag --bogus for status\nusage: status [target]"})
+	p.Reply(context.Background(), chat.Ref{ID: "4"}, chat.Message{Severity: chat.SevCritical, Text: "Alert firing: disk full"})
+	want := "[WARNING] unknown flag --bogus for status\nusage: status [target]\n" +
+		"    ↳ [#1 in #4] [CRITICAL] Alert firing: disk full\n"
+	if out.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// The shell ends when its context does (SIGTERM) even while it waits for a
+// line from a pipe that stays open.
+func TestShellEndsWithItsContextWhileReading(t *testing.T) {
+	reg := commands.NewRegistry(config.Default, storetest.SQLite(t), nil)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	var out bytes.Buffer
+	sh := &console.Shell{Registry: reg, Poster: console.NewPoster(&out), In: pr, User: "alice"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	if _, err := pw.Write([]byte("/ops help\n")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shell kept waiting for input after its context ended")
 	}
 }

@@ -69,6 +69,25 @@ func (p *Poster) Write(m chat.Message) {
 	fmt.Fprintln(p.w, p.render(m, ""))
 }
 
+func (p *Poster) writer() io.Writer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.w
+}
+
+// setWriter sends the output to w until the returned func restores it.
+func (p *Poster) setWriter(w io.Writer) (restore func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.w
+	p.w = w
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.w = old
+	}
+}
+
 // Prompt prints a prompt without a newline.
 func (p *Poster) Prompt(s string) {
 	p.mu.Lock()
@@ -83,19 +102,25 @@ func (p *Poster) render(m chat.Message, indent string) string {
 			b.WriteString("\n" + indent + l)
 		}
 	}
-	head := m.Title
-	if tag := sevTag(m.Severity); tag != "" {
+	head, text := m.Title, m.Text
+	tag := sevTag(m.Severity)
+	if head == "" && tag != "" && text != "" {
+		// No title: the tag leads the text's first line ("[WARNING] unknown
+		// flag …"), not a line of its own.
+		head, text, _ = strings.Cut(text, "\n")
+	}
+	if tag != "" {
 		head = strings.TrimSpace(tag + " " + head)
 	}
 	if len(m.Mentions) > 0 {
 		head += " " + strings.Join(m.Mentions, " ")
 	}
 	b.WriteString(head)
-	if m.Text != "" {
+	if text != "" {
 		if head == "" {
-			b.WriteString(strings.ReplaceAll(m.Text, "\n", "\n"+indent))
+			b.WriteString(strings.ReplaceAll(text, "\n", "\n"+indent))
 		} else {
-			line(m.Text)
+			line(text)
 		}
 	}
 	for _, f := range m.Fields {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -25,17 +26,18 @@ type Shell struct {
 	Interactive bool
 }
 
-// Run reads commands until quit, end of input or ctx ends.
+// Run reads commands until quit, end of input or ctx ends; a read blocked
+// on a terminal or pipe does not hold up the end of ctx.
 func (s *Shell) Run(ctx context.Context) error {
-	next, closeIn := s.reader()
+	next, closeIn := s.reader(ctx)
 	defer closeIn()
 	for ctx.Err() == nil {
 		line, err := next("ops> ")
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, readline.ErrInterrupt) {
+			if errors.Is(err, io.EOF) || errors.Is(err, readline.ErrInterrupt) || ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return fmt.Errorf("read command: %w", err)
 		}
 		line = strings.TrimSpace(line)
 		switch line {
@@ -80,30 +82,84 @@ func (s *Shell) handle(ctx context.Context, line string, next func(string) (stri
 	}
 }
 
-func (s *Shell) reader() (func(string) (string, error), func()) {
+func (s *Shell) reader(ctx context.Context) (func(string) (string, error), func()) {
 	if s.Interactive {
 		if f, ok := s.In.(*os.File); ok {
-			rl, err := readline.NewEx(&readline.Config{Prompt: "ops> ", Stdin: f, Stdout: s.Poster.w, HistoryLimit: 500})
+			rl, err := readline.NewEx(&readline.Config{Prompt: "ops> ", Stdin: f, Stdout: s.Poster.writer(), HistoryLimit: 500})
 			if err == nil {
+				// Alerts posted while the prompt waits are printed above it
+				// and the prompt with what was typed is drawn again.
+				restore := s.Poster.setWriter(rl.Stdout())
+				stop := context.AfterFunc(ctx, func() { rl.Close() })
 				return func(prompt string) (string, error) {
-					rl.SetPrompt(prompt)
-					return rl.Readline()
-				}, func() { rl.Close() }
+						rl.SetPrompt(prompt)
+						return rl.Readline()
+					}, func() {
+						stop()
+						restore()
+						rl.Close()
+					}
 			}
 		}
 	}
-	sc := bufio.NewScanner(s.In)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	return func(prompt string) (string, error) {
-		if s.Interactive {
-			s.Poster.Prompt(prompt)
-		}
-		if !sc.Scan() {
-			if err := sc.Err(); err != nil {
-				return "", err
+	type result struct {
+		line string
+		err  error
+	}
+	lines := make(chan result)
+	want := make(chan struct{})
+	done := make(chan struct{})
+	// One reader goroutine, asked for one line at a time, so nothing is read
+	// ahead of a confirmation prompt; it is left blocked at the end (the
+	// process is leaving).
+	go func() {
+		sc := bufio.NewScanner(s.In)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for {
+			select {
+			case <-want:
+			case <-done:
+				return
 			}
-			return "", io.EOF
+			r := result{}
+			if sc.Scan() {
+				r.line = sc.Text()
+			} else if r.err = sc.Err(); r.err == nil {
+				r.err = io.EOF
+			}
+			select {
+			case lines <- r:
+			case <-done:
+				return
+			}
+			if r.err != nil {
+				return
+			}
 		}
-		return sc.Text(), nil
-	}, func() {}
+	}()
+	var eof error
+	return func(prompt string) (string, error) {
+			if eof != nil {
+				return "", eof
+			}
+			if s.Interactive {
+				s.Poster.Prompt(prompt)
+			}
+			select {
+			case want <- struct{}{}:
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+			select {
+			case r := <-lines:
+				if r.err != nil {
+					eof = r.err
+				}
+				return r.line, r.err
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}, func() {
+			close(done)
+		}
 }
