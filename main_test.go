@@ -239,9 +239,11 @@ func TestServeHealthMetricsAndReload(t *testing.T) {
 	if code, _ := healthz(t, addr); code != http.StatusOK {
 		t.Fatal("bot unhealthy after a refused reload")
 	}
-	os.WriteFile(cfgPath, []byte("notifier:\n  repeat: 3h\n"), 0o600)
+	os.WriteFile(cfgPath, []byte("notifier:\n  repeat: 3h\nleader:\n  ttl: 45s\n"), 0o600)
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, func() bool { return strings.Contains(logs.String(), "configuration reloaded") })
+	// What a running bot cannot take over is named, not silently ignored.
+	waitFor(t, func() bool { return strings.Contains(logs.String(), `take effect at the next start" keys=leader.ttl`) })
 	// healthcheck subcommand agrees.
 	if out, code := opsbot(t, dir, "", []string{"OPSBOT_HTTP_ADDR=" + addr}, "healthcheck"); code != 0 {
 		t.Fatalf("healthcheck %d: %s", code, out)
@@ -352,5 +354,37 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 			t.Fatalf("due time %s ran twice", r.DueAt)
 		}
 		seen[r.DueAt.UnixMilli()] = true
+	}
+}
+
+// SIGTERM ends the shell within the shutdown bound even while it waits for
+// input from a pipe that stays open.
+func TestShellStopsOnSIGTERMWhileWaitingForInput(t *testing.T) {
+	cmd := exec.Command(bin, "shell")
+	cmd.Dir = t.TempDir()
+	cmd.Env = cleanEnv()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out := &lockedBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(in, "/ops help\n")
+	waitFor(t, func() bool { return strings.Contains(out.String(), "opsbot commands") })
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shell ended with %v:\n%s", err, out.String())
+		}
+	case <-time.After(8 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("shell still running 8 s after SIGTERM:\n%s", out.String())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -230,6 +231,9 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	})
 	g.Go(func() error {
 		<-gctx.Done()
+		if ctx.Err() != nil {
+			log.Info("shutting down", "within", 5*time.Second)
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return srv.Shutdown(sctx)
@@ -313,7 +317,32 @@ func (a *App) Reload() bool {
 		r(cfg)
 	}
 	a.log.Info("configuration reloaded", "path", old.Path, "targets", len(cfg.Targets))
+	if keys := restartKeys(old, cfg); len(keys) > 0 {
+		a.log.Warn("reload: these settings take effect at the next start", "keys", strings.Join(keys, ", "))
+	}
 	return true
+}
+
+// restartKeys lists the changed settings a running bot cannot take over:
+// the listener, the store, the lease and the chat platforms' connections.
+func restartKeys(old, cur *config.Config) []string {
+	var keys []string
+	for _, k := range []struct {
+		name string
+		same bool
+	}{
+		{"http.addr", old.HTTP.Addr == cur.HTTP.Addr},
+		{"store.driver", old.Store.Driver == cur.Store.Driver},
+		{"store.dsn", old.Store.DSN == cur.Store.DSN},
+		{"leader.ttl", old.Leader.TTL == cur.Leader.TTL},
+		{"slack.api_url", old.Slack.APIURL == cur.Slack.APIURL},
+		{"discord", old.Discord.APIURL == cur.Discord.APIURL && old.Discord.Mode == cur.Discord.Mode && old.Discord.GuildID == cur.Discord.GuildID},
+	} {
+		if !k.same {
+			keys = append(keys, k.name)
+		}
+	}
+	return keys
 }
 
 func (a *App) serveRoutes(w http.ResponseWriter, r *http.Request) {

@@ -84,6 +84,11 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 			if !ok {
 				return "", fmt.Errorf("unknown target %q", target)
 			}
+			if t.Redis.Addr == "" {
+				// A host-wide alert reaches every target; one without a
+				// cache has nothing to flush, which is no failure.
+				return "no Redis cache configured; nothing flushed", nil
+			}
 			res, err := cache.Flush(ctx, t.Redis)
 			return res.String(), err
 		}
@@ -185,7 +190,8 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 			g.Go(func() error { return inc.Run(gctx) })
 			g.Go(func() error { return sched.Run(gctx) })
 			g.Go(func() error { return a.prune(gctx) })
-			hb := &scheduler.Heartbeat{URL: cfg.Remediation.HeartbeatURL, Every: cfg.Remediation.HeartbeatEvery, Healthy: sched.Healthy, Log: a.log}
+			rc := a.Config().Remediation // as reloaded when this replica took the lead
+			hb := &scheduler.Heartbeat{URL: rc.HeartbeatURL, Every: rc.HeartbeatEvery, Healthy: sched.Healthy, Log: a.log}
 			g.Go(func() error { return hb.Run(gctx) })
 			return g.Wait()
 		})

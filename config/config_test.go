@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -113,5 +116,95 @@ func TestExampleConfigIsValid(t *testing.T) {
 		if _, ok := c.Targets[0].Logs[n]; !ok {
 			t.Errorf("example target lacks log %q", n)
 		}
+	}
+}
+
+// The example is the configuration reference: every key of Config appears
+// in it, set or (for secrets and optional argv) in a comment, so a section
+// added to the structs without documenting it fails here.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile("../opsbot.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := join(path, n.Content[i].Value)
+				have[p] = true
+				walk(n.Content[i+1], p)
+				// A map keyed by names (roles, logs, schedules) stands for
+				// its value type under "*".
+				have[join(path, "*")] = true
+				walk(n.Content[i+1], join(path, "*"))
+			}
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c, path+"[]")
+			}
+		}
+	}
+	walk(&root, "")
+	// Keys documented in comments only: secrets come from the environment,
+	// optional argv are shown commented out, demo is the --demo flag.
+	commented := map[string]string{
+		"demo":                           "--demo",
+		"targets[].database.dsn":         "OPSBOT_TARGETS_0_DATABASE_DSN",
+		"targets[].database.dump":        "# dump:",
+		"targets[].redis.password":       "OPSBOT_TARGETS_0_REDIS_PASSWORD",
+		"targets[].backup.offsite":       "# offsite:",
+		"targets[].redis.allow_flushall": "allow_flushall",
+	}
+	var missing []string
+	var want func(t reflect.Type, path string)
+	want = func(ty reflect.Type, path string) {
+		for ty.Kind() == reflect.Pointer {
+			ty = ty.Elem()
+		}
+		switch {
+		case ty.Kind() == reflect.Struct && ty != reflect.TypeOf(time.Time{}):
+			for i := 0; i < ty.NumField(); i++ {
+				f := ty.Field(i)
+				name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+				if name == "" || name == "-" || !f.IsExported() {
+					continue
+				}
+				p := join(path, name)
+				if doc, ok := commented[p]; ok {
+					if !strings.Contains(string(data), doc) {
+						missing = append(missing, p+" (in a comment)")
+					}
+					continue
+				}
+				if !have[p] {
+					missing = append(missing, p)
+					continue
+				}
+				want(f.Type, p)
+			}
+		case ty.Kind() == reflect.Slice && ty.Elem().Kind() == reflect.Struct:
+			want(ty.Elem(), path+"[]")
+		case ty.Kind() == reflect.Map && ty.Elem().Kind() == reflect.Struct:
+			if !have[join(path, "*")] {
+				missing = append(missing, path+" (no entry)")
+				return
+			}
+			want(ty.Elem(), join(path, "*"))
+		}
+	}
+	want(reflect.TypeOf(Config{}), "")
+	if len(missing) > 0 {
+		t.Fatalf("opsbot.example.yaml does not document:\n  %s", strings.Join(missing, "\n  "))
 	}
 }
