@@ -72,14 +72,51 @@ type App struct {
 // Config returns the configuration in force (reloaded on SIGHUP).
 func (a *App) Config() *config.Config { return a.cfg.Load() }
 
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+// newLogger makes the bot's logger. Once closing is set (shutdown began),
+// records whose error is only the cancellation of shutdown are dropped:
+// work cut short on the way out is no failure worth a line.
+func newLogger(cfg *config.Config, w io.Writer) (log *slog.Logger, closing *atomic.Bool) {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
 	ho := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(w, ho)
 	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, ho))
+		h = slog.NewJSONHandler(w, ho)
 	}
-	return slog.New(slog.NewTextHandler(w, ho))
+	closing = &atomic.Bool{}
+	return slog.New(shutdownFilter{h, closing}), closing
+}
+
+type shutdownFilter struct {
+	slog.Handler
+	closing *atomic.Bool
+}
+
+func (f shutdownFilter) Handle(ctx context.Context, r slog.Record) error {
+	if f.closing.Load() {
+		cancelled := false
+		r.Attrs(func(a slog.Attr) bool {
+			v := a.Value.Resolve()
+			if err, ok := v.Any().(error); ok && errors.Is(err, context.Canceled) {
+				cancelled = true
+			} else if v.Kind() == slog.KindString && strings.HasSuffix(v.String(), context.Canceled.Error()) {
+				cancelled = true
+			}
+			return !cancelled
+		})
+		if cancelled {
+			return nil
+		}
+	}
+	return f.Handler.Handle(ctx, r)
+}
+
+func (f shutdownFilter) WithAttrs(as []slog.Attr) slog.Handler {
+	return shutdownFilter{f.Handler.WithAttrs(as), f.closing}
+}
+
+func (f shutdownFilter) WithGroup(name string) slog.Handler {
+	return shutdownFilter{f.Handler.WithGroup(name), f.closing}
 }
 
 // openStore opens and migrates the store.
@@ -156,7 +193,7 @@ func Shell(ctx context.Context, cfg *config.Config, opts Options) error {
 	if lc.Log.Level == "info" {
 		lc.Log.Level = "warn"
 	}
-	log := newLogger(&lc, opts.Stderr)
+	log, closing := newLogger(&lc, opts.Stderr)
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -181,6 +218,7 @@ func Shell(ctx context.Context, cfg *config.Config, opts Options) error {
 		g.Go(func() error { return quiet(r(gctx)) })
 	}
 	err = sh.Run(ctx)
+	closing.Store(true)
 	cancel()
 	waitBounded(g, 5*time.Second, log)
 	return err
@@ -190,7 +228,7 @@ func Shell(ctx context.Context, cfg *config.Config, opts Options) error {
 // platform is unreachable; a store that cannot be reached is reported on
 // /healthz and retried.
 func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
-	log := newLogger(cfg, opts.Stderr)
+	log, closing := newLogger(cfg, opts.Stderr)
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
@@ -231,6 +269,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	})
 	g.Go(func() error {
 		<-gctx.Done()
+		closing.Store(true)
 		if ctx.Err() != nil {
 			log.Info("shutting down", "within", 5*time.Second)
 		}

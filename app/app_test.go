@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -56,5 +58,22 @@ func TestReloadReschedulesJobs(t *testing.T) {
 	write("schedules:\n  backup: {spec: \"99 1 * * *\"}\n")
 	if a.Reload() || !strings.Contains(list(), "backup     15 1 * * *") {
 		t.Fatal("a broken file replaced the schedule")
+	}
+}
+
+// Once shutdown began, errors that are only its cancellation are not
+// logged; other errors still are, and before shutdown everything is.
+func TestShutdownFilterDropsOnlyCancellation(t *testing.T) {
+	var b strings.Builder
+	log, closing := newLogger(config.Default(), &b)
+	wrapped := fmt.Errorf("seed subscription console/security: %w", context.Canceled)
+	log.Error("before", "err", wrapped)
+	closing.Store(true)
+	log.Error("dropped", "err", wrapped)
+	log.With("job", "health").Warn("dropped too", "err", "get state remediation:demo: context canceled")
+	log.Error("kept", "err", errors.New("disk full"))
+	out := b.String()
+	if !strings.Contains(out, "msg=before") || !strings.Contains(out, "msg=kept") || strings.Contains(out, "dropped") {
+		t.Fatalf("log:\n%s", out)
 	}
 }

@@ -364,6 +364,9 @@ func (a *App) prune(ctx context.Context) error {
 	for {
 		r := a.Config().Store.Retention
 		if n, err := a.store.Prune(ctx, store.RetentionPolicy{Audit: r.Audit, Samples: r.Samples, Outbox: r.Outbox, Events: r.Events}, time.Now()); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			a.log.Warn("retention", "err", err)
 		} else if n > 0 {
 			a.log.Info("retention pruned rows", "rows", n)

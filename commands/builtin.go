@@ -78,9 +78,12 @@ func describe(v *Verb, path string) string {
 		b.WriteString("  restricted: needs a role\n")
 	}
 	for _, s := range v.Subs {
-		b.WriteString("\n" + describe(s, path+" "+s.Name))
+		b.WriteString("\n" + describe(s, path+" "+s.Name) + "\n")
 	}
 	if len(v.Examples) > 0 {
+		if len(v.Subs) > 0 {
+			b.WriteString("\n")
+		}
 		b.WriteString("examples:\n  " + strings.Join(v.Examples, "\n  ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")

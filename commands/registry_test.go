@@ -319,6 +319,14 @@ func TestHelpListsRegisteredVerbs(t *testing.T) {
 	if col < 0 {
 		t.Fatalf("help grep:\n%s", r.Text)
 	}
+	// A verb with subcommands and examples: the examples start a line.
+	f.reg.MustRegister(&commands.Verb{Name: "jobs", Summary: "jobs", Examples: []string{"/ops jobs run backup"},
+		Subs: []*commands.Verb{{Name: "run", Summary: "run one", Params: []commands.Param{{Name: "job"}},
+			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("x"), nil }}}})
+	r = f.do(t, commands.Request{Text: "help jobs"})
+	if !strings.Contains(r.Text, "usage: /ops jobs run [job]\n\nexamples:\n  /ops jobs run backup") {
+		t.Fatalf("help jobs:\n%s", r.Text)
+	}
 }
 
 // The requester confirming their own command is named once.
