@@ -217,17 +217,25 @@ func TestServeHealthMetricsAndReload(t *testing.T) {
 	cfgPath := filepath.Join(dir, "opsbot.yaml")
 	good := "notifier:\n  repeat: 2h\n"
 	os.WriteFile(cfgPath, []byte(good), 0o600)
-	addr, cmd, logs := serve(t, dir, nil, "--config", cfgPath)
+	addr, cmd, logs := serve(t, dir, []string{"OPSBOT_SCHEDULES_HEALTH_SPEC=@every 1s"}, "--config", cfgPath)
 	waitFor(t, func() bool { code, _ := healthz(t, addr); return code == http.StatusOK })
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	metrics := func() string {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), "opsbot_build_info{") {
-		t.Fatalf("metrics lack build info:\n%.500s", b)
+	if m := metrics(); !strings.Contains(m, "opsbot_build_info{") {
+		t.Fatalf("metrics lack build info:\n%.500s", m)
 	}
+	// The watcher's watcher: each job's last success is exported.
+	waitFor(t, func() bool {
+		m := metrics()
+		return strings.Contains(m, `opsbot_job_last_success_timestamp_seconds{job="health"}`) && strings.Contains(m, `opsbot_job_runs_total{job="health",result="ok"}`)
+	})
 	// A broken file is refused and the old configuration kept.
 	os.WriteFile(cfgPath, []byte("notifier:\n  repeat: often\n  typo: 1\n"), 0o600)
 	cmd.Process.Signal(syscall.SIGHUP)
