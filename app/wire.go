@@ -307,9 +307,14 @@ func remediationLines(ctx context.Context, rem *scheduler.Remediator) []ops.Line
 		l := ops.Line{Target: t.Name, Check: "restarts", Level: ops.LevelOK,
 			Value:     fmt.Sprintf("%d/%d automatic in %s, %d failed check(s) in a row", used, cfg.Budget, cfg.Window, st.Failures),
 			Threshold: fmt.Sprintf("budget %d in %s", cfg.Budget, cfg.Window)}
-		if st.Spent {
+		switch {
+		case st.Spent && st.HealthySince > 0:
+			// A human fixed it; the budget returns after a healthy window.
+			healthy := time.Since(time.UnixMilli(st.HealthySince)).Round(time.Second)
+			l.Level, l.Value = ops.LevelWarning, l.Value+fmt.Sprintf("; budget spent, healthy for %s (restored after %s healthy)", healthy, cfg.Window)
+		case st.Spent:
 			l.Level, l.Value = ops.LevelFailing, l.Value+"; budget spent, waiting for a human"
-		} else if used > 0 || st.Failures > 0 {
+		case used > 0 || st.Failures > 0:
 			l.Level = ops.LevelWarning
 		}
 		out = append(out, l)
