@@ -396,3 +396,34 @@ func TestShellStopsOnSIGTERMWhileWaitingForInput(t *testing.T) {
 		t.Fatalf("shell still running 8 s after SIGTERM:\n%s", out.String())
 	}
 }
+
+// Piped commands only run the commands: a one-shot pipe starts no
+// scheduled work (here a health job overdue for catch-up) it would cut short.
+func TestPipedShellRunsNoJobs(t *testing.T) {
+	dir := t.TempDir()
+	if out, code := opsbot(t, dir, "", nil, "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", out)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "data", "opsbot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	old := time.Now().Add(-24 * time.Hour)
+	id, _, err := st.ClaimJobRun(ctx, "health", old, old, "earlier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishJobRun(ctx, id, "health", "ok", "", old); err != nil {
+		t.Fatal(err)
+	}
+	out, code := opsbot(t, dir, "status\nschedule\n", nil, "shell")
+	if code != 0 || !strings.Contains(out, "Scheduled jobs") {
+		t.Fatalf("shell %d:\n%s", code, out)
+	}
+	runs, err := st.JobRuns(ctx, "health")
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("a piped shell ran jobs: %+v %v", runs, err)
+	}
+}

@@ -214,8 +214,15 @@ func Shell(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	g, gctx := errgroup.WithContext(runCtx)
-	for _, r := range a.runners {
-		g.Go(func() error { return quiet(r(gctx)) })
+	// A terminal session also runs the background work (when no `serve`
+	// holds the lease), so its alerts and automatic actions show above the
+	// prompt. Piped commands only run the commands: a one-shot pipe starts
+	// no catch-up backup it would cut short, and what it posts waits in the
+	// outbox for the next delivery worker.
+	if opts.Interactive {
+		for _, r := range a.runners {
+			g.Go(func() error { return quiet(r(gctx)) })
+		}
 	}
 	err = sh.Run(ctx)
 	closing.Store(true)
