@@ -273,6 +273,13 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	if line == "" || !strings.Contains(string(df), `HEALTHCHECK`) || !strings.Contains(string(df), "USER ") || !strings.Contains(string(df), "VOLUME") {
 		t.Fatal("Dockerfile lacks the build line, HEALTHCHECK, USER or VOLUME")
 	}
+	// The volume's folder must belong to the user the image runs as, or the
+	// store cannot be created on a fresh volume.
+	user := regexp.MustCompile(`(?m)^USER (\S+)`).FindStringSubmatch(string(df))
+	vol := regexp.MustCompile(`(?m)^VOLUME \["([^"]+)"\]`).FindStringSubmatch(string(df))
+	if user == nil || vol == nil || !regexp.MustCompile(`(?m)^COPY [^\n]*--chown=`+regexp.QuoteMeta(user[1])+` [^\n]* `+regexp.QuoteMeta(vol[1])+`$`).MatchString(string(df)) {
+		t.Fatal("the volume's folder is not created owned by the image's user")
+	}
 	out := filepath.Join(t.TempDir(), "opsbot")
 	line = strings.ReplaceAll(line, "/out/opsbot", out)
 	line = strings.ReplaceAll(line, "${VERSION}", "docker-test")
