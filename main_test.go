@@ -98,7 +98,7 @@ func TestConfigCheckNamesEveryProblem(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("bad config accepted:\n%s", out)
 	}
-	for _, w := range []string{"http.adr: unknown key", "targets[0].command_timeout: bad value", "targets[1].name: missing", `roles.ops.users[1]`} {
+	for _, w := range []string{"http.adr: unknown key", "targets[0].command_timeout: bad value", "targets[1].name: missing", `roles.ops.users[1]`, `roles.ops.verbs[1]: unknown verb "reboot"`} {
 		if !strings.Contains(out, w) {
 			t.Errorf("config check output lacks %q:\n%s", w, out)
 		}
@@ -215,7 +215,7 @@ func TestServeWithUnreachableStoreSaysSoAndKeepsRunning(t *testing.T) {
 func TestServeHealthMetricsAndReload(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "opsbot.yaml")
-	good := "notifier:\n  repeat: 2h\n"
+	good := "notifier:\n  repeat: 2h\nrate_limits:\n  verbs:\n    restrat: {count: 1, per: 1h}\n"
 	os.WriteFile(cfgPath, []byte(good), 0o600)
 	addr, cmd, logs := serve(t, dir, []string{"OPSBOT_SCHEDULES_HEALTH_SPEC=@every 1s"}, "--config", cfgPath)
 	waitFor(t, func() bool { code, _ := healthz(t, addr); return code == http.StatusOK })
@@ -228,6 +228,8 @@ func TestServeHealthMetricsAndReload(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
+	// A verb name the loader could only check by shape is named at start.
+	waitFor(t, func() bool { return strings.Contains(logs.String(), `rate_limits.verbs.restrat: unknown verb \"restrat\"`) })
 	if m := metrics(); !strings.Contains(m, "opsbot_build_info{") {
 		t.Fatalf("metrics lack build info:\n%.500s", m)
 	}

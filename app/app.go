@@ -170,7 +170,37 @@ func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Option
 		return nil, err
 	}
 	config.KnownVerbs = a.reg.Names()
+	// The loader could check verb names only by their shape; now that the
+	// commands are known, a role or limit naming one that does not exist
+	// (a typo that would grant nothing) is said at start.
+	if probs := cfg.Validate(); len(probs) > 0 {
+		log.Error("configuration problems", "problems", strings.Join(probs, "; "))
+	}
 	return a, nil
+}
+
+// VerbNames lists the commands this build registers, so `config check` can
+// check the verb names a configuration uses. It wires the bot with the
+// defaults on a throwaway store; the demo verb is included.
+func VerbNames(ctx context.Context) ([]string, error) {
+	dir, err := os.MkdirTemp("", "opsbot-verbs")
+	if err != nil {
+		return nil, fmt.Errorf("list commands: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	cfg := config.Default()
+	cfg.Store.DSN = config.Secret(filepath.Join(dir, "opsbot.db"))
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("list commands: %w", err)
+	}
+	defer st.Close()
+	a, err := build(ctx, cfg, st, Options{Stdout: io.Discard}, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		return nil, fmt.Errorf("list commands: %w", err)
+	}
+	defer a.close()
+	return append(a.reg.Names(), "demo"), nil
 }
 
 func (a *App) close() {

@@ -81,6 +81,13 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 	check := &cobra.Command{
 		Use: "check", Short: "validate the configuration and print every problem", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// With the commands known, roles, limits and two-person rules
+			// naming a verb that does not exist are problems too.
+			names, err := VerbNames(context.Background())
+			if err != nil {
+				return err
+			}
+			config.KnownVerbs = names
 			cfg, err := load()
 			if err != nil {
 				return err

@@ -569,6 +569,14 @@ func (c *Config) Validate() Problems {
 		if rl.Count <= 0 || rl.Per <= 0 {
 			p.add("rate_limits.verbs."+v, "count and per must be positive")
 		}
+		if len(KnownVerbs) > 0 && !contains(KnownVerbs, v) {
+			p.add("rate_limits.verbs."+v, "unknown verb %q", v)
+		}
+	}
+	for i, v := range c.Confirm.TwoPerson {
+		if len(KnownVerbs) > 0 && !contains(KnownVerbs, v) {
+			p.add(fmt.Sprintf("confirm.two_person[%d]", i), "unknown verb %q", v)
+		}
 	}
 	if c.RateLimits.Default.Count <= 0 || c.RateLimits.Default.Per <= 0 {
 		p.add("rate_limits.default", "count and per must be positive")

@@ -27,7 +27,7 @@ func TestDefaultsAreValid(t *testing.T) {
 }
 
 func TestEveryProblemWithItsKeyPath(t *testing.T) {
-	KnownVerbs = []string{"restart", "status"}
+	KnownVerbs = []string{"restart", "status", "update"}
 	defer func() { KnownVerbs = nil }()
 	_, err := LoadEnv("testdata/bad.yaml", map[string]string{})
 	var probs Problems
@@ -206,5 +206,22 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	want(reflect.TypeOf(Config{}), "")
 	if len(missing) > 0 {
 		t.Fatalf("opsbot.example.yaml does not document:\n  %s", strings.Join(missing, "\n  "))
+	}
+}
+
+// With the commands known, limits and two-person rules naming a verb that
+// does not exist are problems (a typo would silently limit nothing).
+func TestUnknownVerbsInLimitsAndTwoPerson(t *testing.T) {
+	KnownVerbs = []string{"restart", "update", "backup"}
+	defer func() { KnownVerbs = nil }()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "opsbot.yaml")
+	os.WriteFile(path, []byte("confirm:\n  two_person: [updte]\nrate_limits:\n  verbs:\n    bakup: {count: 1, per: 1h}\n"), 0o600)
+	_, err := LoadEnv(path, map[string]string{})
+	got := fmt.Sprint(err)
+	for _, w := range []string{`confirm.two_person[0]: unknown verb "updte"`, `rate_limits.verbs.bakup: unknown verb "bakup"`} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in %v", w, got)
+		}
 	}
 }
