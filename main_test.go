@@ -229,7 +229,9 @@ func TestServeHealthMetricsAndReload(t *testing.T) {
 		return string(b)
 	}
 	// A verb name the loader could only check by shape is named at start.
-	waitFor(t, func() bool { return strings.Contains(logs.String(), `rate_limits.verbs.restrat: unknown verb \"restrat\"`) })
+	waitFor(t, func() bool {
+		return strings.Contains(logs.String(), `rate_limits.verbs.restrat: unknown verb \"restrat\"`)
+	})
 	if m := metrics(); !strings.Contains(m, "opsbot_build_info{") {
 		t.Fatalf("metrics lack build info:\n%.500s", m)
 	}
