@@ -170,6 +170,10 @@ func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Option
 		return nil, err
 	}
 	config.KnownVerbs = a.reg.Names()
+	if a.demo == nil {
+		// A role may grant the demo verb for the sessions that have it.
+		config.KnownVerbs = append(config.KnownVerbs, "demo")
+	}
 	// The loader could check verb names only by their shape; now that the
 	// commands are known, a role or limit naming one that does not exist
 	// (a typo that would grant nothing) is said at start.
@@ -182,6 +186,7 @@ func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Option
 // VerbNames lists the commands this build registers, so `config check` can
 // check the verb names a configuration uses. It wires the bot with the
 // defaults on a throwaway store; the demo verb is included.
+// It sets config.KnownVerbs as build does.
 func VerbNames(ctx context.Context) ([]string, error) {
 	dir, err := os.MkdirTemp("", "opsbot-verbs")
 	if err != nil {
@@ -200,7 +205,7 @@ func VerbNames(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("list commands: %w", err)
 	}
 	defer a.close()
-	return append(a.reg.Names(), "demo"), nil
+	return config.KnownVerbs, nil
 }
 
 func (a *App) close() {
