@@ -348,7 +348,7 @@ func (n *Notifier) Seed(ctx context.Context) error {
 // Run seeds subscriptions, then runs the one delivery worker and the
 // routing/repeat timer until ctx ends; it returns after both stopped.
 func (n *Notifier) Run(ctx context.Context) error {
-	if err := n.Seed(ctx); err != nil {
+	if err := n.Seed(ctx); err != nil && ctx.Err() == nil {
 		n.log.Error("subscriptions not seeded", "err", err)
 	}
 	g, ctx := errgroup.WithContext(ctx)
