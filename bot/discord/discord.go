@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"opsbot/bot/inbound"
 	"strings"
 	"sync"
 	"time"
@@ -75,9 +76,8 @@ type Adapter struct {
 	ackDeadline            time.Duration
 	freshness              time.Duration
 
-	replayMu sync.Mutex
-	replay   *expirable.LRU[string, struct{}]
-	threads  *expirable.LRU[string, struct{}]
+	replay  *inbound.Replay
+	threads *expirable.LRU[string, struct{}]
 
 	keyMu  sync.Mutex
 	keyRaw string
@@ -135,7 +135,7 @@ func New(cfg func() *config.Config, reg *commands.Registry, log *slog.Logger, op
 		}
 	}
 	// A signature seen once is refused until its timestamp is stale anyway.
-	a.replay = expirable.NewLRU[string, struct{}](200_000, nil, 2*a.freshness+time.Minute)
+	a.replay = inbound.NewReplay(200_000, 2*a.freshness+time.Minute)
 	a.threads = expirable.NewLRU[string, struct{}](10_000, nil, 24*time.Hour)
 	a.workCtx, a.workCancel = context.WithCancel(context.Background())
 	a.refusals = &logLimiter{every: 10 * time.Second}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"opsbot/bot/inbound"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,18 +47,8 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	limit := a.cfg().HTTP.MaxBodyBytes
-	if limit <= 0 {
-		limit = 1 << 20
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read request body", http.StatusBadRequest)
+	body, ok := inbound.ReadBody(w, r, a.cfg().HTTP.MaxBodyBytes)
+	if !ok {
 		return
 	}
 	if err := a.verify(r, body); err != nil {
@@ -125,13 +116,9 @@ func (a *Adapter) verify(r *http.Request, body []byte) error {
 	if age := a.now().Sub(time.Unix(sec, 0)); age > a.freshness || age < -a.freshness {
 		return errStale
 	}
-	id := strings.ToLower(sig)
-	a.replayMu.Lock()
-	defer a.replayMu.Unlock()
-	if a.replay.Contains(id) {
+	if a.replay.Seen(strings.ToLower(sig)) {
 		return errReplay
 	}
-	a.replay.Add(id, struct{}{})
 	return nil
 }
 

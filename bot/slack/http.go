@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
+	"opsbot/bot/inbound"
 	"slices"
 	"time"
 
@@ -34,18 +34,8 @@ func (a *Adapter) Handler() http.Handler {
 // readVerified reads the body once under a size limit, checks its
 // signature and puts it back for slack-go's parsers, which consume it.
 func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) bool {
-	limit := a.cfg().HTTP.MaxBodyBytes
-	if limit <= 0 {
-		limit = 1 << 20
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return false
-		}
-		http.Error(w, "cannot read request body", http.StatusBadRequest)
+	body, ok := inbound.ReadBody(w, r, a.cfg().HTTP.MaxBodyBytes)
+	if !ok {
 		return false
 	}
 	if err := a.verify.check(r.Header, body); err != nil {

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"opsbot/bot/inbound"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // Slack's request-signing scheme (https://api.slack.com/authentication/verifying-requests-from-slack).
@@ -48,9 +46,7 @@ func Sign(secret string, ts int64, body []byte) string {
 type verifier struct {
 	secret func() string
 	now    func() time.Time
-
-	mu   sync.Mutex
-	seen *expirable.LRU[[sha256.Size]byte, struct{}]
+	seen   *inbound.Replay
 }
 
 func newVerifier(secret func() string, now func() time.Time) *verifier {
@@ -59,7 +55,7 @@ func newVerifier(secret func() string, now func() time.Time) *verifier {
 		now:    now,
 		// A signature is acceptable for a window either side of its
 		// timestamp, so it is remembered for both halves.
-		seen: expirable.NewLRU[[sha256.Size]byte, struct{}](replayCacheSize, nil, 2*signatureWindow),
+		seen: inbound.NewReplay(replayCacheSize, 2*signatureWindow),
 	}
 }
 
@@ -95,12 +91,8 @@ func (v *verifier) check(h http.Header, body []byte) error {
 	if !hmac.Equal(got, mac.Sum(nil)) {
 		return errBadSignature
 	}
-	key := [sha256.Size]byte(got)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.seen.Contains(key) {
+	if v.seen.Seen(string(got)) {
 		return errReplay
 	}
-	v.seen.Add(key, struct{}{})
 	return nil
 }
