@@ -98,13 +98,18 @@ func (n *Notifier) OnEscalate(h func(ctx context.Context, a Alert)) {
 }
 
 func (n *Notifier) afterEscalate(ctx context.Context, escalated []store.AlertRow) {
-	if len(escalated) == 0 {
+	n.callHooks(ctx, &n.escHooks, escalated)
+}
+
+// callHooks calls every hook in *list for each alert row, outside the lock.
+func (n *Notifier) callHooks(ctx context.Context, list *[]func(context.Context, Alert), rows []store.AlertRow) {
+	if len(rows) == 0 {
 		return
 	}
 	n.hookMu.Lock()
-	hooks := append([]func(context.Context, Alert){}, n.escHooks...)
+	hooks := append([]func(context.Context, Alert){}, (*list)...)
 	n.hookMu.Unlock()
-	for _, r := range escalated {
+	for _, r := range rows {
 		a := fromRow(r)
 		for _, h := range hooks {
 			h(ctx, a)
@@ -245,18 +250,7 @@ func (n *Notifier) Notify(ctx context.Context, alerts ...Alert) error {
 
 func (n *Notifier) afterRoute(ctx context.Context, routed []store.AlertRow) {
 	n.poke()
-	if len(routed) == 0 {
-		return
-	}
-	n.hookMu.Lock()
-	hooks := append([]func(context.Context, Alert){}, n.hooks...)
-	n.hookMu.Unlock()
-	for _, r := range routed {
-		a := fromRow(r)
-		for _, h := range hooks {
-			h(ctx, a)
-		}
-	}
+	n.callHooks(ctx, &n.hooks, routed)
 }
 
 func fromRow(r store.AlertRow) Alert {
