@@ -3,22 +3,30 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"opsbot/bot/discord/discordfake"
+	"opsbot/bot/slack/slackfake"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )
@@ -436,5 +444,94 @@ func TestPipedShellRunsNoJobs(t *testing.T) {
 	runs, err := st.JobRuns(ctx, "health")
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("a piped shell ran jobs: %+v %v", runs, err)
+	}
+}
+
+// The whole binary against a local Slack: a signed `/ops status` from a
+// channel is acknowledged at once and the real status of the demo target
+// arrives at the response_url; the same request replayed is refused.
+func TestSlackStatusEndToEnd(t *testing.T) {
+	fake := slackfake.New()
+	defer fake.Close()
+	fake.SetTokens("xoxb-e2e-token", "")
+	const secret = "e2e-signing-secret"
+	addr, _, _ := serve(t, t.TempDir(), []string{"SLACK_BOT_TOKEN=xoxb-e2e-token", "SLACK_SIGNING_SECRET=" + secret,
+		"OPSBOT_SLACK_API_URL=" + fake.APIURL()}, "--demo")
+	waitFor(t, func() bool { code, _ := healthz(t, addr); return code == http.StatusOK })
+	body := url.Values{"command": {"/ops"}, "text": {"status"}, "user_id": {"U1"}, "user_name": {"alice"}, "channel_id": {"C1"},
+		"team_id": {"T1"}, "response_url": {fake.ResponseURL("r1")}, "trigger_id": {"1.2.3"}}.Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + ts + ":" + body))
+	sig := "v0=" + hex.EncodeToString(mac.Sum(nil))
+	post := func() (*http.Response, time.Duration) {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/slack/commands", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
+		req.Header.Set("X-Slack-Signature", sig)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp, time.Since(start)
+	}
+	resp, took := post()
+	if resp.StatusCode != http.StatusOK || took > 3*time.Second {
+		t.Fatalf("ack %d after %s", resp.StatusCode, took)
+	}
+	t.Logf("acknowledged in %s", took.Round(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := fake.Await(ctx, func() bool {
+		for _, r := range fake.Responses("r1") {
+			if strings.Contains(string(r), "Status:") && strings.Contains(string(r), "demo") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("no status at the response_url: %v; got %d response(s)", err, len(fake.Responses("r1")))
+	}
+	if resp, _ := post(); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("replay answered %d", resp.StatusCode)
+	}
+}
+
+// The whole binary against a local Discord: a signed `/ops status`
+// interaction gets a deferred answer (type 5) at once, then the real status
+// arrives as an edit of @original; a forged one is refused.
+func TestDiscordStatusEndToEnd(t *testing.T) {
+	fake := discordfake.New()
+	defer fake.Close()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _, _ := serve(t, t.TempDir(), []string{"DISCORD_BOT_TOKEN=" + fake.Token, "DISCORD_APP_ID=" + fake.AppID,
+		"DISCORD_PUBLIC_KEY=" + hex.EncodeToString(pub), "OPSBOT_DISCORD_API_URL=" + fake.URL()}, "--demo")
+	waitFor(t, func() bool { code, _ := healthz(t, addr); return code == http.StatusOK })
+	// Commands are registered at start from the verbs.
+	waitFor(t, func() bool { return len(fake.Commands("")) == 1 })
+	in := fake.NewCommand(discordfake.User{ID: "500000000000000001", Name: "alice"}, "600000000000000001", discordfake.Sub("status"))
+	ctx := context.Background()
+	start := time.Now()
+	code, body, err := fake.Deliver(ctx, nil, "http://"+addr+"/discord/interactions", priv, time.Now(), in)
+	if err != nil || code != http.StatusOK || !strings.Contains(string(body), `"type":5`) {
+		t.Fatalf("answer %d %s %v", code, body, err)
+	}
+	t.Logf("deferred answer in %s", time.Since(start).Round(time.Millisecond))
+	waitFor(t, func() bool {
+		got, _ := fake.Interaction(in.Token)
+		return got.Original != nil && strings.Contains(got.Original.Text(), "Status:")
+	})
+	if got, _ := fake.Interaction(in.Token); got.EarlyEdits != 0 {
+		t.Fatalf("%d edits of @original before the initial response", got.EarlyEdits)
+	}
+	_, other, _ := ed25519.GenerateKey(nil)
+	forged := fake.NewCommand(discordfake.User{ID: "500000000000000001", Name: "alice"}, "600000000000000001", discordfake.Sub("status"))
+	if code, _, _ := fake.Deliver(ctx, nil, "http://"+addr+"/discord/interactions", other, time.Now(), forged); code != http.StatusUnauthorized {
+		t.Fatalf("forged interaction answered %d", code)
 	}
 }
