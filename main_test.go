@@ -535,3 +535,63 @@ func TestDiscordStatusEndToEnd(t *testing.T) {
 		t.Fatalf("forged interaction answered %d", code)
 	}
 }
+
+// An Alertmanager alert through the whole binary reaches the Slack channel
+// subscribed to external alerts, and its resolution edits that message and
+// replies in its thread.
+func TestAlertmanagerToSlackEndToEnd(t *testing.T) {
+	fake := slackfake.New()
+	defer fake.Close()
+	fake.SetTokens("xoxb-e2e-token", "")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "opsbot.yaml")
+	os.WriteFile(cfgPath, []byte("channels:\n  subscriptions:\n    - {channel: \"slack:C0ALERTS\", kinds: [external], min_severity: warning}\nnotifier:\n  group_wait: 0s\n"), 0o600)
+	addr, _, _ := serve(t, dir, []string{"SLACK_BOT_TOKEN=xoxb-e2e-token", "SLACK_SIGNING_SECRET=s", "OPSBOT_ALERTMANAGER_TOKEN=am-token",
+		"OPSBOT_SLACK_API_URL=" + fake.APIURL()}, "--config", cfgPath)
+	waitFor(t, func() bool { code, _ := healthz(t, addr); return code == http.StatusOK })
+	send := func(status, token string) int {
+		payload := fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"BackendDown\"}","truncatedAlerts":0,"status":%q,"receiver":"opsbot",
+			"groupLabels":{"alertname":"BackendDown"},"commonLabels":{"alertname":"BackendDown","severity":"critical"},"commonAnnotations":{},
+			"externalURL":"http://am","alerts":[{"status":%q,"labels":{"alertname":"BackendDown","severity":"critical","instance":"api-1"},
+			"annotations":{"summary":"up == 0 for 5m"},"startsAt":"2026-11-25T10:00:00Z","endsAt":"2026-11-25T10:07:00Z","generatorURL":"http://prom","fingerprint":"c0ffee"}]}`, status, status)
+		req, _ := http.NewRequest("POST", "http://"+addr+"/webhooks/alertmanager", strings.NewReader(payload))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := send("firing", "wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong token answered %d", code)
+	}
+	if code := send("firing", "am-token"); code != http.StatusOK {
+		t.Fatalf("firing answered %d", code)
+	}
+	var first slackfake.Message
+	waitFor(t, func() bool {
+		for _, m := range fake.Messages() {
+			if m.Channel == "C0ALERTS" && m.ThreadTS == "" && strings.Contains(string(m.Blocks)+m.Text, "BackendDown") {
+				first = m
+				return true
+			}
+		}
+		return false
+	})
+	if code := send("resolved", "am-token"); code != http.StatusOK {
+		t.Fatalf("resolved answered %d", code)
+	}
+	waitFor(t, func() bool {
+		edited, replied := false, false
+		for _, m := range fake.Messages() {
+			if m.TS == first.TS && m.Edits > 0 {
+				edited = true
+			}
+			if m.ThreadTS == first.TS {
+				replied = true
+			}
+		}
+		return edited && replied
+	})
+}
