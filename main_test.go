@@ -595,3 +595,26 @@ func TestAlertmanagerToSlackEndToEnd(t *testing.T) {
 		return edited && replied
 	})
 }
+
+// A refused chat token does not stop the bot: it serves, says so once in
+// its log, and /healthz reports it degraded (still 200, so Docker does not
+// restart a bot that only lost its chat).
+func TestRefusedSlackTokenIsDegradedNotFatal(t *testing.T) {
+	fake := slackfake.New()
+	defer fake.Close()
+	fake.SetTokens("xoxb-the-real-one", "")
+	addr, _, logs := serve(t, t.TempDir(), []string{"SLACK_BOT_TOKEN=xoxb-revoked-token-123", "SLACK_SIGNING_SECRET=s",
+		"OPSBOT_SLACK_API_URL=" + fake.APIURL()}, "--demo")
+	var body map[string]any
+	waitFor(t, func() bool {
+		var code int
+		code, body = healthz(t, addr)
+		return code == http.StatusOK && body["status"] == "degraded"
+	})
+	if !strings.Contains(fmt.Sprint(body["checks"]), "slack:degraded") {
+		t.Fatalf("healthz %v", body)
+	}
+	if strings.Contains(logs.String(), "xoxb-revoked-token-123") {
+		t.Fatal("the token reached the log")
+	}
+}
