@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -418,6 +419,9 @@ func restartKeys(old, cur *config.Config) []string {
 		{"leader.ttl", old.Leader.TTL == cur.Leader.TTL},
 		{"slack.api_url", old.Slack.APIURL == cur.Slack.APIURL},
 		{"discord", old.Discord.APIURL == cur.Discord.APIURL && old.Discord.Mode == cur.Discord.Mode && old.Discord.GuildID == cur.Discord.GuildID},
+		// Commands see new targets at once; the log monitors and scans were
+		// built per target at start.
+		{"targets (for log monitors and security scans)", reflect.DeepEqual(old.Targets, cur.Targets)},
 	} {
 		if !k.same {
 			keys = append(keys, k.name)
