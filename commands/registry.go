@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +45,9 @@ type Registry struct {
 	hooks    []Hook
 	limiters map[string]*rate.Limiter
 
+	// redactor is built once per configuration (every response passes it).
+	redactor atomic.Pointer[redactorFor]
+
 	calls *prometheus.CounterVec
 	dur   *prometheus.HistogramVec
 }
@@ -68,7 +73,7 @@ func NewRegistry(cfg func() *config.Config, st *store.Store, log *slog.Logger) *
 			Buckets: []float64{.005, .02, .1, .5, 2, 10, 60},
 		}, []string{"verb"}),
 	}
-	r.Redactor = func() *chat.Redactor { return chat.NewRedactor(cfg().All(), nil) }
+	r.Redactor = r.cachedRedactor
 	must(r.Register(r.helpVerb()))
 	must(r.Register(r.auditVerb()))
 	return r
@@ -78,6 +83,29 @@ func must(err error) {
 	if err != nil {
 		panic(err)
 	}
+}
+
+type redactorFor struct {
+	cfg *config.Config
+	r   *chat.Redactor
+}
+
+// cachedRedactor redacts the configuration's secret values and its extra
+// patterns; it is rebuilt only when the configuration changes (a reload).
+func (r *Registry) cachedRedactor() *chat.Redactor {
+	cfg := r.Config()
+	if rf := r.redactor.Load(); rf != nil && rf.cfg == cfg {
+		return rf.r
+	}
+	var extra []*regexp.Regexp
+	for _, p := range cfg.Redact.Patterns {
+		if re, err := regexp.Compile(p); err == nil { // Validate reported bad ones
+			extra = append(extra, re)
+		}
+	}
+	red := chat.NewRedactor(cfg.All(), extra)
+	r.redactor.Store(&redactorFor{cfg: cfg, r: red})
+	return red
 }
 
 // Collectors are the registry's metrics, for the app to register.

@@ -180,6 +180,12 @@ func TestInternalErrorsHideDetailAndRedact(t *testing.T) {
 	if !strings.HasPrefix(r.Text, "internal error, ref ") || strings.Contains(r.Text, "hunter2") {
 		t.Fatalf("got %q", r.Text)
 	}
+	c := *f.cfg
+	c.Redact.Patterns = []string{`ticket-[0-9]+`}
+	f.cfg = &c
+	if r := f.do(t, commands.Request{Text: "echo see ticket-4711"}); r.Text != "see [REDACTED]" {
+		t.Fatalf("configured pattern: %q", r.Text)
+	}
 	r = f.do(t, commands.Request{Text: "echo token xoxb-planted-secret-token and Authorization: Bearer abc.def"})
 	if strings.Contains(r.Text, "xoxb-planted") || strings.Contains(r.Text, "abc.def") {
 		t.Fatalf("secret reached chat: %q", r.Text)
