@@ -1,6 +1,8 @@
 package app
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -353,11 +355,11 @@ func (a *App) eachTarget(ctx context.Context, fn func(ctx context.Context, t con
 
 // jobAlert raises a job's failure as an alert, and resolves it on success.
 func (a *App) jobAlert(ctx context.Context, n *notifier.Notifier, kind, rule, target string, err error) {
-	al := notifier.Alert{Fingerprint: rule + ":" + target, Kind: kind, Rule: rule, Target: target, Severity: "critical", StartsAt: time.Now()}
+	al := alert.Alert{Fingerprint: rule + ":" + target, Kind: kind, Rule: rule, Target: target, Severity: "critical", StartsAt: time.Now()}
 	if err != nil {
-		al.Status, al.Summary = notifier.Firing, err.Error()
+		al.Status, al.Summary = alert.Firing, err.Error()
 	} else {
-		al.Status, al.Summary, al.EndsAt = notifier.Resolved, rule+" cleared", time.Now()
+		al.Status, al.Summary, al.EndsAt = alert.Resolved, rule+" cleared", time.Now()
 	}
 	if nerr := n.Notify(ctx, al); nerr != nil {
 		a.log.Warn("job alert", "err", nerr)
@@ -430,7 +432,7 @@ func (a *App) adjust(cfg *config.Config) *config.Config {
 	// With no chat platform, alerts and incidents go to the console channel.
 	if c.Secrets.SlackBotToken == "" && c.Secrets.DiscordBotToken == "" {
 		c.Channels.Subscriptions = append(append([]config.Subscription{}, c.Channels.Subscriptions...),
-			config.Subscription{Channel: "console", Kinds: notifier.Kinds, MinSeverity: "warning"})
+			config.Subscription{Channel: "console", Kinds: alert.Kinds, MinSeverity: "warning"})
 		if c.Channels.Incident == "" {
 			c.Channels.Incident = "console"
 		}

@@ -6,6 +6,8 @@
 package incidents
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +20,6 @@ import (
 	"opsbot/chat"
 	"opsbot/config"
 	"opsbot/incident"
-	"opsbot/notifier"
 	"opsbot/store"
 )
 
@@ -543,8 +544,8 @@ func (s *Service) RecordAction(ctx context.Context, target, actor, text string) 
 // an incident for its target (or attaches to the active one), and every
 // alert about the target of an open incident, firing or resolved, enters
 // its timeline once per change of status.
-func (s *Service) OnAlert(ctx context.Context, a notifier.Alert) {
-	if a.Status != notifier.Resolved && a.Severity == incident.SevCritical && s.cfg().Incidents.AutoOpens() {
+func (s *Service) OnAlert(ctx context.Context, a alert.Alert) {
+	if a.Status != alert.Resolved && a.Severity == incident.SevCritical && s.cfg().Incidents.AutoOpens() {
 		title := a.Summary
 		if title == "" {
 			title = a.Rule + " on " + orDefault(a.Target, "the host")
@@ -555,7 +556,7 @@ func (s *Service) OnAlert(ctx context.Context, a notifier.Alert) {
 	}
 	status := a.Status
 	if status == "" {
-		status = notifier.Firing
+		status = alert.Firing
 	}
 	text := fmt.Sprintf("[%s] %s on %s", orDefault(a.Severity, "warning"), a.Rule, orDefault(a.Target, "the host"))
 	if a.Summary != "" {
@@ -566,9 +567,9 @@ func (s *Service) OnAlert(ctx context.Context, a notifier.Alert) {
 			return incident.Entry{}, false // a repeat of what the timeline already says
 		}
 		at := now
-		if t := a.StartsAt; status == notifier.Firing && !t.IsZero() && !t.After(now) {
+		if t := a.StartsAt; status == alert.Firing && !t.IsZero() && !t.After(now) {
 			at = t
-		} else if t := a.EndsAt; status == notifier.Resolved && !t.IsZero() && !t.After(now) {
+		} else if t := a.EndsAt; status == alert.Resolved && !t.IsZero() && !t.After(now) {
 			at = t
 		}
 		return incident.Entry{At: at, Actor: "alert:" + a.Rule, Kind: incident.KindAlert, Ref: a.Fingerprint, Status: status, Text: text}, true

@@ -1,6 +1,8 @@
 package incidents_test
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"os"
@@ -12,7 +14,6 @@ import (
 
 	"opsbot/incident"
 	"opsbot/incidents"
-	"opsbot/notifier"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )
@@ -241,8 +242,8 @@ func TestAlertsOpenAttachAndFillTheTimeline(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st, "api", "worker")
-		down := notifier.Alert{Fingerprint: "fp-down", Kind: "health", Rule: "health_down", Target: "api", Severity: "critical",
-			Status: notifier.Firing, Summary: "GET /health failed 3 times", StartsAt: at(-2 * time.Minute)}
+		down := alert.Alert{Fingerprint: "fp-down", Kind: "health", Rule: "health_down", Target: "api", Severity: "critical",
+			Status: alert.Firing, Summary: "GET /health failed 3 times", StartsAt: at(-2 * time.Minute)}
 		e.svc.OnAlert(ctx, down)
 		open, _ := st.OpenIncidents(ctx)
 		if len(open) != 1 || open[0].Target != "api" || open[0].Title != "GET /health failed 3 times" || !open[0].AckedAt.IsZero() {
@@ -251,9 +252,9 @@ func TestAlertsOpenAttachAndFillTheTimeline(t *testing.T) {
 		id := open[0].ID
 		e.svc.OnAlert(ctx, down) // a repeat
 		e.clock.Set(at(time.Minute))
-		cpu := notifier.Alert{Fingerprint: "fp-cpu", Kind: "threshold", Rule: "cpu_high", Target: "api", Severity: "warning", Status: notifier.Firing, Summary: "CPU 91%"}
+		cpu := alert.Alert{Fingerprint: "fp-cpu", Kind: "threshold", Rule: "cpu_high", Target: "api", Severity: "warning", Status: alert.Firing, Summary: "CPU 91%"}
 		e.svc.OnAlert(ctx, cpu)
-		other := notifier.Alert{Fingerprint: "fp-w", Kind: "threshold", Rule: "memory_high", Target: "worker", Severity: "warning", Status: notifier.Firing}
+		other := alert.Alert{Fingerprint: "fp-w", Kind: "threshold", Rule: "memory_high", Target: "worker", Severity: "warning", Status: alert.Firing}
 		e.svc.OnAlert(ctx, other)
 		// A second critical alert on api attaches instead of opening another incident.
 		got, opened, err := e.svc.OpenOrAttach(ctx, "api", "restart budget spent on api", "critical", "opsbot:remediation")
@@ -261,7 +262,7 @@ func TestAlertsOpenAttachAndFillTheTimeline(t *testing.T) {
 			t.Fatalf("attach: %d %v %v", got, opened, err)
 		}
 		e.clock.Set(at(3 * time.Minute))
-		down.Status, down.EndsAt = notifier.Resolved, at(3*time.Minute)
+		down.Status, down.EndsAt = alert.Resolved, at(3*time.Minute)
 		e.svc.OnAlert(ctx, down)
 		if open, _ := st.OpenIncidents(ctx); len(open) != 1 {
 			t.Fatalf("%d open incidents, want 1", len(open))
@@ -294,7 +295,7 @@ func TestAlertsOpenAttachAndFillTheTimeline(t *testing.T) {
 		// With auto-open off, a critical alert only enters timelines.
 		off := false
 		e.cfg.Incidents.AutoOpen = &off
-		e.svc.OnAlert(ctx, notifier.Alert{Fingerprint: "fp-x", Rule: "disk_full", Target: "db", Severity: "critical", Status: notifier.Firing})
+		e.svc.OnAlert(ctx, alert.Alert{Fingerprint: "fp-x", Rule: "disk_full", Target: "db", Severity: "critical", Status: alert.Firing})
 		if list, _ := st.ListIncidents(ctx, false, 10); len(list) != 2 {
 			t.Fatalf("%d incidents after an alert with auto-open off", len(list))
 		}
@@ -386,7 +387,7 @@ func TestScriptedIncidentPostMortem(t *testing.T) {
 		step := func(d time.Duration, f func()) { e.clock.Set(at(d)); f() }
 		var id int64
 		step(0, func() {
-			e.svc.OnAlert(ctx, notifier.Alert{Fingerprint: "fp-down", Rule: "health_down", Target: "api", Severity: "critical", Status: notifier.Firing,
+			e.svc.OnAlert(ctx, alert.Alert{Fingerprint: "fp-down", Rule: "health_down", Target: "api", Severity: "critical", Status: alert.Firing,
 				Summary: "API not responding", StartsAt: at(-2 * time.Minute)})
 			open, _ := st.OpenIncidents(ctx)
 			id = open[0].ID
@@ -395,7 +396,7 @@ func TestScriptedIncidentPostMortem(t *testing.T) {
 		step(3*time.Minute, func() { check(t)(e.svc.SetLead(ctx, id, "<@U0ALICE>", alice)) })
 		step(4*time.Minute, func() { check(t)(e.svc.Stage(ctx, id, incident.Assessment, alice)) })
 		step(6*time.Minute, func() {
-			e.svc.OnAlert(ctx, notifier.Alert{Fingerprint: "fp-cpu", Rule: "cpu_high", Target: "api", Severity: "warning", Status: notifier.Firing, Summary: "CPU 91%", StartsAt: at(6 * time.Minute)})
+			e.svc.OnAlert(ctx, alert.Alert{Fingerprint: "fp-cpu", Rule: "cpu_high", Target: "api", Severity: "warning", Status: alert.Firing, Summary: "CPU 91%", StartsAt: at(6 * time.Minute)})
 		})
 		step(8*time.Minute, func() { check(t)(e.svc.Note(ctx, id, "all workers stuck on the LLM API", alice)) })
 		step(9*time.Minute, func() { check(t)(e.svc.Stage(ctx, id, incident.Handling, alice)) })
@@ -408,7 +409,7 @@ func TestScriptedIncidentPostMortem(t *testing.T) {
 		step(30*time.Minute, func() { _ = e.svc.Tick(ctx, at(30*time.Minute)) })
 		step(35*time.Minute, func() { check(t)(e.svc.Stage(ctx, id, incident.Recovery, bob)) })
 		step(38*time.Minute, func() {
-			e.svc.OnAlert(ctx, notifier.Alert{Fingerprint: "fp-down", Rule: "health_down", Target: "api", Severity: "critical", Status: notifier.Resolved, Summary: "API not responding", EndsAt: at(38 * time.Minute)})
+			e.svc.OnAlert(ctx, alert.Alert{Fingerprint: "fp-down", Rule: "health_down", Target: "api", Severity: "critical", Status: alert.Resolved, Summary: "API not responding", EndsAt: at(38 * time.Minute)})
 		})
 		step(70*time.Minute, func() { check(t)(e.svc.Stage(ctx, id, incident.PostMortem, alice)) })
 		step(3*time.Hour, func() {

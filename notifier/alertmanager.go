@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"opsbot/alert"
+
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -93,7 +95,7 @@ func (n *Notifier) AlertmanagerHandler() http.Handler {
 
 // ParseAlertmanager checks a version 4 webhook body and turns its alerts
 // into external alerts. Any problem refuses the whole body.
-func ParseAlertmanager(body []byte) ([]Alert, error) {
+func ParseAlertmanager(body []byte) ([]alert.Alert, error) {
 	var p amPayload
 	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, fmt.Errorf("malformed alertmanager payload: %w", err)
@@ -104,9 +106,9 @@ func ParseAlertmanager(body []byte) ([]Alert, error) {
 	if len(p.Alerts) == 0 {
 		return nil, errors.New("malformed alertmanager payload: no alerts")
 	}
-	out := make([]Alert, 0, len(p.Alerts))
+	out := make([]alert.Alert, 0, len(p.Alerts))
 	for i, a := range p.Alerts {
-		if a.Status != Firing && a.Status != Resolved {
+		if a.Status != alert.Firing && a.Status != alert.Resolved {
 			return nil, fmt.Errorf("malformed alertmanager payload: alerts[%d].status %q, want firing or resolved", i, a.Status)
 		}
 		if len(a.Labels) == 0 {
@@ -141,9 +143,9 @@ func ParseAlertmanager(body []byte) ([]Alert, error) {
 		if summary == "" {
 			summary = rule
 		}
-		al := Alert{Fingerprint: "am:" + fp, Kind: "external", Rule: rule, Target: target, Severity: sev, Status: a.Status,
+		al := alert.Alert{Fingerprint: "am:" + fp, Kind: "external", Rule: rule, Target: target, Severity: sev, Status: a.Status,
 			Summary: summary, Labels: a.Labels, StartsAt: a.StartsAt}
-		if a.Status == Resolved {
+		if a.Status == alert.Resolved {
 			al.EndsAt = a.EndsAt
 		}
 		out = append(out, al)

@@ -1,6 +1,8 @@
 package notifier_test
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -43,13 +45,13 @@ func BenchmarkBurst(b *testing.B) {
 		go func() { done <- n.Run(ctx) }()
 		start := time.Now()
 		for j := 0; j < alerts; j += batch {
-			as := make([]notifier.Alert, 0, batch)
+			as := make([]alert.Alert, 0, batch)
 			for k := j; k < j+batch; k++ {
 				kind, sev := "threshold", "warning"
 				if k%3 == 0 {
 					kind, sev = "security", "critical"
 				}
-				as = append(as, alert(fmt.Sprintf("burst-%05d", k), kind, "rule", fmt.Sprintf("t%d", k%40), sev, "value over threshold", float64(k)))
+				as = append(as, firing(fmt.Sprintf("burst-%05d", k), kind, "rule", fmt.Sprintf("t%d", k%40), sev, "value over threshold", float64(k)))
 			}
 			if err := n.Notify(ctx, as...); err != nil {
 				b.Fatal(err)

@@ -124,7 +124,7 @@ func TestCrashBetweenSendAndMark(t *testing.T) {
 	if err := n.Subscribe(ctx, "slack:C0OPS", []string{"threshold"}, "", "", "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Notify(ctx, alert("cpu/api", "threshold", "cpu_high", "api", "critical", "CPU 97%", 97)); err != nil {
+	if err := n.Notify(ctx, firing("cpu/api", "threshold", "cpu_high", "api", "critical", "CPU 97%", 97)); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -1,6 +1,8 @@
 package notifier_test
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -27,12 +29,12 @@ func TestRoutingDedupAndSeverity(t *testing.T) {
 		r.subscribe(t, "sec", "", "", "security")
 
 		for i := 0; i < 3; i++ {
-			r.notify(t, alert("cpu/api", "threshold", "cpu_high", "api", "warning", fmt.Sprintf("CPU %d%%", 90+i), float64(90+i)))
+			r.notify(t, firing("cpu/api", "threshold", "cpu_high", "api", "warning", fmt.Sprintf("CPU %d%%", 90+i), float64(90+i)))
 			r.clk.Advance(time.Minute)
 			r.tick(t)
 			r.drain(t)
 		}
-		r.notify(t, alert("login/1.2.3.4", "security", "login_failed_burst", "", "critical", "40 failed logins", 40))
+		r.notify(t, firing("login/1.2.3.4", "security", "login_failed_burst", "", "critical", "40 failed logins", 40))
 		r.drain(t)
 
 		if got := len(p.posts("ops")); got != 2 {
@@ -67,7 +69,7 @@ func TestRoutingDedupAndSeverity(t *testing.T) {
 		if len(subs) != 4 {
 			t.Fatalf("bad input stored something: %+v", subs)
 		}
-		if err := r.n.Notify(ctx, alert("x", "weather", "r", "", "warning", "", 0)); !errors.Is(err, notifier.ErrInvalid) {
+		if err := r.n.Notify(ctx, firing("x", "weather", "r", "", "warning", "", 0)); !errors.Is(err, notifier.ErrInvalid) {
 			t.Fatalf("alert of unknown kind: %v", err)
 		}
 		removed, err := r.n.Unsubscribe(ctx, "ops", []string{"security", "backup"})
@@ -88,7 +90,7 @@ func TestRepeatMentionsAndAck(t *testing.T) {
 		r.cfg.Notifier.GroupWait = 0
 		r.cfg.Notifier.Repeat = 4 * time.Hour
 		r.subscribe(t, "ops", "", "@oncall", "health")
-		r.notify(t, alert("health/api", "health", "health_down", "api", "critical", "api does not answer", 0))
+		r.notify(t, firing("health/api", "health", "health_down", "api", "critical", "api does not answer", 0))
 		r.drain(t)
 		posts := p.posts("ops")
 		if len(posts) != 1 || strings.Join(posts[0].Last().Mentions, ",") != "@oncall" {
@@ -157,9 +159,9 @@ func TestMaintenanceHoldsHealthAlerts(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.notify(t,
-			alert("health/api/a", "health", "health_down", "api", "critical", "down during restart", 0),
-			alert("health/web", "health", "health_down", "web", "critical", "web is down", 0),
-			alert("cpu/api", "threshold", "cpu_high", "api", "warning", "cpu", 90))
+			firing("health/api/a", "health", "health_down", "api", "critical", "down during restart", 0),
+			firing("health/web", "health", "health_down", "web", "critical", "web is down", 0),
+			firing("cpu/api", "threshold", "cpu_high", "api", "warning", "cpu", 90))
 		r.drain(t)
 		if got := len(p.posts("ops")); got != 1 || !strings.Contains(p.posts("ops")[0].Last().Text, "web is down") {
 			t.Fatalf("during maintenance: %d posts", got)
@@ -167,7 +169,7 @@ func TestMaintenanceHoldsHealthAlerts(t *testing.T) {
 		if !strings.Contains(p.posts("ops")[0].Last().Text, "cpu_high") || strings.Contains(p.posts("ops")[0].Last().Text, "health_down on api") {
 			t.Fatalf("held the wrong alerts: %s", p.posts("ops")[0].Last().Text)
 		}
-		r.notify(t, alert("health/api/b", "health", "health_probe_slow", "api", "warning", "slow while restarting", 0))
+		r.notify(t, firing("health/api/b", "health", "health_probe_slow", "api", "warning", "slow while restarting", 0))
 		r.clk.Advance(time.Minute)
 		r.notify(t, resolved("health/api/a"))
 		r.clk.Advance(2 * time.Minute)
@@ -196,7 +198,7 @@ func TestSilences(t *testing.T) {
 		r.cfg.Notifier.GroupWait = 0
 		r.subscribe(t, "ops", "", "", "threshold")
 
-		r.notify(t, alert("disk/db", "threshold", "disk_high", "db", "warning", "disk 91%", 91))
+		r.notify(t, firing("disk/db", "threshold", "disk_high", "db", "warning", "disk 91%", 91))
 		r.drain(t)
 		before := p.posts("ops")
 		if len(before) != 1 {
@@ -231,8 +233,8 @@ func TestSilences(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.notify(t, alert("cpu/db", "threshold", "cpu_high", "db", "warning", "cpu 90%", 90))
-		staging := alert("cpu/stg", "threshold", "cpu_high", "stg", "warning", "cpu", 90)
+		r.notify(t, firing("cpu/db", "threshold", "cpu_high", "db", "warning", "cpu 90%", 90))
+		staging := firing("cpu/stg", "threshold", "cpu_high", "stg", "warning", "cpu", 90)
 		staging.Labels = map[string]string{"env": "staging"}
 		r.notify(t, staging)
 		r.clk.Advance(10 * time.Minute)
@@ -385,7 +387,7 @@ func TestOutboxOwners(t *testing.T) {
 		r.subscribe(t, "ops", "", "", "health")
 		r.subscribe(t, "pager", "critical", "", "health")
 		var hooked []string
-		r.n.OnAlert(func(ctx context.Context, a notifier.Alert) { hooked = append(hooked, a.Fingerprint+"/"+a.Severity) })
+		r.n.OnAlert(func(ctx context.Context, a alert.Alert) { hooked = append(hooked, a.Fingerprint+"/"+a.Severity) })
 
 		var ob chat.Outbox = r.n
 		if err := ob.Send(ctx, "inc", "incident:7", chat.Message{Title: "Incident 7"}); err != nil {
@@ -401,7 +403,7 @@ func TestOutboxOwners(t *testing.T) {
 		if err := ob.Reply(ctx, "incident:7", chat.Message{Text: "note"}); err != nil {
 			t.Fatal(err)
 		}
-		r.notify(t, alert("health/api", "health", "health_down", "api", "critical", "down", 0))
+		r.notify(t, firing("health/api", "health", "health_down", "api", "critical", "down", 0))
 		if err := ob.Reply(ctx, "alert:health/api", chat.Message{Text: "restarting api (1 of 3)"}); err != nil {
 			t.Fatal(err)
 		}

@@ -24,7 +24,7 @@ func TestHoldEndsWithTheAction(t *testing.T) {
 		acts.Now = r.clk.Now
 		const longest = 10 * time.Minute
 		err := acts.Guard(ctx, "api", "restart", "slack:U1", longest, func(context.Context) error {
-			r.notify(t, alert("health/api", "health", "health_down", "api", "critical", "api does not answer", 0))
+			r.notify(t, firing("health/api", "health", "health_down", "api", "critical", "api does not answer", 0))
 			r.drain(t)
 			if n := len(p.posts("ops")); n != 0 {
 				t.Fatalf("posted during the restart: %d", n)

@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,9 +22,6 @@ import (
 	"opsbot/config"
 	"opsbot/store"
 )
-
-// Severities an alert may have, lowest first.
-var Severities = []string{"warning", "critical"}
 
 // ErrInvalid marks bad input (an unknown kind, a bad matcher); the error's
 // text is a one-line reason fit to show a user.
@@ -53,9 +52,9 @@ type Notifier struct {
 
 	mu     sync.Mutex // serialises routing decisions
 	hookMu sync.Mutex
-	hooks  []func(ctx context.Context, a Alert)
+	hooks  []func(ctx context.Context, a alert.Alert)
 	// escHooks are called when an announced alert's severity rises.
-	escHooks []func(ctx context.Context, a Alert)
+	escHooks []func(ctx context.Context, a alert.Alert)
 	wake     chan struct{}
 
 	holdMu sync.Mutex
@@ -81,7 +80,7 @@ func New(st *store.Store, poster chat.Poster, cfg func() *config.Config, log *sl
 // OnAlert adds a hook called once for each alert episode when it is
 // announced: after its group window, and not while it is silenced or its
 // target is in maintenance (so a planned restart opens no incident).
-func (n *Notifier) OnAlert(h func(ctx context.Context, a Alert)) {
+func (n *Notifier) OnAlert(h func(ctx context.Context, a alert.Alert)) {
 	n.hookMu.Lock()
 	defer n.hookMu.Unlock()
 	n.hooks = append(n.hooks, h)
@@ -91,7 +90,7 @@ func (n *Notifier) OnAlert(h func(ctx context.Context, a Alert)) {
 // severity under the same fingerprint (warning → critical), so a hook that
 // acts only on critical alerts (opening an incident) sees it; OnAlert hooks
 // are not called again for the episode.
-func (n *Notifier) OnEscalate(h func(ctx context.Context, a Alert)) {
+func (n *Notifier) OnEscalate(h func(ctx context.Context, a alert.Alert)) {
 	n.hookMu.Lock()
 	defer n.hookMu.Unlock()
 	n.escHooks = append(n.escHooks, h)
@@ -102,12 +101,12 @@ func (n *Notifier) afterEscalate(ctx context.Context, escalated []store.AlertRow
 }
 
 // callHooks calls every hook in *list for each alert row, outside the lock.
-func (n *Notifier) callHooks(ctx context.Context, list *[]func(context.Context, Alert), rows []store.AlertRow) {
+func (n *Notifier) callHooks(ctx context.Context, list *[]func(context.Context, alert.Alert), rows []store.AlertRow) {
 	if len(rows) == 0 {
 		return
 	}
 	n.hookMu.Lock()
-	hooks := append([]func(context.Context, Alert){}, (*list)...)
+	hooks := append([]func(context.Context, alert.Alert){}, (*list)...)
 	n.hookMu.Unlock()
 	for _, r := range rows {
 		a := fromRow(r)
@@ -124,17 +123,17 @@ func (n *Notifier) poke() {
 	}
 }
 
-func (n *Notifier) validate(a *Alert) error {
+func (n *Notifier) validate(a *alert.Alert) error {
 	if a.Fingerprint == "" {
 		return invalidf("alert without fingerprint (rule %q)", a.Rule)
 	}
-	if !slices.Contains(Kinds, a.Kind) {
-		return invalidf("alert %s: unknown kind %q (want %s)", a.Fingerprint, a.Kind, strings.Join(Kinds, ", "))
+	if !slices.Contains(alert.Kinds, a.Kind) {
+		return invalidf("alert %s: unknown kind %q (want %s)", a.Fingerprint, a.Kind, strings.Join(alert.Kinds, ", "))
 	}
 	switch a.Status {
 	case "":
-		a.Status = Firing
-	case Firing, Resolved:
+		a.Status = alert.Firing
+	case alert.Firing, alert.Resolved:
 	default:
 		return invalidf("alert %s: unknown status %q (want firing or resolved)", a.Fingerprint, a.Status)
 	}
@@ -154,7 +153,7 @@ func (n *Notifier) validate(a *Alert) error {
 // Notify records alerts (a new firing episode, seen again, or resolved) and
 // routes those whose group window has closed. Bad alerts are refused before
 // anything is stored.
-func (n *Notifier) Notify(ctx context.Context, alerts ...Alert) error {
+func (n *Notifier) Notify(ctx context.Context, alerts ...alert.Alert) error {
 	for i := range alerts {
 		if err := n.validate(&alerts[i]); err != nil {
 			return fmt.Errorf("notify: %w", err)
@@ -177,7 +176,7 @@ func (n *Notifier) Notify(ctx context.Context, alerts ...Alert) error {
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			if a.Status == Resolved {
+			if a.Status == alert.Resolved {
 				if !found {
 					continue // never fired here, or resolved already
 				}
@@ -253,8 +252,8 @@ func (n *Notifier) afterRoute(ctx context.Context, routed []store.AlertRow) {
 	n.callHooks(ctx, &n.hooks, routed)
 }
 
-func fromRow(r store.AlertRow) Alert {
-	a := Alert{Fingerprint: r.Fingerprint, Kind: r.Kind, Rule: r.Rule, Target: r.Target, Severity: r.Severity,
+func fromRow(r store.AlertRow) alert.Alert {
+	a := alert.Alert{Fingerprint: r.Fingerprint, Kind: r.Kind, Rule: r.Rule, Target: r.Target, Severity: r.Severity,
 		Status: r.State, Summary: r.Summary, Value: r.Value, StartsAt: r.StartedAt.Time, EndsAt: r.ResolvedAt.Time}
 	_ = json.Unmarshal([]byte(r.Labels), &a.Labels)
 	return a
@@ -326,7 +325,7 @@ func (n *Notifier) Seed(ctx context.Context) error {
 			sev = "warning"
 		}
 		for _, k := range s.Kinds {
-			if !slices.Contains(Kinds, k) {
+			if !slices.Contains(alert.Kinds, k) {
 				n.log.Warn("subscription seed skipped: unknown kind", "channel", s.Channel, "kind", k)
 				continue
 			}
@@ -403,10 +402,6 @@ func (n *Notifier) runWorker(ctx context.Context) error {
 		}
 		timer.Reset(wait)
 	}
-}
-
-func sevRank(s string) int {
-	return slices.Index(Severities, s)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

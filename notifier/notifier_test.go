@@ -1,6 +1,8 @@
 package notifier_test
 
 import (
+	"opsbot/alert"
+
 	"bytes"
 	"context"
 	"log/slog"
@@ -46,7 +48,7 @@ func (r *rig) tick(t *testing.T) {
 	}
 }
 
-func (r *rig) notify(t *testing.T, as ...notifier.Alert) {
+func (r *rig) notify(t *testing.T, as ...alert.Alert) {
 	t.Helper()
 	if err := r.n.Notify(context.Background(), as...); err != nil {
 		t.Fatalf("notify: %v", err)
@@ -60,12 +62,12 @@ func (r *rig) subscribe(t *testing.T, channel, minSev, oncall string, kinds ...s
 	}
 }
 
-func alert(fp, kind, rule, target, sev, summary string, v float64) notifier.Alert {
-	return notifier.Alert{Fingerprint: fp, Kind: kind, Rule: rule, Target: target, Severity: sev, Status: notifier.Firing, Summary: summary, Value: v}
+func firing(fp, kind, rule, target, sev, summary string, v float64) alert.Alert {
+	return alert.Alert{Fingerprint: fp, Kind: kind, Rule: rule, Target: target, Severity: sev, Status: alert.Firing, Summary: summary, Value: v}
 }
 
-func resolved(fp string) notifier.Alert {
-	return notifier.Alert{Fingerprint: fp, Kind: "threshold", Status: notifier.Resolved}
+func resolved(fp string) alert.Alert {
+	return alert.Alert{Fingerprint: fp, Kind: "threshold", Status: alert.Resolved}
 }
 
 // The console adapter shows exactly: one grouped message for two alerts
@@ -79,9 +81,9 @@ func TestConsoleGroupedThenResolved(t *testing.T) {
 		r := newRig(t, st, router)
 		r.subscribe(t, "console", "", "", "threshold")
 
-		r.notify(t, alert("cpu/api", "threshold", "cpu_high", "api", "warning", "CPU 93% > 85%", 93))
+		r.notify(t, firing("cpu/api", "threshold", "cpu_high", "api", "warning", "CPU 93% > 85%", 93))
 		r.clk.Advance(10 * time.Second)
-		r.notify(t, alert("mem/api", "threshold", "memory_high", "api", "critical", "memory 95% > 90%", 95))
+		r.notify(t, firing("mem/api", "threshold", "memory_high", "api", "critical", "memory 95% > 90%", 95))
 		r.clk.Advance(19 * time.Second)
 		r.tick(t)
 		r.drain(t)

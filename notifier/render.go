@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"opsbot/alert"
+
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -18,7 +20,7 @@ const AckAction = "ack"
 
 func sortAlerts(as []store.AlertRow) {
 	sort.SliceStable(as, func(i, j int) bool {
-		if ri, rj := sevRank(as[i].Severity), sevRank(as[j].Severity); ri != rj {
+		if ri, rj := alert.SevRank(as[i].Severity), alert.SevRank(as[j].Severity); ri != rj {
 			return ri > rj
 		}
 		return as[i].ID < as[j].ID

@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,7 +77,7 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 	byChannel := map[string]*dest{}
 	for _, s := range subs {
 		for _, a := range routed {
-			if a.Kind != s.Kind || sevRank(a.Severity) < sevRank(s.MinSeverity) {
+			if a.Kind != s.Kind || alert.SevRank(a.Severity) < alert.SevRank(s.MinSeverity) {
 				continue
 			}
 			d := byChannel[s.Channel]

@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +53,7 @@ func (n *Notifier) announceSeverity(ctx context.Context, tx store.DBTX, changes 
 		if err != nil {
 			return nil, err
 		}
-		if sevRank(a.Severity) <= sevRank(c.from) {
+		if alert.SevRank(a.Severity) <= alert.SevRank(c.from) {
 			continue
 		}
 		if _, ok := silencedBy(silences, a); ok {
@@ -94,7 +96,7 @@ func (n *Notifier) announceSeverity(ctx context.Context, tx store.DBTX, changes 
 	replies := map[string]map[int64][]int64{} // channel → first message → risen alerts
 	for _, s := range subs {
 		for _, a := range rises {
-			if a.Kind != s.Kind || sevRank(a.Severity) < sevRank(s.MinSeverity) {
+			if a.Kind != s.Kind || alert.SevRank(a.Severity) < alert.SevRank(s.MinSeverity) {
 				continue
 			}
 			if s.Oncall != "" && oncall[s.Channel] == "" {

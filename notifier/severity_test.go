@@ -1,13 +1,14 @@
 package notifier_test
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"opsbot/chat"
-	"opsbot/notifier"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )
@@ -25,10 +26,10 @@ func TestSeverityChangeUpdatesTheMessage(t *testing.T) {
 		r.subscribe(t, "ops", "", "@oncall", "security")
 		r.subscribe(t, "pager", "critical", "", "security")
 		var escalated, announced []string
-		r.n.OnEscalate(func(_ context.Context, a notifier.Alert) { escalated = append(escalated, a.Fingerprint+"/"+a.Severity) })
-		r.n.OnAlert(func(_ context.Context, a notifier.Alert) { announced = append(announced, a.Fingerprint+"/"+a.Severity) })
+		r.n.OnEscalate(func(_ context.Context, a alert.Alert) { escalated = append(escalated, a.Fingerprint+"/"+a.Severity) })
+		r.n.OnAlert(func(_ context.Context, a alert.Alert) { announced = append(announced, a.Fingerprint+"/"+a.Severity) })
 
-		tls := alert("tls/api", "security", "tls_expiry", "api", "warning", "certificate expires in 10 days", 10)
+		tls := firing("tls/api", "security", "tls_expiry", "api", "warning", "certificate expires in 10 days", 10)
 		r.notify(t, tls)
 		r.drain(t)
 		ops := p.posts("ops")
@@ -110,7 +111,7 @@ func TestSeverityChangeSilencedAndAcked(t *testing.T) {
 		if _, err := r.n.Silence(ctx, "severity=warning", time.Hour, "", "slack:U1"); err != nil {
 			t.Fatal(err)
 		}
-		burst := alert("login/1.2.3.4", "security", "login_failed_ip", "", "warning", "12 failed logins", 12)
+		burst := firing("login/1.2.3.4", "security", "login_failed_ip", "", "warning", "12 failed logins", 12)
 		r.notify(t, burst)
 		r.drain(t)
 		if n := len(p.posts("ops")); n != 0 {
@@ -126,7 +127,7 @@ func TestSeverityChangeSilencedAndAcked(t *testing.T) {
 		// Acknowledged, then risen: the message shows it, nobody is paged.
 		r.clk.Advance(2 * time.Hour) // past the warning silence
 		r.tick(t)
-		warn := alert("am:3", "external", "Latency", "api", "warning", "p99 1.9s", 1.9)
+		warn := firing("am:3", "external", "Latency", "api", "warning", "p99 1.9s", 1.9)
 		r.notify(t, warn)
 		r.drain(t)
 		ps := p.posts("ops")

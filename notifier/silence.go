@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,11 +41,11 @@ func ParseMatcher(s string) (Matcher, error) {
 		if !keyRE.MatchString(k) {
 			return nil, invalidf("bad matcher key %q: letters, digits, _ . - only", k)
 		}
-		if k == "kind" && !contains(Kinds, v) {
-			return nil, invalidf("bad matcher: unknown kind %q (want %s)", v, strings.Join(Kinds, ", "))
+		if k == "kind" && !contains(alert.Kinds, v) {
+			return nil, invalidf("bad matcher: unknown kind %q (want %s)", v, strings.Join(alert.Kinds, ", "))
 		}
-		if k == "severity" && !contains(Severities, v) {
-			return nil, invalidf("bad matcher: unknown severity %q (want %s)", v, strings.Join(Severities, ", "))
+		if k == "severity" && !contains(alert.Severities, v) {
+			return nil, invalidf("bad matcher: unknown severity %q (want %s)", v, strings.Join(alert.Severities, ", "))
 		}
 		m = append(m, struct{ Key, Value string }{k, v})
 	}

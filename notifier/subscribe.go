@@ -1,6 +1,8 @@
 package notifier
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"fmt"
 	"slices"
@@ -17,17 +19,17 @@ func (n *Notifier) Subscribe(ctx context.Context, channel string, kinds []string
 		return invalidf("no channel to subscribe")
 	}
 	if len(kinds) == 0 {
-		return invalidf("name at least one kind: %s", strings.Join(Kinds, ", "))
+		return invalidf("name at least one kind: %s", strings.Join(alert.Kinds, ", "))
 	}
 	if minSeverity == "" {
 		minSeverity = "warning"
 	}
-	if !slices.Contains(Severities, minSeverity) {
-		return invalidf("unknown severity %q (want %s)", minSeverity, strings.Join(Severities, " or "))
+	if !slices.Contains(alert.Severities, minSeverity) {
+		return invalidf("unknown severity %q (want %s)", minSeverity, strings.Join(alert.Severities, " or "))
 	}
 	for _, k := range kinds {
-		if !slices.Contains(Kinds, k) {
-			return invalidf("unknown kind %q (want %s)", k, strings.Join(Kinds, ", "))
+		if !slices.Contains(alert.Kinds, k) {
+			return invalidf("unknown kind %q (want %s)", k, strings.Join(alert.Kinds, ", "))
 		}
 	}
 	now := n.Now()
@@ -43,11 +45,11 @@ func (n *Notifier) Subscribe(ctx context.Context, channel string, kinds []string
 // kinds it had.
 func (n *Notifier) Unsubscribe(ctx context.Context, channel string, kinds []string) ([]string, error) {
 	if len(kinds) == 0 {
-		return nil, invalidf("name at least one kind: %s", strings.Join(Kinds, ", "))
+		return nil, invalidf("name at least one kind: %s", strings.Join(alert.Kinds, ", "))
 	}
 	for _, k := range kinds {
-		if !slices.Contains(Kinds, k) {
-			return nil, invalidf("unknown kind %q (want %s)", k, strings.Join(Kinds, ", "))
+		if !slices.Contains(alert.Kinds, k) {
+			return nil, invalidf("unknown kind %q (want %s)", k, strings.Join(alert.Kinds, ", "))
 		}
 	}
 	var removed []string
@@ -71,11 +73,11 @@ func (n *Notifier) Subscriptions(ctx context.Context, channel string) ([]store.S
 // Recipients answers which channels would get an alert of kind and
 // severity, with the on-call each would mention.
 func (n *Notifier) Recipients(ctx context.Context, kind, severity string) ([]store.Subscription, error) {
-	if !slices.Contains(Kinds, kind) {
-		return nil, invalidf("unknown kind %q (want %s)", kind, strings.Join(Kinds, ", "))
+	if !slices.Contains(alert.Kinds, kind) {
+		return nil, invalidf("unknown kind %q (want %s)", kind, strings.Join(alert.Kinds, ", "))
 	}
-	if !slices.Contains(Severities, severity) {
-		return nil, invalidf("unknown severity %q (want %s)", severity, strings.Join(Severities, " or "))
+	if !slices.Contains(alert.Severities, severity) {
+		return nil, invalidf("unknown severity %q (want %s)", severity, strings.Join(alert.Severities, " or "))
 	}
 	all, err := n.st.Subscriptions(ctx, "")
 	if err != nil {
@@ -83,7 +85,7 @@ func (n *Notifier) Recipients(ctx context.Context, kind, severity string) ([]sto
 	}
 	var out []store.Subscription
 	for _, s := range all {
-		if s.Kind == kind && sevRank(severity) >= sevRank(s.MinSeverity) {
+		if s.Kind == kind && alert.SevRank(severity) >= alert.SevRank(s.MinSeverity) {
 			out = append(out, s)
 		}
 	}

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -10,13 +12,12 @@ import (
 	"sync"
 	"time"
 
-	"opsbot/notifier"
 	"opsbot/store"
 )
 
 // Sink receives alerts (the notifier).
 type Sink interface {
-	Notify(ctx context.Context, alerts ...notifier.Alert) error
+	Notify(ctx context.Context, alerts ...alert.Alert) error
 }
 
 // Store keeps samples and the engine's small state; *store.Store satisfies it.
@@ -129,7 +130,7 @@ type Engine struct {
 	groupMu   map[string]*sync.Mutex
 	sources   []*registered
 	active    map[string]*Active
-	unsent    []notifier.Alert
+	unsent    []alert.Alert
 	latest    map[seriesKey]store.Sample
 	ruleCheck map[string]*Check
 	loaded    bool
@@ -188,7 +189,7 @@ func (e *Engine) Add(group string, src Source) {
 // persisted is the state kept in the store.
 type persisted struct {
 	Active []*Active         `json:"active"`
-	Unsent []notifier.Alert  `json:"unsent,omitempty"`
+	Unsent []alert.Alert     `json:"unsent,omitempty"`
 	Extra  map[string]string `json:"extra,omitempty"`
 }
 
@@ -286,7 +287,7 @@ func (e *Engine) evalGroup(ctx context.Context, now time.Time, group string) err
 	defer e.mu.Unlock()
 	var errs []error
 	var samples []store.Sample
-	var outgoing []notifier.Alert
+	var outgoing []alert.Alert
 	for _, c := range results {
 		ch := &c.reg.check
 		ch.LastRun, ch.Duration = now, c.dur
@@ -344,7 +345,7 @@ func safeCollect(ctx context.Context, src Source, now time.Time) (out Output, er
 
 // deliver hands alerts (and earlier unsent ones) to the sink; on failure
 // they are kept and tried again next evaluation.
-func (e *Engine) deliver(ctx context.Context, alerts []notifier.Alert) error {
+func (e *Engine) deliver(ctx context.Context, alerts []alert.Alert) error {
 	all := append(e.unsent, alerts...)
 	e.unsent = nil
 	if len(all) == 0 || e.Sink == nil {
@@ -358,12 +359,12 @@ func (e *Engine) deliver(ctx context.Context, alerts []notifier.Alert) error {
 }
 
 // evalRules moves each rule's per-target state with this evaluation's samples.
-func (e *Engine) evalRules(samples []store.Sample, now time.Time) []notifier.Alert {
+func (e *Engine) evalRules(samples []store.Sample, now time.Time) []alert.Alert {
 	byKey := map[seriesKey]float64{}
 	for _, s := range samples {
 		byKey[seriesKey{s.Metric, s.Target}] = s.Value
 	}
-	var out []notifier.Alert
+	var out []alert.Alert
 	for _, r := range e.Rules {
 		ch := e.ruleCheck[r.Name]
 		ch.LastRun = now
@@ -389,7 +390,7 @@ func (e *Engine) evalRules(samples []store.Sample, now time.Time) []notifier.Ale
 // step is the one transition function of a threshold rule on one target.
 // A target without a sample this time keeps its state: no data is neither
 // a breach nor a recovery.
-func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]float64, now time.Time) *notifier.Alert {
+func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]float64, now time.Time) *alert.Alert {
 	fp := Fingerprint(r.Name, target, nil)
 	a := e.active[fp]
 	guardOK := true
@@ -425,7 +426,7 @@ func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]floa
 		}
 		if held {
 			a.State, a.FiredAt = StateFiring, now
-			return e.alert(a, notifier.Firing, now)
+			return e.alert(a, alert.Firing, now)
 		}
 	case StateFiring:
 		if beyond {
@@ -435,10 +436,10 @@ func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]floa
 		}
 		if r.normal(v) {
 			delete(e.active, fp)
-			return e.alert(a, notifier.Resolved, now)
+			return e.alert(a, alert.Resolved, now)
 		}
 		if sevChanged {
-			return e.alert(a, notifier.Firing, now)
+			return e.alert(a, alert.Firing, now)
 		}
 	}
 	return nil
@@ -446,8 +447,8 @@ func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]floa
 
 // reconcile fires new findings of a source and, after a complete
 // collection, resolves its findings that are gone.
-func (e *Engine) reconcile(source string, findings []Finding, complete bool, now time.Time) []notifier.Alert {
-	var out []notifier.Alert
+func (e *Engine) reconcile(source string, findings []Finding, complete bool, now time.Time) []alert.Alert {
+	var out []alert.Alert
 	seen := map[string]bool{}
 	for _, f := range findings {
 		fp := Fingerprint(f.Rule, f.Target, f.Labels)
@@ -462,7 +463,7 @@ func (e *Engine) reconcile(source string, findings []Finding, complete bool, now
 				State: StateFiring, ActiveAt: now, FiredAt: now, Source: source}
 			e.active[fp] = a
 			a.Severity, a.Summary, a.Value, a.Count = f.Severity, f.Summary, f.Value, 1
-			out = append(out, *e.alert(a, notifier.Firing, now))
+			out = append(out, *e.alert(a, alert.Firing, now))
 			continue
 		}
 		a.Count++
@@ -471,24 +472,24 @@ func (e *Engine) reconcile(source string, findings []Finding, complete bool, now
 		if changed {
 			// Same condition, new severity (a certificate a day closer):
 			// announced again under the same fingerprint.
-			out = append(out, *e.alert(a, notifier.Firing, now))
+			out = append(out, *e.alert(a, alert.Firing, now))
 		}
 	}
 	if complete {
 		for fp, a := range e.active {
 			if a.Source == source && !seen[fp] {
 				delete(e.active, fp)
-				out = append(out, *e.alert(a, notifier.Resolved, now))
+				out = append(out, *e.alert(a, alert.Resolved, now))
 			}
 		}
 	}
 	return out
 }
 
-func (e *Engine) alert(a *Active, status string, now time.Time) *notifier.Alert {
-	al := &notifier.Alert{Fingerprint: a.Fingerprint, Kind: a.Kind, Rule: a.Rule, Target: a.Target, Severity: a.Severity,
+func (e *Engine) alert(a *Active, status string, now time.Time) *alert.Alert {
+	al := &alert.Alert{Fingerprint: a.Fingerprint, Kind: a.Kind, Rule: a.Rule, Target: a.Target, Severity: a.Severity,
 		Status: status, Summary: a.Summary, Value: a.Value, Labels: maps.Clone(a.Labels), StartsAt: a.ActiveAt}
-	if status == notifier.Resolved {
+	if status == alert.Resolved {
 		al.EndsAt = now
 	}
 	return al

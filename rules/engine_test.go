@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +17,6 @@ import (
 	"time"
 
 	"opsbot/config"
-	"opsbot/notifier"
 	"opsbot/ops"
 	"opsbot/store"
 	"opsbot/store/storetest"
@@ -24,11 +25,11 @@ import (
 // recSink records what the notifier would get.
 type recSink struct {
 	mu     sync.Mutex
-	alerts []notifier.Alert
+	alerts []alert.Alert
 	fail   error
 }
 
-func (s *recSink) Notify(_ context.Context, alerts ...notifier.Alert) error {
+func (s *recSink) Notify(_ context.Context, alerts ...alert.Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
@@ -174,7 +175,7 @@ func TestFiringAlertShape(t *testing.T) {
 	sink.mu.Lock()
 	a := sink.alerts[0]
 	sink.mu.Unlock()
-	if a.Kind != "threshold" || a.Rule != "memory_high" || a.Target != "" || a.Status != notifier.Firing ||
+	if a.Kind != "threshold" || a.Rule != "memory_high" || a.Target != "" || a.Status != alert.Firing ||
 		!a.StartsAt.Equal(t0) || a.Fingerprint != Fingerprint("memory_high", "", nil) || len(a.Fingerprint) != 16 {
 		t.Fatalf("alert %+v", a)
 	}

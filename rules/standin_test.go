@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"io"
 	"log/slog"
@@ -10,7 +12,6 @@ import (
 	"time"
 
 	"opsbot/config"
-	"opsbot/notifier"
 	"opsbot/standin"
 )
 
@@ -55,7 +56,7 @@ func TestStandinBursts(t *testing.T) {
 	sink.mu.Lock()
 	var fired []string
 	for _, a := range sink.alerts {
-		if a.Status != notifier.Firing || a.Target != name {
+		if a.Status != alert.Firing || a.Target != name {
 			t.Errorf("unexpected %+v", a)
 		}
 		fired = append(fired, a.Kind+":"+a.Rule)
@@ -89,7 +90,7 @@ func TestStandinBursts(t *testing.T) {
 	}
 	var resolved []string
 	for _, a := range sink.alerts {
-		if a.Status == notifier.Resolved {
+		if a.Status == alert.Resolved {
 			resolved = append(resolved, a.Rule)
 		}
 	}

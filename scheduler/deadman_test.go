@@ -1,6 +1,8 @@
 package scheduler_test
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -25,7 +27,7 @@ func consoleNotifier(t *testing.T, now *time.Time) (*notifier.Notifier, *syncBuf
 	t.Helper()
 	st := storetest.SQLite(t)
 	cfg := config.Default()
-	cfg.Channels.Subscriptions = []config.Subscription{{Channel: "console", Kinds: notifier.Kinds, MinSeverity: "warning"}}
+	cfg.Channels.Subscriptions = []config.Subscription{{Channel: "console", Kinds: alert.Kinds, MinSeverity: "warning"}}
 	cfg.Notifier.GroupWait = 0
 	out := &syncBuf{}
 	router := chat.NewRouter()
@@ -219,7 +221,7 @@ func TestMemoryAlertFlushesTheCache(t *testing.T) {
 		}}}
 	var actions []string
 	rem.OnAction = func(ctx context.Context, target, actor, text string) { actions = append(actions, target+": "+text) }
-	a := notifier.Alert{Fingerprint: "memory_high:host", Kind: "threshold", Rule: "memory_high", Target: "api", Severity: "critical", Status: notifier.Firing, Summary: "memory 93 %", Value: 93, StartsAt: now}
+	a := alert.Alert{Fingerprint: "memory_high:host", Kind: "threshold", Rule: "memory_high", Target: "api", Severity: "critical", Status: alert.Firing, Summary: "memory 93 %", Value: 93, StartsAt: now}
 	n.OnAlert(rem.OnAlert)
 	if err := n.Notify(ctx, a); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +14,6 @@ import (
 
 	"opsbot/chat"
 	"opsbot/config"
-	"opsbot/notifier"
 	"opsbot/store"
 )
 
@@ -129,8 +130,8 @@ func (r *Remediator) checkTarget(ctx context.Context, t config.Target) error {
 		}
 		if st.Down {
 			st.Down = false
-			r.notify(ctx, notifier.Alert{Fingerprint: fp, Kind: "health", Rule: "health_down", Target: t.Name, Severity: "critical",
-				Status: notifier.Resolved, Summary: fmt.Sprintf("%s is healthy again", t.Name), StartsAt: now, EndsAt: now})
+			r.notify(ctx, alert.Alert{Fingerprint: fp, Kind: "health", Rule: "health_down", Target: t.Name, Severity: "critical",
+				Status: alert.Resolved, Summary: fmt.Sprintf("%s is healthy again", t.Name), StartsAt: now, EndsAt: now})
 		}
 		st.Failures = 0
 		// A healthy period as long as the window resets the budget.
@@ -148,8 +149,8 @@ func (r *Remediator) checkTarget(ctx context.Context, t config.Target) error {
 	newlyDown := !st.Down
 	if newlyDown {
 		st.Down = true
-		r.notify(ctx, notifier.Alert{Fingerprint: fp, Kind: "health", Rule: "health_down", Target: t.Name, Severity: "critical",
-			Status: notifier.Firing, Summary: fmt.Sprintf("%s failed %d health checks in a row: %v", t.Name, st.Failures, probeErr), StartsAt: now})
+		r.notify(ctx, alert.Alert{Fingerprint: fp, Kind: "health", Rule: "health_down", Target: t.Name, Severity: "critical",
+			Status: alert.Firing, Summary: fmt.Sprintf("%s failed %d health checks in a row: %v", t.Name, st.Failures, probeErr), StartsAt: now})
 	}
 	// A spent budget stays spent until a healthy period as long as the
 	// window (or a human) ends it, even once its restarts have left the
@@ -225,16 +226,16 @@ func (r *Remediator) budgetSpent(ctx context.Context, target string, n int, wind
 			text += fmt.Sprintf(" Added to incident #%d.", id)
 		}
 	} else {
-		r.notify(ctx, notifier.Alert{Fingerprint: "restart_budget:" + target, Kind: "incident", Rule: "restart_budget_spent", Target: target,
-			Severity: "critical", Status: notifier.Firing, Summary: text, StartsAt: r.now()})
+		r.notify(ctx, alert.Alert{Fingerprint: "restart_budget:" + target, Kind: "incident", Rule: "restart_budget_spent", Target: target,
+			Severity: "critical", Status: alert.Firing, Summary: text, StartsAt: r.now()})
 	}
 	r.audit(ctx, target, "budget", text, nil)
 	r.reply(ctx, HealthFingerprint(target), chat.Message{Text: text, Severity: chat.SevCritical})
 }
 
 // OnAlert runs the configured handler of a newly firing alert's rule.
-func (r *Remediator) OnAlert(ctx context.Context, a notifier.Alert) {
-	if a.Status != notifier.Firing {
+func (r *Remediator) OnAlert(ctx context.Context, a alert.Alert) {
+	if a.Status != alert.Firing {
 		return
 	}
 	h, ok := r.Handlers[a.Rule]
@@ -256,7 +257,7 @@ func (r *Remediator) OnAlert(ctx context.Context, a notifier.Alert) {
 	}
 }
 
-func (r *Remediator) notify(ctx context.Context, a notifier.Alert) {
+func (r *Remediator) notify(ctx context.Context, a alert.Alert) {
 	if r.Sink == nil {
 		return
 	}

@@ -1,6 +1,8 @@
 package scheduler_test
 
 import (
+	"opsbot/alert"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -71,7 +73,7 @@ func newRemEnv(t *testing.T, st *store.Store) *remEnv {
 	e := &remEnv{b: b, st: st, out: &syncBuf{}, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	e.cfg = config.Default()
 	e.cfg.Targets = []config.Target{b.Target()}
-	e.cfg.Channels.Subscriptions = []config.Subscription{{Channel: "console", Kinds: notifier.Kinds, MinSeverity: "warning"}}
+	e.cfg.Channels.Subscriptions = []config.Subscription{{Channel: "console", Kinds: alert.Kinds, MinSeverity: "warning"}}
 	e.cfg.Channels.Incident = "console"
 	e.cfg.Notifier.GroupWait = 0
 	cfgf := func() *config.Config { return e.cfg }

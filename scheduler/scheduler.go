@@ -5,6 +5,8 @@
 package scheduler
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
-	"opsbot/notifier"
 	"opsbot/store"
 )
 
@@ -41,7 +42,7 @@ type Job struct {
 
 // Sink receives alerts (the notifier).
 type Sink interface {
-	Notify(ctx context.Context, alerts ...notifier.Alert) error
+	Notify(ctx context.Context, alerts ...alert.Alert) error
 }
 
 type jobState struct {
@@ -283,7 +284,7 @@ func (s *Scheduler) checkOverdue(ctx context.Context, now time.Time, states map[
 	if s.Sink == nil {
 		return
 	}
-	var alerts []notifier.Alert
+	var alerts []alert.Alert
 	s.mu.Lock()
 	for name, j := range s.jobs {
 		if states[name].Paused || j.Off {
@@ -294,7 +295,7 @@ func (s *Scheduler) checkOverdue(ctx context.Context, now time.Time, states map[
 			since = ls.Time
 		}
 		limit := j.period + j.Slack
-		a := notifier.Alert{Fingerprint: "job_overdue:" + name, Kind: j.Kind, Rule: "job_overdue", Severity: "critical",
+		a := alert.Alert{Fingerprint: "job_overdue:" + name, Kind: j.Kind, Rule: "job_overdue", Severity: "critical",
 			Labels: map[string]string{"job": name}, StartsAt: now}
 		overdue := now.Sub(since) > limit
 		if overdue && j.running && now.Sub(j.runStart) <= j.Slack {
@@ -303,7 +304,7 @@ func (s *Scheduler) checkOverdue(ctx context.Context, now time.Time, states map[
 		switch {
 		case overdue && !j.overdue:
 			j.overdue, j.synced = true, true
-			a.Status = notifier.Firing
+			a.Status = alert.Firing
 			a.Summary = fmt.Sprintf("job %s has not succeeded for %s (expected every %s)", name, now.Sub(since).Round(time.Minute), j.period)
 			alerts = append(alerts, a)
 		case !overdue && j.overdue,
@@ -311,7 +312,7 @@ func (s *Scheduler) checkOverdue(ctx context.Context, now time.Time, states map[
 			// on time proves it over (a resolve of no firing alert is nothing).
 			!overdue && !j.synced && !states[name].LastSuccess.IsZero():
 			j.overdue, j.synced = false, true
-			a.Status = notifier.Resolved
+			a.Status = alert.Resolved
 			a.EndsAt = now
 			a.Summary = fmt.Sprintf("job %s succeeded again", name)
 			alerts = append(alerts, a)

@@ -4,6 +4,8 @@
 package alerts
 
 import (
+	"opsbot/alert"
+
 	"context"
 	"errors"
 	"fmt"
@@ -48,14 +50,14 @@ func parseID(s, what string) (int64, error) {
 // Verbs returns the alert routing verbs.
 func Verbs(d Deps) []*commands.Verb {
 	n := d.Notifier
-	kindList := strings.Join(notifier.Kinds, ", ")
+	kindList := strings.Join(alert.Kinds, ", ")
 	return []*commands.Verb{
 		{
 			Name:     "subscribe",
 			Summary:  "send alerts of some kinds to this channel",
 			Usage:    "subscribe <kind>… [--min-severity warning|critical] [--oncall @user]",
 			Params:   []commands.Param{{Name: "kinds", Help: "any of " + kindList, Required: true, Rest: true}},
-			Flags:    []commands.Flag{{Name: "min-severity", Help: "only alerts at least this severe", Choices: notifier.Severities}, {Name: "oncall", Help: "user or group to mention on critical alerts until acknowledged"}},
+			Flags:    []commands.Flag{{Name: "min-severity", Help: "only alerts at least this severe", Choices: alert.Severities}, {Name: "oncall", Help: "user or group to mention on critical alerts until acknowledged"}},
 			Examples: []string{"/ops subscribe threshold security", "/ops subscribe health --min-severity critical --oncall @sre"},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				kinds := kindsOf(c)
@@ -107,7 +109,7 @@ func Verbs(d Deps) []*commands.Verb {
 							return commands.Response{}, err
 						}
 						if len(subs) == 0 {
-							return commands.Text("No subscriptions. Try `/ops subscribe %s`.", strings.Join(notifier.Kinds[:2], " ")), nil
+							return commands.Text("No subscriptions. Try `/ops subscribe %s`.", strings.Join(alert.Kinds[:2], " ")), nil
 						}
 						return commands.Response{Message: chat.Message{Title: "Subscriptions", Code: subTable(subs)}}, nil
 					},
@@ -116,8 +118,8 @@ func Verbs(d Deps) []*commands.Verb {
 					Name:    "test",
 					Summary: "which channels would get an alert of this kind and severity",
 					Params: []commands.Param{
-						{Name: "kind", Required: true, Choices: notifier.Kinds},
-						{Name: "severity", Required: true, Choices: notifier.Severities},
+						{Name: "kind", Required: true, Choices: alert.Kinds},
+						{Name: "severity", Required: true, Choices: alert.Severities},
 					},
 					Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 						subs, err := n.Recipients(ctx, c.Arg(0), c.Arg(1))

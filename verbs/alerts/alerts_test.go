@@ -1,6 +1,8 @@
 package alerts_test
 
 import (
+	"opsbot/alert"
+
 	"bytes"
 	"context"
 	"log/slog"
@@ -67,7 +69,7 @@ func TestVerbs(t *testing.T) {
 				t.Errorf("/ops %s:\n got %q\nwant %q", s.cmd, got, s.want)
 			}
 		}
-		if err := n.Notify(ctx, notifier.Alert{Fingerprint: "cpu/api", Kind: "threshold", Rule: "cpu_high", Target: "api", Severity: "critical", Summary: "CPU 97%"}); err != nil {
+		if err := n.Notify(ctx, alert.Alert{Fingerprint: "cpu/api", Kind: "threshold", Rule: "cpu_high", Target: "api", Severity: "critical", Summary: "CPU 97%"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := n.Drain(ctx); err != nil {

@@ -1,6 +1,8 @@
 package monitor
 
 import (
+	"opsbot/alert"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,7 +15,6 @@ import (
 
 	"opsbot/commands"
 	"opsbot/config"
-	"opsbot/notifier"
 	"opsbot/rules"
 	"opsbot/store"
 	"opsbot/store/storetest"
@@ -21,7 +22,7 @@ import (
 
 type nullSink struct{}
 
-func (nullSink) Notify(context.Context, ...notifier.Alert) error { return nil }
+func (nullSink) Notify(context.Context, ...alert.Alert) error { return nil }
 
 // series is a source replaying fixed values per evaluation.
 type series struct {
