@@ -127,6 +127,9 @@ func TestCrashBetweenSendAndMark(t *testing.T) {
 	if err := n.Notify(ctx, firing("cpu/api", "threshold", "cpu_high", "api", "critical", "CPU 97%", 97)); err != nil {
 		t.Fatal(err)
 	}
+	if err := n.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	child := func() *exec.Cmd {

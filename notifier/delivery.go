@@ -53,6 +53,10 @@ func (n *Notifier) follow(ctx context.Context, owner, op string, m chat.Message)
 			return err
 		}
 		if len(parents) == 0 {
+			if fp, ok := strings.CutPrefix(owner, "alert:"); ok && op == store.OpReply {
+				// The alert's message is not out yet: thread it there later.
+				return store.DeferReply(ctx, tx, fp, payload, now)
+			}
 			n.log.Debug("nothing to "+op+": owner has no message", "owner", owner)
 			return nil
 		}

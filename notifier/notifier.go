@@ -59,6 +59,15 @@ type Notifier struct {
 
 	holdMu sync.Mutex
 	hold   map[string]time.Time // channel → not before (the platform's retry-after)
+
+	// Fence, when set, is asked before the pipeline writes and before a
+	// message is sent: false means this replica may no longer lead.
+	Fence func() bool
+
+	actions       Actions
+	defaultSource alert.Sink
+	inboxWake     chan struct{}
+	pollEvery     time.Duration // how often the inbox is read for other replicas' observations
 }
 
 var _ chat.Outbox = (*Notifier)(nil)
@@ -68,13 +77,17 @@ func New(st *store.Store, poster chat.Poster, cfg func() *config.Config, log *sl
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Notifier{
+	n := &Notifier{
 		st: st, poster: poster, cfg: cfg, log: log,
-		Now:    time.Now,
-		Jitter: rand.Float64,
-		wake:   make(chan struct{}, 1),
-		hold:   map[string]time.Time{},
+		Now:       time.Now,
+		Jitter:    rand.Float64,
+		wake:      make(chan struct{}, 1),
+		hold:      map[string]time.Time{},
+		inboxWake: make(chan struct{}, 1),
+		pollEvery: 100 * time.Millisecond,
 	}
+	n.defaultSource = n.Source("opsbot")
+	return n
 }
 
 // OnAlert adds a hook called once for each alert episode when it is
@@ -150,101 +163,97 @@ func (n *Notifier) validate(a *alert.Alert) error {
 	return nil
 }
 
-// Notify records alerts (a new firing episode, seen again, or resolved) and
-// routes those whose group window has closed. Bad alerts are refused before
-// anything is stored.
-func (n *Notifier) Notify(ctx context.Context, alerts ...alert.Alert) error {
-	for i := range alerts {
-		if err := n.validate(&alerts[i]); err != nil {
-			return fmt.Errorf("notify: %w", err)
-		}
-	}
-	n.mu.Lock()
-	now := n.Now()
+// apply is the dedup stage: it applies claimed observations to alert
+// state in one transaction (a new firing episode, seen again, a changed
+// severity, resolved) and reports what the later stages need.
+func (n *Notifier) apply(ctx context.Context, tx *sqlx.Tx, alerts []alert.Alert, now time.Time) (applied, error) {
+	var out applied
 	cfg := n.cfg()
-	var routed, escalated []store.AlertRow
-	err := n.st.Tx(ctx, func(tx *sqlx.Tx) error {
-		windowEnd, open, err := store.OpenGroupWindow(ctx, tx, now)
-		if err != nil {
-			return err
-		}
-		var resolved []int64
-		var changed []sevChange
-		for _, a := range alerts {
-			cur, err := store.FiringAlert(ctx, tx, a.Fingerprint)
-			found := err == nil
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if a.Status == alert.Resolved {
-				if !found {
-					continue // never fired here, or resolved already
-				}
-				at := a.EndsAt
-				if at.IsZero() || at.After(now) {
-					at = now
-				}
-				if err := store.ResolveAlert(ctx, tx, cur.ID, at); err != nil {
-					return err
-				}
-				if !cur.RoutedAt.IsZero() {
-					resolved = append(resolved, cur.ID)
-				}
-				continue
-			}
-			if found {
-				if err := store.TouchAlert(ctx, tx, cur.ID, now, a.Value, a.Summary); err != nil {
-					return err
-				}
-				if a.Severity != cur.Severity {
-					// The same condition, worse or better: not a duplicate.
-					if err := store.SetAlertSeverity(ctx, tx, cur.ID, a.Severity); err != nil {
-						return err
-					}
-					switch {
-					case !cur.RoutedAt.IsZero():
-						changed = append(changed, sevChange{id: cur.ID, from: cur.Severity})
-					case cur.Pending == store.PendingSilence:
-						// The silence may have matched the old severity only:
-						// look again now.
-						if err := store.SetAlertPending(ctx, tx, cur.ID, store.PendingSilence, now, cur.SilenceID); err != nil {
-							return err
-						}
-					}
-				}
-				continue
-			}
-			if !open {
-				windowEnd, open = now.Add(cfg.Notifier.GroupWait), true
-			}
-			labels, _ := json.Marshal(a.Labels)
-			start := a.StartsAt
-			if start.IsZero() || start.After(now) {
-				start = now
-			}
-			row := store.AlertRow{Fingerprint: a.Fingerprint, Kind: a.Kind, Rule: a.Rule, Target: a.Target, Severity: a.Severity,
-				Labels: string(labels), Summary: a.Summary, Value: a.Value, StartedAt: store.T(start), LastSeenAt: store.T(now),
-				Pending: store.PendingGroup, RouteAt: store.T(windowEnd)}
-			if err := store.InsertAlert(ctx, tx, &row); err != nil {
-				return err
-			}
-		}
-		if escalated, err = n.announceSeverity(ctx, tx, changed, now); err != nil {
-			return err
-		}
-		if err := n.announceResolved(ctx, tx, resolved, now); err != nil {
-			return err
-		}
-		routed, err = n.routeDue(ctx, tx, now)
-		return err
-	})
-	n.mu.Unlock()
+	windowEnd, open, err := store.OpenGroupWindow(ctx, tx, now)
 	if err != nil {
-		return fmt.Errorf("notify: %w", err)
+		return out, err
 	}
-	n.afterRoute(ctx, routed)
-	n.afterEscalate(ctx, escalated)
-	return nil
+	var resolved []int64
+	var changed []sevChange
+	for _, a := range alerts {
+		cur, err := store.FiringAlert(ctx, tx, a.Fingerprint)
+		found := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return out, err
+		}
+		if a.Status == alert.Resolved {
+			if !found {
+				continue // never fired here, or resolved already
+			}
+			at := a.EndsAt
+			if at.IsZero() || at.After(now) {
+				at = now
+			}
+			if err := store.ResolveAlert(ctx, tx, cur.ID, at); err != nil {
+				return out, err
+			}
+			if a.Summary != "" || a.Value != 0 {
+				if err := store.SetAlertEnd(ctx, tx, cur.ID, a.Value, a.Summary); err != nil {
+					return out, err
+				}
+			}
+			if !cur.RoutedAt.IsZero() {
+				resolved = append(resolved, cur.ID)
+			}
+			out.resolved = append(out.resolved, a.Fingerprint)
+			continue
+		}
+		if found {
+			if err := store.TouchAlert(ctx, tx, cur.ID, now, a.Value, a.Summary); err != nil {
+				return out, err
+			}
+			if a.Detail != "" && a.Detail != cur.Detail {
+				if err := store.SetAlertDetail(ctx, tx, cur.ID, a.Detail); err != nil {
+					return out, err
+				}
+			}
+			if a.Severity != cur.Severity {
+				// The same condition, worse or better: not a duplicate.
+				if err := store.SetAlertSeverity(ctx, tx, cur.ID, a.Severity); err != nil {
+					return out, err
+				}
+				switch {
+				case !cur.RoutedAt.IsZero():
+					changed = append(changed, sevChange{id: cur.ID, from: cur.Severity})
+				case cur.Pending == store.PendingSilence:
+					// The silence may have matched the old severity only:
+					// look again now.
+					if err := store.SetAlertPending(ctx, tx, cur.ID, store.PendingSilence, now, cur.SilenceID); err != nil {
+						return out, err
+					}
+				}
+			}
+			out.firing = append(out.firing, firingAlert{Alert: a})
+			continue
+		}
+		if !open {
+			windowEnd, open = now.Add(cfg.Notifier.GroupWait), true
+		}
+		labels, _ := json.Marshal(a.Labels)
+		start := a.StartsAt
+		if start.IsZero() || start.After(now) {
+			start = now
+		}
+		row := store.AlertRow{Fingerprint: a.Fingerprint, Kind: a.Kind, Rule: a.Rule, Target: a.Target, Severity: a.Severity,
+			Labels: string(labels), Summary: a.Summary, Detail: a.Detail, Value: a.Value, StartedAt: store.T(start), LastSeenAt: store.T(now),
+			Pending: store.PendingGroup, RouteAt: store.T(windowEnd)}
+		if err := store.InsertAlert(ctx, tx, &row); err != nil {
+			return out, err
+		}
+		out.firing = append(out.firing, firingAlert{Alert: a})
+	}
+	if out.escalated, err = n.announceSeverity(ctx, tx, changed, now); err != nil {
+		return out, err
+	}
+	if err := n.announceResolved(ctx, tx, resolved, now); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 func (n *Notifier) afterRoute(ctx context.Context, routed []store.AlertRow) {
@@ -257,32 +266,6 @@ func fromRow(r store.AlertRow) alert.Alert {
 		Status: r.State, Summary: r.Summary, Value: r.Value, StartsAt: r.StartedAt.Time, EndsAt: r.ResolvedAt.Time}
 	_ = json.Unmarshal([]byte(r.Labels), &a.Labels)
 	return a
-}
-
-// Tick does what is due at Now: routes alerts whose group window, silence
-// or maintenance hold ended, and re-announces alerts still firing
-// unacknowledged after the repeat interval. Run calls it; tests call it
-// after moving the clock.
-func (n *Notifier) Tick(ctx context.Context) error {
-	n.mu.Lock()
-	now := n.Now()
-	var routed []store.AlertRow
-	err := n.st.Tx(ctx, func(tx *sqlx.Tx) error {
-		if err := n.releaseHolds(ctx, tx, now); err != nil {
-			return err
-		}
-		var err error
-		if routed, err = n.routeDue(ctx, tx, now); err != nil {
-			return err
-		}
-		return n.repeat(ctx, tx, now)
-	})
-	n.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("notifier tick: %w", err)
-	}
-	n.afterRoute(ctx, routed)
-	return nil
 }
 
 // nextTick is when Tick next has work (zero when nothing is pending).
@@ -346,7 +329,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.runWorker(ctx) })
-	g.Go(func() error { return n.runTimer(ctx) })
+	g.Go(func() error { return n.runPipeline(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -355,26 +338,6 @@ func (n *Notifier) Run(ctx context.Context) error {
 }
 
 const maxSleep = 5 * time.Second
-
-func (n *Notifier) runTimer(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		}
-		if err := n.Tick(ctx); err != nil && ctx.Err() == nil {
-			n.log.Error("notifier tick failed", "err", err)
-		}
-		wait := maxSleep
-		if next, err := n.nextTick(ctx); err == nil && !next.IsZero() {
-			wait = min(max(next.Sub(n.Now()), 10*time.Millisecond), maxSleep)
-		}
-		timer.Reset(wait)
-	}
-}
 
 func (n *Notifier) runWorker(ctx context.Context) error {
 	timer := time.NewTimer(0)

@@ -36,6 +36,10 @@ func newRig(t *testing.T, st *store.Store, p chat.Poster) *rig {
 
 func (r *rig) drain(t *testing.T) {
 	t.Helper()
+	// Observations first (the webhook only appends them), then delivery.
+	if err := r.n.Tick(context.Background()); err != nil {
+		t.Fatalf("tick: %v", err)
+	}
 	if _, err := r.n.Drain(context.Background()); err != nil {
 		t.Fatalf("drain: %v", err)
 	}
@@ -52,6 +56,10 @@ func (r *rig) notify(t *testing.T, as ...alert.Alert) {
 	t.Helper()
 	if err := r.n.Notify(context.Background(), as...); err != nil {
 		t.Fatalf("notify: %v", err)
+	}
+	// The pipeline applies what producers observed.
+	if err := r.n.Tick(context.Background()); err != nil {
+		t.Fatalf("tick: %v", err)
 	}
 }
 

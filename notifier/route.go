@@ -101,6 +101,13 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 			return nil, err
 		}
 	}
+	// What was said in an alert's thread before its message existed (an
+	// automatic action) follows it now, in every channel it went to.
+	for _, a := range routed {
+		if err := n.threadDeferred(ctx, tx, a, now); err != nil {
+			return nil, err
+		}
+	}
 	return routed, nil
 }
 
@@ -333,6 +340,30 @@ func (n *Notifier) rerender(ctx context.Context, tx store.DBTX, msgs []store.Ale
 		parent := m.OutboxID
 		if err := store.EnqueueOutbox(ctx, tx, &store.OutboxRow{Channel: m.Channel, Op: store.OpUpdate, ParentID: &parent, Payload: payload, CreatedAt: store.T(now)}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+func (n *Notifier) threadDeferred(ctx context.Context, tx store.DBTX, a store.AlertRow, now time.Time) error {
+	replies, err := store.TakeDeferredReplies(ctx, tx, a.Fingerprint)
+	if err != nil || len(replies) == 0 {
+		return err
+	}
+	msgs, err := store.MessagesOfAlert(ctx, tx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if m.Role != roleFirst {
+			continue
+		}
+		parent := m.OutboxID
+		for _, r := range replies {
+			if err := store.EnqueueOutbox(ctx, tx, &store.OutboxRow{Channel: m.Channel, Op: store.OpReply, Owner: "alert:" + a.Fingerprint,
+				ParentID: &parent, Payload: r.Payload, CreatedAt: store.T(now)}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -75,6 +75,9 @@ type AlertRow struct {
 	RoutedAt    Time    `db:"routed_at"`
 	SilenceID   *int64  `db:"silence_id"`
 	AnnouncedAt Time    `db:"announced_at"`
+	Detail      string   `db:"detail"`      // the evidence or error chain behind Summary
+	EndValue    *float64 `db:"end_value"`   // the value that resolved it
+	EndSummary  string   `db:"end_summary"` // what the resolving observation said
 }
 
 // Duration is how long the alert fired (until now while it still fires).
@@ -101,9 +104,9 @@ func InsertAlert(ctx context.Context, q DBTX, a *AlertRow) error {
 	if a.Labels == "" {
 		a.Labels = "{}"
 	}
-	id, err := qinsert(ctx, q, `INSERT INTO alerts (fingerprint, kind, rule, target, severity, state, labels, summary, value,
-		started_at, last_seen_at, pending, route_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.Fingerprint, a.Kind, a.Rule, a.Target, a.Severity, AlertFiring, a.Labels, a.Summary, a.Value,
+	id, err := qinsert(ctx, q, `INSERT INTO alerts (fingerprint, kind, rule, target, severity, state, labels, summary, detail, value,
+		started_at, last_seen_at, pending, route_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.Fingerprint, a.Kind, a.Rule, a.Target, a.Severity, AlertFiring, a.Labels, a.Summary, a.Detail, a.Value,
 		a.StartedAt, a.LastSeenAt, a.Pending, a.RouteAt)
 	if err != nil {
 		return fmt.Errorf("insert alert: %w", err)
@@ -373,4 +376,21 @@ func StateValue(ctx context.Context, q DBTX, key string) (string, error) {
 		return "", fmt.Errorf("state %s: %w", key, err)
 	}
 	return raw, nil
+}
+
+// SetAlertEnd records what the resolving observation said: the value that
+// resolved the alert and its summary.
+func SetAlertEnd(ctx context.Context, q DBTX, id int64, value float64, summary string) error {
+	if _, err := qexec(ctx, q, `UPDATE alerts SET end_value = ?, end_summary = ? WHERE id = ?`, value, summary, id); err != nil {
+		return fmt.Errorf("alert end: %w", err)
+	}
+	return nil
+}
+
+// SetAlertDetail records the evidence behind a firing alert's summary.
+func SetAlertDetail(ctx context.Context, q DBTX, id int64, detail string) error {
+	if _, err := qexec(ctx, q, `UPDATE alerts SET detail = ? WHERE id = ?`, detail, id); err != nil {
+		return fmt.Errorf("alert detail: %w", err)
+	}
+	return nil
 }

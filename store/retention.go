@@ -34,6 +34,11 @@ func (s *Store) Prune(ctx context.Context, p RetentionPolicy, now time.Time) (in
 		{`DELETE FROM audit WHERE at < ?`, p.Audit},
 		{`DELETE FROM samples WHERE at < ?`, p.Samples},
 		{`DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?`, p.Outbox},
+		// Observations the pipeline has applied; kept as long as delivered
+		// notifications, for tracing an alert back to what was seen.
+		{`DELETE FROM alert_inbox WHERE processed_at IS NOT NULL AND processed_at < ?`, p.Outbox},
+		// Replies whose alert was never announced (silenced until it ended).
+		{`DELETE FROM alert_replies WHERE created_at < ?`, p.Events},
 		{`DELETE FROM confirmations WHERE expires_at < ?`, p.Outbox},
 		{`DELETE FROM job_runs WHERE started_at < ?`, p.Events},
 		// Alerts resolved long ago, with their message links; references to

@@ -72,6 +72,9 @@ func TestVerbs(t *testing.T) {
 		if err := n.Notify(ctx, alert.Alert{Fingerprint: "cpu/api", Kind: "threshold", Rule: "cpu_high", Target: "api", Severity: "critical", Summary: "CPU 97%"}); err != nil {
 			t.Fatal(err)
 		}
+		if err := n.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := n.Drain(ctx); err != nil {
 			t.Fatal(err)
 		}
