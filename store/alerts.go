@@ -92,7 +92,7 @@ func (a AlertRow) Duration(now time.Time) time.Duration {
 // FiringAlert returns the firing episode of fingerprint (ErrNotFound when none).
 func FiringAlert(ctx context.Context, q DBTX, fingerprint string) (AlertRow, error) {
 	var a AlertRow
-	err := qget(ctx, q, &a, `SELECT * FROM alerts WHERE fingerprint = ? AND state = 'firing' ORDER BY id DESC LIMIT 1`, fingerprint)
+	err := qget(ctx, q, &a, `SELECT `+alertCols+` FROM alerts WHERE fingerprint = ? AND state = 'firing' ORDER BY id DESC LIMIT 1`, fingerprint)
 	if err != nil {
 		return a, fmt.Errorf("firing alert: %w", err)
 	}
@@ -144,7 +144,7 @@ func ResolveAlert(ctx context.Context, q DBTX, id int64, at time.Time) error {
 // AlertByID returns one alert episode.
 func AlertByID(ctx context.Context, q DBTX, id int64) (AlertRow, error) {
 	var a AlertRow
-	if err := qget(ctx, q, &a, `SELECT * FROM alerts WHERE id = ?`, id); err != nil {
+	if err := qget(ctx, q, &a, `SELECT `+alertCols+` FROM alerts WHERE id = ?`, id); err != nil {
 		return a, fmt.Errorf("alert %d: %w", id, err)
 	}
 	return a, nil
@@ -153,7 +153,7 @@ func AlertByID(ctx context.Context, q DBTX, id int64) (AlertRow, error) {
 // LatestAlert returns the newest episode of fingerprint.
 func LatestAlert(ctx context.Context, q DBTX, fingerprint string) (AlertRow, error) {
 	var a AlertRow
-	if err := qget(ctx, q, &a, `SELECT * FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1`, fingerprint); err != nil {
+	if err := qget(ctx, q, &a, `SELECT `+alertCols+` FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1`, fingerprint); err != nil {
 		return a, fmt.Errorf("latest alert: %w", err)
 	}
 	return a, nil
@@ -162,7 +162,7 @@ func LatestAlert(ctx context.Context, q DBTX, fingerprint string) (AlertRow, err
 // DueAlerts returns firing alerts not yet routed whose route time has come.
 func DueAlerts(ctx context.Context, q DBTX, now time.Time) ([]AlertRow, error) {
 	var out []AlertRow
-	if err := qselect(ctx, q, &out, `SELECT * FROM alerts WHERE state = 'firing' AND routed_at IS NULL AND route_at <= ? ORDER BY id`, Ms(now)); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+alertCols+` FROM alerts WHERE state = 'firing' AND routed_at IS NULL AND route_at <= ? ORDER BY id`, Ms(now)); err != nil {
 		return nil, fmt.Errorf("due alerts: %w", err)
 	}
 	return out, nil
@@ -190,7 +190,7 @@ func NextRouteAt(ctx context.Context, q DBTX) (time.Time, bool, error) {
 // in maintenance.
 func HeldAlerts(ctx context.Context, q DBTX) ([]AlertRow, error) {
 	var out []AlertRow
-	if err := qselect(ctx, q, &out, `SELECT * FROM alerts WHERE state = 'firing' AND routed_at IS NULL AND pending = ? ORDER BY id`, PendingHold); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+alertCols+` FROM alerts WHERE state = 'firing' AND routed_at IS NULL AND pending = ? ORDER BY id`, PendingHold); err != nil {
 		return nil, fmt.Errorf("held alerts: %w", err)
 	}
 	return out, nil
@@ -236,7 +236,7 @@ func SetAnnounced(ctx context.Context, q DBTX, ids []int64, now time.Time) error
 // or before before.
 func RepeatDue(ctx context.Context, q DBTX, before time.Time) ([]AlertRow, error) {
 	var out []AlertRow
-	if err := qselect(ctx, q, &out, `SELECT * FROM alerts WHERE state = 'firing' AND routed_at IS NOT NULL AND acked_at IS NULL AND announced_at <= ? ORDER BY id`, Ms(before)); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+alertCols+` FROM alerts WHERE state = 'firing' AND routed_at IS NOT NULL AND acked_at IS NULL AND announced_at <= ? ORDER BY id`, Ms(before)); err != nil {
 		return nil, fmt.Errorf("repeat due: %w", err)
 	}
 	return out, nil
@@ -274,9 +274,9 @@ func ListAlerts(ctx context.Context, q DBTX, state string, limit int) ([]AlertRo
 	var out []AlertRow
 	var err error
 	if state == "" {
-		err = qselect(ctx, q, &out, `SELECT * FROM alerts ORDER BY id DESC LIMIT ?`, limit)
+		err = qselect(ctx, q, &out, `SELECT `+alertCols+` FROM alerts ORDER BY id DESC LIMIT ?`, limit)
 	} else {
-		err = qselect(ctx, q, &out, `SELECT * FROM alerts WHERE state = ? ORDER BY id DESC LIMIT ?`, state, limit)
+		err = qselect(ctx, q, &out, `SELECT `+alertCols+` FROM alerts WHERE state = ? ORDER BY id DESC LIMIT ?`, state, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
@@ -315,7 +315,7 @@ func AddAlertMessages(ctx context.Context, q DBTX, outboxID int64, channel, role
 // AlertsOfMessage returns the alerts a message carries, in id order.
 func AlertsOfMessage(ctx context.Context, q DBTX, outboxID int64) ([]AlertRow, error) {
 	var out []AlertRow
-	if err := qselect(ctx, q, &out, `SELECT a.* FROM alerts a JOIN alert_messages m ON m.alert_id = a.id WHERE m.outbox_id = ? ORDER BY a.id`, outboxID); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+alertColsA+` FROM alerts a JOIN alert_messages m ON m.alert_id = a.id WHERE m.outbox_id = ? ORDER BY a.id`, outboxID); err != nil {
 		return nil, fmt.Errorf("alerts of message: %w", err)
 	}
 	return out, nil
@@ -324,7 +324,7 @@ func AlertsOfMessage(ctx context.Context, q DBTX, outboxID int64) ([]AlertRow, e
 // MessagesOfAlert returns the messages that carry an alert, oldest first.
 func MessagesOfAlert(ctx context.Context, q DBTX, alertID int64) ([]AlertMessage, error) {
 	var out []AlertMessage
-	if err := qselect(ctx, q, &out, `SELECT * FROM alert_messages WHERE alert_id = ? ORDER BY outbox_id`, alertID); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+alertMessageCols+` FROM alert_messages WHERE alert_id = ? ORDER BY outbox_id`, alertID); err != nil {
 		return nil, fmt.Errorf("messages of alert: %w", err)
 	}
 	return out, nil
@@ -334,7 +334,7 @@ func MessagesOfAlert(ctx context.Context, q DBTX, alertID int64) ([]AlertMessage
 func MessagesOfAlerts(ctx context.Context, q DBTX, ids []int64) ([]AlertMessage, error) {
 	var out []AlertMessage
 	err := inChunks(ids, func(part []int64) error {
-		query, args, err := sqlx.In(`SELECT * FROM alert_messages WHERE alert_id IN (?)`, part)
+		query, args, err := sqlx.In(`SELECT `+alertMessageCols+` FROM alert_messages WHERE alert_id IN (?)`, part)
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func (s *Store) AddAudit(ctx context.Context, r AuditRow) (int64, error) {
 // RecentAudit returns the latest n rows, newest first.
 func (s *Store) RecentAudit(ctx context.Context, n int) ([]AuditRow, error) {
 	var rows []AuditRow
-	if err := s.Select(ctx, &rows, `SELECT * FROM audit ORDER BY id DESC LIMIT ?`, n); err != nil {
+	if err := s.Select(ctx, &rows, `SELECT `+auditCols+` FROM audit ORDER BY id DESC LIMIT ?`, n); err != nil {
 		return nil, fmt.Errorf("recent audit: %w", err)
 	}
 	return rows, nil
@@ -48,7 +48,7 @@ func (s *Store) RecentAudit(ctx context.Context, n int) ([]AuditRow, error) {
 // AuditSince returns rows at or after t, oldest first.
 func (s *Store) AuditSince(ctx context.Context, t time.Time) ([]AuditRow, error) {
 	var rows []AuditRow
-	if err := s.Select(ctx, &rows, `SELECT * FROM audit WHERE at >= ? ORDER BY id`, Ms(t)); err != nil {
+	if err := s.Select(ctx, &rows, `SELECT `+auditCols+` FROM audit WHERE at >= ? ORDER BY id`, Ms(t)); err != nil {
 		return nil, fmt.Errorf("audit since: %w", err)
 	}
 	return rows, nil

@@ -36,9 +36,6 @@ type BackupRow struct {
 // Verified reports whether the set passed its last verification.
 func (b BackupRow) Verified() bool { return !b.VerifiedAt.IsZero() && b.VerifyError == "" }
 
-const backupCols = `id, target, stamp, dir, status, error, created_at, finished_at, size_bytes, manifest,
-	verified_at, verify_error, offsite, offsite_ok, deleted_at`
-
 // AddBackup records a backup set that is starting and returns its id.
 func (s *Store) AddBackup(ctx context.Context, target, stamp string, at time.Time) (int64, error) {
 	id, err := s.InsertID(ctx, `INSERT INTO backups (target, stamp, status, created_at) VALUES (?, ?, ?, ?)`,

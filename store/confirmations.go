@@ -39,7 +39,7 @@ func (s *Store) AddConfirmation(ctx context.Context, c Confirmation) (int64, err
 // Confirmation returns the confirmation with the given token.
 func (s *Store) Confirmation(ctx context.Context, token string) (Confirmation, error) {
 	var c Confirmation
-	if err := s.Get(ctx, &c, `SELECT * FROM confirmations WHERE token = ?`, token); err != nil {
+	if err := s.Get(ctx, &c, `SELECT `+confirmationCols+` FROM confirmations WHERE token = ?`, token); err != nil {
 		return c, fmt.Errorf("confirmation: %w", err)
 	}
 	return c, nil

@@ -33,9 +33,6 @@ type incidentRow struct {
 	Version      int64   `db:"version"`
 }
 
-const incidentCols = `id, title, severity, stage, target, active_target, lead, opened_by, channel,
-	opened_at, stage_at, clock_at, acked_at, recovered_at, closed_at, reminded, version`
-
 func (r incidentRow) incident() (incident.Incident, error) {
 	st, err := incident.ParseStage(r.Stage)
 	if err != nil {
@@ -249,7 +246,7 @@ func (r eventRow) entry() incident.Entry {
 // IncidentTimeline returns an incident's timeline, oldest first.
 func (s *Store) IncidentTimeline(ctx context.Context, id int64) ([]incident.Entry, error) {
 	var rows []eventRow
-	if err := s.Select(ctx, &rows, `SELECT id, at, actor, kind, stage, ref, status, text FROM incident_events
+	if err := s.Select(ctx, &rows, `SELECT `+eventCols+` FROM incident_events
 		WHERE incident_id = ? ORDER BY at, id`, id); err != nil {
 		return nil, fmt.Errorf("incident %d timeline: %w", id, err)
 	}
@@ -264,7 +261,7 @@ func (s *Store) IncidentTimeline(ctx context.Context, id int64) ([]incident.Entr
 // kind and ref (an alert's fingerprint); ErrNotFound when there is none.
 func (s *Store) LastIncidentEvent(ctx context.Context, id int64, kind incident.Kind, ref string) (incident.Entry, error) {
 	var r eventRow
-	err := s.Get(ctx, &r, `SELECT id, at, actor, kind, stage, ref, status, text FROM incident_events
+	err := s.Get(ctx, &r, `SELECT `+eventCols+` FROM incident_events
 		WHERE incident_id = ? AND kind = ? AND ref = ? ORDER BY id DESC LIMIT 1`, id, string(kind), ref)
 	if errors.Is(err, ErrNotFound) {
 		return incident.Entry{}, fmt.Errorf("incident %d last %s event: %w", id, kind, ErrNotFound)

@@ -70,7 +70,7 @@ func (s *Store) RecordSkippedRun(ctx context.Context, job string, due, now time.
 // LastJobRun returns the latest finished or running run of job.
 func (s *Store) LastJobRun(ctx context.Context, job string) (JobRun, error) {
 	var r JobRun
-	err := s.Get(ctx, &r, `SELECT * FROM job_runs WHERE job = ? ORDER BY due_at DESC, id DESC LIMIT 1`, job)
+	err := s.Get(ctx, &r, `SELECT `+jobRunCols+` FROM job_runs WHERE job = ? ORDER BY due_at DESC, id DESC LIMIT 1`, job)
 	if err != nil {
 		return r, fmt.Errorf("last job run %s: %w", job, err)
 	}
@@ -80,7 +80,7 @@ func (s *Store) LastJobRun(ctx context.Context, job string) (JobRun, error) {
 // JobRuns returns every run of job, oldest first.
 func (s *Store) JobRuns(ctx context.Context, job string) ([]JobRun, error) {
 	var rs []JobRun
-	if err := s.Select(ctx, &rs, `SELECT * FROM job_runs WHERE job = ? ORDER BY due_at, id`, job); err != nil {
+	if err := s.Select(ctx, &rs, `SELECT `+jobRunCols+` FROM job_runs WHERE job = ? ORDER BY due_at, id`, job); err != nil {
 		return nil, fmt.Errorf("job runs %s: %w", job, err)
 	}
 	return rs, nil

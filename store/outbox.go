@@ -56,7 +56,7 @@ func SetOutboxPayload(ctx context.Context, q DBTX, id int64, payload string) err
 // OutboxByID returns one row.
 func OutboxByID(ctx context.Context, q DBTX, id int64) (OutboxRow, error) {
 	var r OutboxRow
-	if err := qget(ctx, q, &r, `SELECT * FROM outbox WHERE id = ?`, id); err != nil {
+	if err := qget(ctx, q, &r, `SELECT `+outboxCols+` FROM outbox WHERE id = ?`, id); err != nil {
 		return r, fmt.Errorf("outbox %d: %w", id, err)
 	}
 	return r, nil
@@ -66,7 +66,7 @@ func OutboxByID(ctx context.Context, q DBTX, id int64) (OutboxRow, error) {
 // rows of one channel go out in order, so an edit never overtakes its post.
 func OutboxHeads(ctx context.Context, q DBTX) ([]OutboxRow, error) {
 	var out []OutboxRow
-	if err := qselect(ctx, q, &out, `SELECT * FROM outbox WHERE id IN
+	if err := qselect(ctx, q, &out, `SELECT `+outboxCols+` FROM outbox WHERE id IN
 		(SELECT MIN(id) FROM outbox WHERE delivered_at IS NULL AND parked_at IS NULL GROUP BY channel) ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("outbox heads: %w", err)
 	}
@@ -136,7 +136,7 @@ func (s *Store) MarkDelivered(ctx context.Context, r OutboxRow, ref *MessageRef,
 // ParkedOutbox returns parked rows, newest first.
 func ParkedOutbox(ctx context.Context, q DBTX, limit int) ([]OutboxRow, error) {
 	var out []OutboxRow
-	if err := qselect(ctx, q, &out, `SELECT * FROM outbox WHERE parked_at IS NOT NULL ORDER BY parked_at DESC, id DESC LIMIT ?`, limit); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+outboxCols+` FROM outbox WHERE parked_at IS NOT NULL ORDER BY parked_at DESC, id DESC LIMIT ?`, limit); err != nil {
 		return nil, fmt.Errorf("parked outbox: %w", err)
 	}
 	return out, nil
@@ -155,7 +155,7 @@ func CountParked(ctx context.Context, q DBTX) (int, error) {
 // rendering can replace it instead of queueing another edit.
 func PendingUpdate(ctx context.Context, q DBTX, parentID int64) (OutboxRow, error) {
 	var r OutboxRow
-	err := qget(ctx, q, &r, `SELECT * FROM outbox WHERE parent_id = ? AND op = 'update' AND attempts = 0
+	err := qget(ctx, q, &r, `SELECT `+outboxCols+` FROM outbox WHERE parent_id = ? AND op = 'update' AND attempts = 0
 		AND delivered_at IS NULL AND parked_at IS NULL ORDER BY id DESC LIMIT 1`, parentID)
 	if err != nil {
 		return r, fmt.Errorf("pending update: %w", err)

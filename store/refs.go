@@ -37,7 +37,7 @@ func InsertRef(ctx context.Context, q DBTX, r MessageRef) error {
 // it is not delivered).
 func RefOf(ctx context.Context, q DBTX, outboxID int64) (MessageRef, error) {
 	var r MessageRef
-	if err := qget(ctx, q, &r, `SELECT * FROM message_refs WHERE outbox_id = ?`, outboxID); err != nil {
+	if err := qget(ctx, q, &r, `SELECT `+refCols+` FROM message_refs WHERE outbox_id = ?`, outboxID); err != nil {
 		return r, fmt.Errorf("message ref of %d: %w", outboxID, err)
 	}
 	return r, nil
@@ -46,7 +46,7 @@ func RefOf(ctx context.Context, q DBTX, outboxID int64) (MessageRef, error) {
 // RefsOfOwner returns every delivered message of owner, oldest first.
 func RefsOfOwner(ctx context.Context, q DBTX, owner string) ([]MessageRef, error) {
 	var out []MessageRef
-	if err := qselect(ctx, q, &out, `SELECT * FROM message_refs WHERE owner = ? ORDER BY outbox_id`, owner); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+refCols+` FROM message_refs WHERE owner = ? ORDER BY outbox_id`, owner); err != nil {
 		return nil, fmt.Errorf("message refs of %s: %w", owner, err)
 	}
 	return out, nil

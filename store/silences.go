@@ -31,7 +31,7 @@ func (s *Store) AddSilence(ctx context.Context, r SilenceRow) (int64, error) {
 // Silence returns one silence.
 func (s *Store) Silence(ctx context.Context, id int64) (SilenceRow, error) {
 	var r SilenceRow
-	if err := s.Get(ctx, &r, `SELECT * FROM silences WHERE id = ?`, id); err != nil {
+	if err := s.Get(ctx, &r, `SELECT `+silenceCols+` FROM silences WHERE id = ?`, id); err != nil {
 		return r, fmt.Errorf("silence %d: %w", id, err)
 	}
 	return r, nil
@@ -40,7 +40,7 @@ func (s *Store) Silence(ctx context.Context, id int64) (SilenceRow, error) {
 // ActiveSilences returns silences in force at now, oldest first.
 func ActiveSilences(ctx context.Context, q DBTX, now time.Time) ([]SilenceRow, error) {
 	var out []SilenceRow
-	if err := qselect(ctx, q, &out, `SELECT * FROM silences WHERE removed_at IS NULL AND starts_at <= ? AND ends_at > ? ORDER BY id`, Ms(now), Ms(now)); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+silenceCols+` FROM silences WHERE removed_at IS NULL AND starts_at <= ? AND ends_at > ? ORDER BY id`, Ms(now), Ms(now)); err != nil {
 		return nil, fmt.Errorf("active silences: %w", err)
 	}
 	return out, nil

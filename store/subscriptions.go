@@ -60,9 +60,9 @@ func (s *Store) Subscriptions(ctx context.Context, channel string) ([]Subscripti
 	var out []Subscription
 	var err error
 	if channel == "" {
-		err = s.Select(ctx, &out, `SELECT * FROM subscriptions ORDER BY channel, kind`)
+		err = s.Select(ctx, &out, `SELECT `+subscriptionCols+` FROM subscriptions ORDER BY channel, kind`)
 	} else {
-		err = s.Select(ctx, &out, `SELECT * FROM subscriptions WHERE channel = ? ORDER BY kind`, channel)
+		err = s.Select(ctx, &out, `SELECT `+subscriptionCols+` FROM subscriptions WHERE channel = ? ORDER BY kind`, channel)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
@@ -73,7 +73,7 @@ func (s *Store) Subscriptions(ctx context.Context, channel string) ([]Subscripti
 // SubscriptionsTx lists every subscription inside a transaction.
 func SubscriptionsTx(ctx context.Context, q DBTX) ([]Subscription, error) {
 	var out []Subscription
-	if err := qselect(ctx, q, &out, `SELECT * FROM subscriptions ORDER BY channel, kind`); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT `+subscriptionCols+` FROM subscriptions ORDER BY channel, kind`); err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
 	return out, nil
