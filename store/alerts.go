@@ -55,26 +55,26 @@ const (
 
 // AlertRow is one firing episode of an alert.
 type AlertRow struct {
-	ID          int64   `db:"id"`
-	Fingerprint string  `db:"fingerprint"`
-	Kind        string  `db:"kind"`
-	Rule        string  `db:"rule"`
-	Target      string  `db:"target"`
-	Severity    string  `db:"severity"`
-	State       string  `db:"state"`
-	Labels      string  `db:"labels"` // JSON object
-	Summary     string  `db:"summary"`
-	Value       float64 `db:"value"`
-	StartedAt   Time    `db:"started_at"`
-	LastSeenAt  Time    `db:"last_seen_at"`
-	ResolvedAt  Time    `db:"resolved_at"`
-	AckedBy     string  `db:"acked_by"`
-	AckedAt     Time    `db:"acked_at"`
-	Pending     string  `db:"pending"`
-	RouteAt     Time    `db:"route_at"`
-	RoutedAt    Time    `db:"routed_at"`
-	SilenceID   *int64  `db:"silence_id"`
-	AnnouncedAt Time    `db:"announced_at"`
+	ID          int64    `db:"id"`
+	Fingerprint string   `db:"fingerprint"`
+	Kind        string   `db:"kind"`
+	Rule        string   `db:"rule"`
+	Target      string   `db:"target"`
+	Severity    string   `db:"severity"`
+	State       string   `db:"state"`
+	Labels      string   `db:"labels"` // JSON object
+	Summary     string   `db:"summary"`
+	Value       float64  `db:"value"`
+	StartedAt   Time     `db:"started_at"`
+	LastSeenAt  Time     `db:"last_seen_at"`
+	ResolvedAt  Time     `db:"resolved_at"`
+	AckedBy     string   `db:"acked_by"`
+	AckedAt     Time     `db:"acked_at"`
+	Pending     string   `db:"pending"`
+	RouteAt     Time     `db:"route_at"`
+	RoutedAt    Time     `db:"routed_at"`
+	SilenceID   *int64   `db:"silence_id"`
+	AnnouncedAt Time     `db:"announced_at"`
 	Detail      string   `db:"detail"`      // the evidence or error chain behind Summary
 	EndValue    *float64 `db:"end_value"`   // the value that resolved it
 	EndSummary  string   `db:"end_summary"` // what the resolving observation said
