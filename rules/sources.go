@@ -222,6 +222,11 @@ func FromConfig(cfg *config.Config, d Deps) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rules: %w", err)
 		}
+		// Watching starts now, not at the first pass: a burst in the
+		// first interval after start is counted.
+		if err := m.Begin(context.Background(), time.Now()); err != nil {
+			slog.Default().Warn("log monitor: start offset not recorded", "target", t.Name, "err", err)
+		}
 		e.Add(GroupRules, LogSource{Monitor: m, Thresholds: th})
 	}
 	env := cfg.Security.EnvFiles

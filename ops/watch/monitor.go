@@ -101,6 +101,18 @@ func NewMonitor(target string, files map[string]config.LogFile, opts Options) (*
 	return m, nil
 }
 
+// Begin marks where watching starts in every log (see Watcher.Begin); one
+// failing never stops the others.
+func (m *Monitor) Begin(ctx context.Context, now time.Time) error {
+	var errs []error
+	for _, name := range m.order {
+		if err := m.logs[name].w.Begin(ctx, now); err != nil {
+			errs = append(errs, fmt.Errorf("%s log: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Logs lists the watched log names.
 func (m *Monitor) Logs() []string { return append([]string(nil), m.order...) }
 

@@ -114,6 +114,41 @@ func (w *Watcher) State() State {
 	return w.st
 }
 
+// Begin marks where watching starts: for a file never seen before (no
+// stored state), the end of the file now, so the first Pass counts every
+// line written since the bot began to watch — not only those written after
+// its first pass, which would lose up to one interval of news. A stored
+// state is kept as it is. Calling it again does nothing.
+func (w *Watcher) Begin(ctx context.Context, now time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.loaded {
+		return nil
+	}
+	if w.Store != nil {
+		var st State
+		if err := w.Store.GetState(ctx, w.Key, &st); err == nil {
+			w.st = st
+		}
+	}
+	w.loaded = true
+	if w.st.Known || w.FromStart {
+		return nil
+	}
+	var res Result
+	st := w.st
+	if err := w.pass(ctx, &st, &res); err != nil && !errors.Is(err, ErrMissing) && !errors.Is(err, ErrNotRegular) {
+		return err
+	}
+	w.st = st
+	if w.Store != nil {
+		if err := w.Store.PutState(ctx, w.Key, st, now); err != nil {
+			return fmt.Errorf("watch %s: save offset: %w", w.Path, err)
+		}
+	}
+	return nil
+}
+
 // Pass reads what was appended since the last pass. A missing file or a
 // directory in its place is reported as an error wrapping ErrMissing or
 // ErrNotRegular, with the Result still holding what was read (the end of a

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"opsbot/ops/logs"
+	"opsbot/store"
 	"opsbot/store/storetest"
 )
 
@@ -444,4 +445,32 @@ func TestBlockBoundaries(t *testing.T) {
 			t.Fatalf("block %d: %d lines, %d distinct", block, r.Lines, len(got))
 		}
 	}
+}
+
+// Lines written between the start of watching and the first pass are news:
+// a burst in the first interval after the bot starts must be counted.
+func TestBeginCountsLinesBeforeTheFirstPass(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		path := filepath.Join(t.TempDir(), "security.log")
+		appendTo(t, path, "history 1\nhistory 2\n")
+		w := &Watcher{Key: "watch:demo:security", Path: path, New: newSeen, Store: st}
+		if err := w.Begin(context.Background(), t0); err != nil {
+			t.Fatal(err)
+		}
+		appendTo(t, path, "login failed 1\nlogin failed 2\n")
+		r := pass(t, w)
+		if got := r.Acc.(*seen).m; len(got) != 2 || got["login failed 1"] != 1 || got["login failed 2"] != 1 {
+			t.Fatalf("first pass after Begin saw %v, want the two lines written since", got)
+		}
+		// A restarted bot keeps the stored offset: Begin does not move it
+		// to the end again.
+		appendTo(t, path, "while down\n")
+		w2 := &Watcher{Key: "watch:demo:security", Path: path, New: newSeen, Store: st}
+		if err := w2.Begin(context.Background(), t0); err != nil {
+			t.Fatal(err)
+		}
+		if got := pass(t, w2).Acc.(*seen).m; len(got) != 1 || got["while down"] != 1 {
+			t.Fatalf("after a restart saw %v, want the line written while down", got)
+		}
+	})
 }
