@@ -73,7 +73,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	holder := fmt.Sprintf("%s-%d", hostname(), os.Getpid())
 	acts := ops.NewActions(a.store, a.log)
 	rem := &scheduler.Remediator{
-		Store: a.store, Config: a.Config, Sink: n, Outbox: n, Incidents: inc, Log: a.log, Restarter: restarter{a.Config, acts},
+		Store: a.store, Config: a.Config, Sink: n.Source("health"), Outbox: n, Incidents: inc, Log: a.log, Restarter: restarter{a.Config, acts},
 		Probe: func(ctx context.Context, t config.Target) error {
 			return ops.CheckHealth(ctx, t.HealthURL, t.HealthTimeout).Err
 		},
@@ -109,12 +109,12 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	n.OnAlert(rem.OnAlert)
 	// Rules and security scans are driven by the scheduler's "rules" and
 	// "security" jobs (cron specs in config), on the leader.
-	eng, err := rules.FromConfig(cfg, rules.Deps{Sink: n, Store: a.store, Log: a.log})
+	eng, err := rules.FromConfig(cfg, rules.Deps{Sink: n.Source("rules"), Store: a.store, Log: a.log})
 	if err != nil {
 		return err
 	}
 	jobs := a.jobs(rem, n, bk, restarter{a.Config, acts}, eng)
-	sched, err := scheduler.New(a.store, n, a.log, holder, jobs)
+	sched, err := scheduler.New(a.store, n.Source("scheduler"), a.log, holder, jobs)
 	if err != nil {
 		return err
 	}
@@ -416,7 +416,9 @@ func (a *App) adjust(cfg *config.Config) *config.Config {
 		// service deserves; explicit settings are left as they are.
 		def := config.Default()
 		if c.Rules.For == def.Rules.For {
-			c.Rules.For = 0
+			// Long enough that one spike (the first sample after start) is not
+			// an alert: two passes beyond the threshold.
+			c.Rules.For = 30 * time.Second
 		}
 		if c.Notifier.GroupWait == def.Notifier.GroupWait {
 			c.Notifier.GroupWait = 2 * time.Second

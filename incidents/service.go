@@ -454,9 +454,13 @@ func (s *Service) Stats(ctx context.Context, days int) (Stats, error) {
 }
 
 // concerns reports whether something about target belongs in the
-// timeline of an incident about incTarget ("" on either side: every target).
+// timeline of an incident about incTarget: only when both name the same
+// target. An incident about no particular target, and a command or alert
+// about none, are correlated with nothing automatically (a note or
+// "incident lead" adds to an incident by hand): an unrelated finding on
+// the host must not fill an outage's thread.
 func concerns(incTarget, target string) bool {
-	return incTarget == "" || target == "" || incTarget == target
+	return incTarget != "" && incTarget == target
 }
 
 // record adds an entry to every open incident that target concerns.
@@ -546,10 +550,9 @@ func (s *Service) RecordAction(ctx context.Context, target, actor, text string) 
 // its timeline once per change of status.
 func (s *Service) OnAlert(ctx context.Context, a alert.Alert) {
 	if a.Status != alert.Resolved && a.Severity == incident.SevCritical && s.cfg().Incidents.AutoOpens() {
-		title := a.Summary
-		if title == "" {
-			title = a.Rule + " on " + orDefault(a.Target, "the host")
-		}
+		// A short title (the rule and its target): the summary sentence is
+		// the first entry of the timeline, not the incident's name.
+		title := a.Rule + " on " + orDefault(a.Target, "the host")
 		if _, _, err := s.openOrAttach(ctx, a.Target, title, incident.SevCritical, "alert:"+a.Rule, false); err != nil {
 			s.log.Error("incident not opened for alert", "rule", a.Rule, "target", a.Target, "err", err)
 		}

@@ -246,7 +246,7 @@ func TestAlertsOpenAttachAndFillTheTimeline(t *testing.T) {
 			Status: alert.Firing, Summary: "GET /health failed 3 times", StartsAt: at(-2 * time.Minute)}
 		e.svc.OnAlert(ctx, down)
 		open, _ := st.OpenIncidents(ctx)
-		if len(open) != 1 || open[0].Target != "api" || open[0].Title != "GET /health failed 3 times" || !open[0].AckedAt.IsZero() {
+		if len(open) != 1 || open[0].Target != "api" || open[0].Title != "health_down on api" || !open[0].AckedAt.IsZero() {
 			t.Fatalf("critical alert opened %+v", open)
 		}
 		id := open[0].ID
@@ -269,7 +269,7 @@ func TestAlertsOpenAttachAndFillTheTimeline(t *testing.T) {
 		}
 		want := []string{
 			"-2m0s alert [critical] health_down on api: GET /health failed 3 times",
-			"0s opened opened: GET /health failed 3 times (critical, api)",
+			"0s opened opened: health_down on api (critical, api)",
 			"1m0s alert [warning] cpu_high on api: CPU 91%",
 			"1m0s attach restart budget spent on api",
 			"3m0s alert [critical] health_down on api: GET /health failed 3 times",
@@ -314,7 +314,9 @@ func TestCommandsAndActionsFillTheTimeline(t *testing.T) {
 		e.clock.Set(at(2 * time.Minute))
 		e.svc.RecordCommand(ctx, "api", "slack:U1 (alice)", "restart", "ok", "healthy after 4s", at(2*time.Minute))
 		e.svc.RecordCommand(ctx, "worker", "slack:U1 (alice)", "restart", "ok", "", at(2*time.Minute))
-		e.svc.RecordCommand(ctx, "", "slack:U1 (alice)", "logs search", "ok", "3 matches, password=hunter2", at(3*time.Minute))
+		// A command about no particular target belongs to no incident.
+		e.svc.RecordCommand(ctx, "", "slack:U1 (alice)", "status", "ok", "12 checks", at(3*time.Minute))
+		e.svc.RecordCommand(ctx, "api", "slack:U1 (alice)", "logs search", "ok", "3 matches, password=hunter2", at(3*time.Minute))
 		e.svc.RecordCommand(ctx, "api", "slack:U1 (alice)", "incident note", "ok", "x", at(3*time.Minute))
 		e.svc.RecordCommand(ctx, "api", "slack:U1 (alice)", "help", "ok", "x", at(3*time.Minute))
 		e.svc.RecordCommand(ctx, "api", "slack:U2 (bob)", "restart", "denied", "no role", at(3*time.Minute))
@@ -324,7 +326,7 @@ func TestCommandsAndActionsFillTheTimeline(t *testing.T) {
 			"0s opened opened: api down (critical, api)",
 			"2m0s command restart api → ok: healthy after 4s",
 			"2m0s action flushed the Redis cache after memory_high",
-			"3m0s command logs search → ok: 3 matches, password=<redacted>",
+			"3m0s command logs search api → ok: 3 matches, password=<redacted>",
 		}
 		if got := e.timeline(t, id); strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

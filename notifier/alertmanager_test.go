@@ -87,7 +87,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		if ps[0].Last().Severity != chat.SevResolved || len(p.thread(ps[0].ID)) != 1 {
 			t.Fatalf("not resolved in place: %s", text(ps[0].Last()))
 		}
-		if !strings.Contains(text(ps[0].Last()), "Duration=2m0s") {
+		if !strings.Contains(text(ps[0].Last()), "Duration=2 min") {
 			t.Fatalf("duration from startsAt to endsAt: %s", text(ps[0].Last()))
 		}
 	})

@@ -211,7 +211,7 @@ func TestSilences(t *testing.T) {
 			{"severity=fatal", "1h", `bad matcher: unknown severity "fatal" (want warning, critical)`},
 			{"target=api", "-1h", `duration must be positive, got "-1h"`},
 			{"target=api", "soon", `bad duration "soon": want e.g. 30m, 2h or 1d`},
-			{"target=api", "400d", `duration "400d" is longer than 90d0h`},
+			{"target=api", "400d", `duration "400d" is longer than 90 d`},
 		} {
 			d, err := notifier.ParseDuration(bad.d)
 			if err == nil {

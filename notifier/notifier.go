@@ -192,7 +192,8 @@ func (n *Notifier) apply(ctx context.Context, tx *sqlx.Tx, alerts []alert.Alert,
 			if err := store.ResolveAlert(ctx, tx, cur.ID, at); err != nil {
 				return out, err
 			}
-			if a.Summary != "" || a.Value != 0 {
+			// A bare resolve (no summary) says nothing of the value now.
+			if a.Summary != "" && (a.Summary != cur.Summary || a.Value != cur.Value) {
 				if err := store.SetAlertEnd(ctx, tx, cur.ID, a.Value, a.Summary); err != nil {
 					return out, err
 				}

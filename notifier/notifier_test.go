@@ -105,17 +105,17 @@ func TestConsoleGroupedThenResolved(t *testing.T) {
 		r.notify(t, resolved("cpu/api"))
 		r.drain(t)
 		want := `[#1] [CRITICAL] 2 alerts firing
-#2 [critical] memory_high on api: memory 95% > 90% — firing 20s · fp mem/api
-#1 [warning] cpu_high on api: CPU 93% > 85% — firing 30s · fp cpu/api
+#2 [critical] memory_high on api: memory 95% > 90% — firing 20 s · fp mem/api
+#1 [warning] cpu_high on api: CPU 93% > 85% — firing 30 s · fp cpu/api
 (/ops ack <id> acknowledges one alert)
 [Acknowledge all]
 [#1 updated] [CRITICAL] 2 alerts: 1 firing, 1 resolved
-#2 [critical] memory_high on api: memory 95% > 90% — firing 5m20s · fp mem/api
-#1 [warning] cpu_high on api: CPU 93% > 85% — resolved after 5m30s · fp cpu/api
+#2 [critical] memory_high on api: memory 95% > 90% — firing 5 min 20 s · fp mem/api
+#1 [warning] cpu_high on api: CPU 93% > 85% — resolved after 5 min 30 s · fp cpu/api
 (/ops ack <id> acknowledges one alert)
 [Acknowledge all]
     ↳ [#2 in #1] [RESOLVED] Resolved: cpu_high on api
-      #1 resolved after 5m30s.
+      #1 resolved after 5 min 30 s.
 `
 		if got := out.String(); got != want {
 			t.Fatalf("console shows:\n%s\nwant:\n%s", got, want)

@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"opsbot/alert"
+	"opsbot/human"
 
 	"encoding/json"
 	"fmt"
@@ -34,20 +35,11 @@ func title(a store.AlertRow) string {
 	return a.Rule
 }
 
-func short(d time.Duration) string {
-	if d < time.Hour {
-		return d.Round(time.Second).String()
-	}
-	d = d.Round(time.Minute)
-	h, m := int(d.Hours()), int(d.Minutes())%60
-	switch {
-	case h >= 24:
-		return fmt.Sprintf("%dd%dh", h/24, h%24)
-	case h > 0:
-		return fmt.Sprintf("%dh%02dm", h, m)
-	}
-	return fmt.Sprintf("%dm", m)
-}
+// short is how long, for people ("5 min", "1 h 30 min").
+func short(d time.Duration) string { return human.Duration(d) }
+
+// value renders an alert's number without noise.
+func value(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 func clip(s string, n int) string {
 	s = strings.ReplaceAll(s, "\n", " ")
@@ -125,6 +117,10 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 		a := alerts[0]
 		m.Title = prefix + title(a)
 		m.Text = a.Summary
+		if a.State == store.AlertResolved && a.EndSummary != "" && a.EndSummary != a.Summary {
+			// Say what it is now, not what it was when it fired.
+			m.Text = a.EndSummary
+		}
 		m.Fields = []chat.Field{
 			{Name: "Alert", Value: "#" + strconv.FormatInt(a.ID, 10), Inline: true},
 			{Name: "Kind", Value: a.Kind, Inline: true},
@@ -133,13 +129,20 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 		if a.Target != "" {
 			m.Fields = append(m.Fields, chat.Field{Name: "Target", Value: a.Target, Inline: true})
 		}
-		if a.Value != 0 {
-			m.Fields = append(m.Fields, chat.Field{Name: "Value", Value: strconv.FormatFloat(a.Value, 'g', 4, 64), Inline: true})
+		switch {
+		case a.State == store.AlertResolved && a.EndValue != nil && *a.EndValue != a.Value:
+			m.Fields = append(m.Fields, chat.Field{Name: "Value", Value: value(*a.EndValue) + " now (was " + value(a.Value) + ")", Inline: true})
+		case a.Value != 0:
+			m.Fields = append(m.Fields, chat.Field{Name: "Value", Value: value(a.Value), Inline: true})
 		}
 		if a.State == store.AlertResolved {
 			m.Fields = append(m.Fields, chat.Field{Name: "Duration", Value: short(a.Duration(now)), Inline: true})
 		} else {
 			m.Fields = append(m.Fields, chat.Field{Name: "Firing for", Value: short(a.Duration(now)), Inline: true})
+		}
+		if a.Detail != "" {
+			// The cause leads in the text; the error chain is evidence.
+			m.Fields = append(m.Fields, chat.Field{Name: "Detail", Value: clip(a.Detail, 300)})
 		}
 		ctx := []string{"fingerprint " + a.Fingerprint}
 		if a.AckedBy != "" {
@@ -191,7 +194,7 @@ func (n *Notifier) renderResolvedReply(alerts []store.AlertRow, parent int64, no
 	if len(alerts) == 1 {
 		a := alerts[0]
 		return chat.Message{Severity: chat.SevResolved, Title: "Resolved: " + title(a),
-			Text: fmt.Sprintf("#%d resolved after %s.", a.ID, short(a.Duration(now)))}
+			Text: resolvedText(a, now)}
 	}
 	m := chat.Message{Severity: chat.SevResolved, Title: fmt.Sprintf("%d alerts resolved", len(alerts))}
 	inline := n.cfg().Notifier.InlineAlerts
@@ -245,4 +248,16 @@ func decodeMessage(s string) (chat.Message, error) {
 		m.Files = append(m.Files, chat.File{Name: f.Name, Mime: f.Mime, Data: f.Data})
 	}
 	return m, nil
+}
+
+// resolvedText says how long an alert fired and what resolved it.
+func resolvedText(a store.AlertRow, now time.Time) string {
+	s := fmt.Sprintf("#%d resolved after %s", a.ID, short(a.Duration(now)))
+	switch {
+	case a.EndSummary != "" && a.EndSummary != a.Summary:
+		s += ": " + clip(a.EndSummary, 200)
+	case a.EndValue != nil && *a.EndValue != a.Value:
+		s += fmt.Sprintf(": now %s (was %s)", value(*a.EndValue), value(a.Value))
+	}
+	return s + "."
 }
