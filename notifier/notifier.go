@@ -59,6 +59,11 @@ type Notifier struct {
 
 	holdMu sync.Mutex
 	hold   map[string]time.Time // channel → not before (the platform's retry-after)
+
+	// Fence, when set, is asked right before each send; false (this
+	// replica no longer leads) skips the send. nil always allows.
+	Fence func() bool
+	lanes lanes // delivery lanes: claim holder, channels in flight
 }
 
 var _ chat.Outbox = (*Notifier)(nil)
@@ -338,14 +343,14 @@ func (n *Notifier) Seed(ctx context.Context) error {
 	return nil
 }
 
-// Run seeds subscriptions, then runs the one delivery worker and the
+// Run seeds subscriptions, then runs the delivery lanes and the
 // routing/repeat timer until ctx ends; it returns after both stopped.
 func (n *Notifier) Run(ctx context.Context) error {
 	if err := n.Seed(ctx); err != nil && ctx.Err() == nil {
 		n.log.Error("subscriptions not seeded", "err", err)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return n.runWorker(ctx) })
+	g.Go(func() error { return n.runLanes(ctx) })
 	g.Go(func() error { return n.runTimer(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
@@ -371,34 +376,6 @@ func (n *Notifier) runTimer(ctx context.Context) error {
 		wait := maxSleep
 		if next, err := n.nextTick(ctx); err == nil && !next.IsZero() {
 			wait = min(max(next.Sub(n.Now()), 10*time.Millisecond), maxSleep)
-		}
-		timer.Reset(wait)
-	}
-}
-
-func (n *Notifier) runWorker(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		case <-n.wake:
-		}
-		next, err := n.Drain(ctx)
-		if err != nil && ctx.Err() == nil {
-			n.log.Error("delivery pass failed", "err", err)
-		}
-		wait := maxSleep
-		if !next.IsZero() {
-			wait = min(max(next.Sub(n.Now()), 5*time.Millisecond), maxSleep)
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
 		}
 		timer.Reset(wait)
 	}
