@@ -54,8 +54,11 @@ type amAlert struct {
 // bearer token (401 otherwise). A malformed payload gets 400. A refused
 // request stores nothing.
 func (n *Notifier) AlertmanagerHandler() http.Handler {
-	if why := webhookClosed(n.cfg()); why != "" {
-		n.log.Warn("alertmanager webhook closed: it answers 404", "path", "/webhooks/alertmanager", "reason", why)
+	switch cfg := n.cfg(); {
+	case webhookClosed(cfg) != "":
+		n.log.Warn("alertmanager webhook closed: it answers 404", "path", "/webhooks/alertmanager", "reason", webhookClosed(cfg))
+	case cfg.Secrets.AlertmanagerToken == "":
+		n.log.Warn("alertmanager webhook open without a token on a loopback listener (alertmanager.allow_unauthenticated)", "addr", cfg.HTTP.Addr)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cfg := n.cfg()
