@@ -182,6 +182,8 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	}
 
 	elector := &scheduler.Elector{Store: a.store, Holder: holder, TTL: cfg.Leader.TTL, Log: a.log}
+	// A replica that may have lost the lease writes no alert state and sends nothing.
+	n.Fence = elector.IsLeader
 	a.addHealth("leader", func() (bool, string) { return true, "" })
 	// The leader runs the scheduler, the delivery worker, reminders and pruning;
 	// every replica serves commands.

@@ -63,7 +63,10 @@ type Config struct {
 	Remediation Remediation         `yaml:"remediation"`
 	Leader      Leader              `yaml:"leader"`
 	Incidents   Incidents           `yaml:"incidents"`
-	Demo        bool                `yaml:"demo"`
+	// Alertmanager is the webhook receiver: open or closed, and which
+	// external alerts may run an action.
+	Alertmanager Alertmanager `yaml:"alertmanager"`
+	Demo         bool         `yaml:"demo"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -619,6 +622,7 @@ func (c *Config) Validate() Problems {
 	c.Security.validate(&p)
 	c.Remediation.validate(&p)
 	c.Incidents.validate(&p)
+	c.Alertmanager.validate(c, &p)
 	validateSchedules(c.Schedules, &p)
 	return p
 }

@@ -165,6 +165,12 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"targets[].redis.password":       "OPSBOT_TARGETS_0_REDIS_PASSWORD",
 		"targets[].backup.offsite":       "# offsite:",
 		"targets[].redis.allow_flushall": "allow_flushall",
+		// Off by default: the example mapping is shown commented out.
+		"alertmanager.actions[].alertname":    "#   - alertname:",
+		"alertmanager.actions[].matchers":     "#     matchers:",
+		"alertmanager.actions[].action":       "#     action:",
+		"alertmanager.actions[].target":       "# target:",
+		"alertmanager.actions[].target_label": "#     target_label:",
 	}
 	var missing []string
 	var want func(t reflect.Type, path string)

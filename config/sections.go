@@ -101,6 +101,10 @@ type Notifier struct {
 	// RetryBase and RetryMax bound the delivery worker's exponential backoff.
 	RetryBase time.Duration `yaml:"retry_base"`
 	RetryMax  time.Duration `yaml:"retry_max"`
+	// DeliveryWorkers bounds how many channels are sent to at once; each
+	// channel is one lane (its messages in order), so a failing channel
+	// holds at most one worker and never the others' messages.
+	DeliveryWorkers int `yaml:"delivery_workers"`
 }
 
 func (n *Notifier) setDefaults() {
@@ -110,6 +114,7 @@ func (n *Notifier) setDefaults() {
 	n.InlineAlerts = 15
 	n.RetryBase = time.Second
 	n.RetryMax = 5 * time.Minute
+	n.DeliveryWorkers = 4
 }
 
 func (n Notifier) validate(p *Problems) {
@@ -127,6 +132,9 @@ func (n Notifier) validate(p *Problems) {
 	}
 	if n.RetryBase <= 0 || n.RetryMax < n.RetryBase {
 		p.add("notifier.retry_base", "must be positive and at most notifier.retry_max")
+	}
+	if n.DeliveryWorkers <= 0 || n.DeliveryWorkers > 64 {
+		p.add("notifier.delivery_workers", "must be between 1 and 64")
 	}
 }
 

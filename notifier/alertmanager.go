@@ -1,8 +1,6 @@
 package notifier
 
 import (
-	"opsbot/alert"
-
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -10,10 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/alertmanager/pkg/labels"
+
+	"opsbot/alert"
+	"opsbot/config"
 )
 
 // amPayload is Prometheus Alertmanager's webhook body, version 4.
@@ -41,20 +47,33 @@ type amAlert struct {
 }
 
 // AlertmanagerHandler serves /webhooks/alertmanager: a version 4 payload
-// becomes "external" alerts routed like any other. With a token configured
-// (OPSBOT_ALERTMANAGER_TOKEN) the request must carry it as a bearer token.
-// A malformed payload gets 400 and nothing is stored.
+// becomes "external" alerts routed like any other. The webhook is closed by
+// default: with no OPSBOT_ALERTMANAGER_TOKEN it answers 404 (unless
+// alertmanager.allow_unauthenticated is set, which configuration accepts
+// only on a loopback listener); with a token, a request must carry it as a
+// bearer token (401 otherwise). A malformed payload gets 400. A refused
+// request stores nothing.
 func (n *Notifier) AlertmanagerHandler() http.Handler {
+	switch cfg := n.cfg(); {
+	case webhookClosed(cfg) != "":
+		n.log.Warn("alertmanager webhook closed: it answers 404", "path", "/webhooks/alertmanager", "reason", webhookClosed(cfg))
+	case cfg.Secrets.AlertmanagerToken == "":
+		n.log.Warn("alertmanager webhook open without a token on a loopback listener (alertmanager.allow_unauthenticated)", "addr", cfg.HTTP.Addr)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg := n.cfg()
+		if webhookClosed(cfg) != "" {
+			http.NotFound(w, r)
+			return
+		}
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		cfg := n.cfg()
 		if tok := cfg.Secrets.AlertmanagerToken.Reveal(); tok != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !sameToken(got, tok) {
 				http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
 				return
 			}
@@ -78,7 +97,7 @@ func (n *Notifier) AlertmanagerHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if err := n.Notify(r.Context(), alerts...); err != nil {
+		if err := n.amSource.Notify(r.Context(), alerts...); err != nil {
 			if errors.Is(err, ErrInvalid) {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
@@ -91,6 +110,121 @@ func (n *Notifier) AlertmanagerHandler() http.Handler {
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, "ok\n")
 	})
+}
+
+// webhookClosed says why the webhook refuses every request ("" when open).
+// An unauthenticated webhook off loopback is refused here too, whatever
+// configuration check let through.
+func webhookClosed(cfg *config.Config) string {
+	switch {
+	case cfg.Secrets.AlertmanagerToken != "":
+		return ""
+	case !cfg.Alertmanager.AllowUnauthenticated:
+		return "no OPSBOT_ALERTMANAGER_TOKEN set"
+	case !config.IsLoopback(cfg.HTTP.Addr):
+		return "alertmanager.allow_unauthenticated is set but http.addr " + cfg.HTTP.Addr + " is not a loopback address"
+	}
+	return ""
+}
+
+// sameToken compares in constant time, whatever the lengths: both sides
+// are hashed first, so neither the content nor the length leaks.
+func sameToken(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// ExternalRulePrefix starts the rule name of every Alertmanager alert, so
+// an external alert can never carry the name of one of opsbot's own rules
+// (memory_high, disk_high …) and trigger what that rule's remediation does.
+const ExternalRulePrefix = "am:"
+
+// MatchAction finds the action configured for an external alert in
+// alertmanager.actions: the first mapping whose alertname and every label
+// matcher hold, with its target (fixed, or read from a label and resolved
+// to a configured target). Only firing external alerts match; no mapping,
+// no action. It is pure: the pipeline decides when to run what it returns.
+func MatchAction(cfg *config.Config, a alert.Alert) (action, target string, ok bool) {
+	if a.Kind != "external" || a.Status != alert.Firing || a.Labels == nil {
+		return "", "", false
+	}
+	name := a.Labels["alertname"]
+	if name == "" {
+		return "", "", false
+	}
+	for _, m := range cfg.Alertmanager.Actions {
+		if m.Alertname != name || !matchAll(m.Matchers, a.Labels) {
+			continue
+		}
+		target := m.Target
+		if m.TargetLabel != "" {
+			var found bool
+			if target, found = resolveTarget(cfg, a.Labels[m.TargetLabel]); !found {
+				// The mapping meant this alert, but it names no target we
+				// run: no action rather than the next mapping's.
+				return "", "", false
+			}
+		} else if _, found := cfg.Target(target); !found {
+			return "", "", false
+		}
+		return m.Action, target, true
+	}
+	return "", "", false
+}
+
+// matchAll reports whether labels meet every matcher; a matcher that does
+// not parse (configuration check refuses it) matches nothing.
+func matchAll(matchers []string, lbls map[string]string) bool {
+	for _, s := range matchers {
+		m, err := parseMatcher(s)
+		if err != nil || !m.Matches(lbls[m.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
+var matcherCache sync.Map // matcher text → *labels.Matcher
+
+func parseMatcher(s string) (*labels.Matcher, error) {
+	if m, ok := matcherCache.Load(s); ok {
+		return m.(*labels.Matcher), nil
+	}
+	m, err := labels.ParseMatcher(s)
+	if err != nil {
+		return nil, err
+	}
+	matcherCache.Store(s, m)
+	return m, nil
+}
+
+// resolveTarget maps a label value to a configured target: its name, the
+// host:port of its health_url, or its name followed by :port (Prometheus'
+// instance label). Anything else, or more than one target, is no target.
+func resolveTarget(cfg *config.Config, v string) (string, bool) {
+	if v == "" {
+		return "", false
+	}
+	if _, ok := cfg.Target(v); ok {
+		return v, true
+	}
+	var found []string
+	for _, t := range cfg.Targets {
+		if u, err := url.Parse(t.HealthURL); err == nil && u.Host != "" && strings.EqualFold(u.Host, v) {
+			found = append(found, t.Name)
+		}
+	}
+	if len(found) == 0 {
+		if host, _, err := net.SplitHostPort(v); err == nil {
+			if _, ok := cfg.Target(host); ok {
+				found = append(found, host)
+			}
+		}
+	}
+	if len(found) != 1 {
+		return "", false
+	}
+	return found[0], true
 }
 
 // ParseAlertmanager checks a version 4 webhook body and turns its alerts
@@ -143,7 +277,7 @@ func ParseAlertmanager(body []byte) ([]alert.Alert, error) {
 		if summary == "" {
 			summary = rule
 		}
-		al := alert.Alert{Fingerprint: "am:" + fp, Kind: "external", Rule: rule, Target: target, Severity: sev, Status: a.Status,
+		al := alert.Alert{Fingerprint: "am:" + fp, Kind: "external", Rule: ExternalRulePrefix + rule, Target: target, Severity: sev, Status: a.Status,
 			Summary: summary, Labels: a.Labels, StartsAt: a.StartsAt}
 		if a.Status == alert.Resolved {
 			al.EndsAt = a.EndsAt

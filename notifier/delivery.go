@@ -109,9 +109,10 @@ func (n *Notifier) firstPosts(ctx context.Context, tx store.DBTX, owner string) 
 }
 
 // Drain makes one delivery attempt for the head row of every channel that
-// is due, repeating while rows are due, and returns when the next row will
-// be due (zero when the outbox is empty). The worker calls it; tests call
-// it directly with an injected clock.
+// is due, repeating while rows are due, one row at a time, and returns when
+// the next row will be due (zero when the outbox is empty). Run delivers
+// through the lanes instead; tests call Drain with an injected clock. It
+// returns ErrFenced when Fence refused a send.
 func (n *Notifier) Drain(ctx context.Context) (time.Time, error) {
 	for {
 		heads, err := store.OutboxHeads(ctx, n.st.DB)
@@ -124,27 +125,40 @@ func (n *Notifier) Drain(ctx context.Context) (time.Time, error) {
 			if ctx.Err() != nil {
 				return time.Time{}, ctx.Err()
 			}
-			now := n.Now()
-			due := r.NextAt.Time
-			if h := n.heldUntil(r.Channel); h.After(due) {
-				due = h
-			}
-			if due.After(now) {
+			if due := n.dueAt(r); due.After(n.Now()) {
 				if next.IsZero() || due.Before(next) {
 					next = due
 				}
 				continue
 			}
-			// Delivered, parked or rescheduled: either way look at the heads again.
-			if _, err := n.deliver(ctx, r); err != nil {
+			if !n.lanes.take(r.Channel) {
+				continue // a lane of Run is sending to this channel
+			}
+			claimed, err := n.deliverHead(ctx, r)
+			n.lanes.release(r.Channel)
+			if err != nil {
 				return time.Time{}, err
 			}
-			progress = true
+			// Delivered, parked or rescheduled: either way look at the heads again.
+			progress = progress || claimed
 		}
 		if !progress {
 			return next, nil
 		}
 	}
+}
+
+// dueAt is when row r may be tried: its next attempt, the channel's
+// retry-after, or when another process's claim on it lapses.
+func (n *Notifier) dueAt(r store.OutboxRow) time.Time {
+	due := r.NextAt.Time
+	if h := n.heldUntil(r.Channel); h.After(due) {
+		due = h
+	}
+	if r.ClaimedBy != "" && r.ClaimedUntil.After(due) {
+		due = r.ClaimedUntil.Time
+	}
+	return due
 }
 
 func (n *Notifier) heldUntil(channel string) time.Time {
@@ -165,65 +179,99 @@ func toChat(r store.MessageRef) chat.Ref {
 	return chat.Ref{Platform: r.Platform, Channel: r.Channel, ID: r.MessageID, Thread: r.ThreadID}
 }
 
-// deliver makes one attempt at row r and records the outcome. It reports
-// whether the row is finished (delivered or parked). An error means the
-// store failed; the platform's failures are recorded, not returned.
-func (n *Notifier) deliver(ctx context.Context, r store.OutboxRow) (bool, error) {
+// ErrFenced says a send was skipped because Fence refused it: this process
+// may no longer deliver (another replica leads).
+var ErrFenced = errors.New("delivery fenced: this replica does not lead")
+
+// deliverHead claims row r (the head of its channel) and makes one attempt
+// at it. It reports whether it got the claim; an error means nothing was
+// recorded for the row (the store failed, Fence refused, ctx ended), and
+// the claim is handed back so the next sender need not wait for it to lapse.
+func (n *Notifier) deliverHead(ctx context.Context, r store.OutboxRow) (bool, error) {
+	holder := n.lanes.id()
+	now := n.Now()
+	ok, err := store.ClaimOutbox(ctx, n.st.DB, r.ID, holder, now, now.Add(claimLease))
+	if err != nil || !ok {
+		return false, err
+	}
+	stop := n.keepClaim(ctx, r.ID, holder)
+	err = n.deliver(ctx, r)
+	stop()
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := store.ReleaseClaim(rctx, n.st.DB, r.ID, holder); rerr != nil {
+			n.log.Warn("outbox claim not released; it lapses by itself", "id", r.ID, "err", rerr)
+		}
+	}
+	return true, err
+}
+
+// deliver makes one attempt at row r and records the outcome (delivered,
+// parked or rescheduled). An error means no outcome was recorded: the store
+// failed, Fence refused the send, or ctx ended; the platform's failures are
+// recorded, not returned.
+func (n *Notifier) deliver(ctx context.Context, r store.OutboxRow) error {
 	m, err := decodeMessage(r.Payload)
 	if err != nil {
-		return true, store.Park(ctx, n.st.DB, r.ID, n.Now(), err.Error())
+		return store.Park(ctx, n.st.DB, r.ID, n.Now(), err.Error())
 	}
 	m.Key = strconv.FormatInt(r.ID, 10)
 	var parent chat.Ref
 	if r.Op != store.OpPost {
 		if r.ParentID == nil {
-			return true, store.Park(ctx, n.st.DB, r.ID, n.Now(), "no message to "+r.Op)
+			return store.Park(ctx, n.st.DB, r.ID, n.Now(), "no message to "+r.Op)
 		}
 		ref, err := store.RefOf(ctx, n.st.DB, *r.ParentID)
 		if errors.Is(err, store.ErrNotFound) {
 			// Rows of a channel go in order, so the parent was parked (or
 			// sent elsewhere and lost): there is nothing to edit or thread under.
-			return true, store.Park(ctx, n.st.DB, r.ID, n.Now(), fmt.Sprintf("message %d to %s was never delivered", *r.ParentID, r.Op))
+			return store.Park(ctx, n.st.DB, r.ID, n.Now(), fmt.Sprintf("message %d to %s was never delivered", *r.ParentID, r.Op))
 		}
 		if err != nil {
-			return false, err
+			return err
 		}
 		parent = toChat(ref)
 	}
+	sctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
 	// An earlier attempt may have reached the platform before we could mark
 	// it (a crash, a timeout): ask before sending again.
 	if r.Attempts > 0 && r.Op != store.OpUpdate {
 		if f, ok := n.poster.(chat.Finder); ok {
-			ref, found, err := f.FindByKey(ctx, r.Channel, m.Key)
+			ref, found, err := f.FindByKey(sctx, r.Channel, m.Key)
 			if err == nil && found {
 				n.log.Info("outbox row found already delivered", "id", r.ID, "channel", r.Channel)
-				return true, n.markDelivered(ctx, r, ref)
+				return n.markDelivered(ctx, r, ref)
 			}
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				n.log.Warn("lookup before resend failed", "id", r.ID, "err", err)
 			}
 		}
 	}
+	if n.Fence != nil && !n.Fence() {
+		return ErrFenced
+	}
 	if err := store.MarkAttempt(ctx, n.st.DB, r.ID, n.Now()); err != nil {
-		return false, err
+		return err
 	}
 	var ref chat.Ref
 	switch r.Op {
 	case store.OpPost:
-		ref, err = n.poster.Post(ctx, r.Channel, m)
+		ref, err = n.poster.Post(sctx, r.Channel, m)
 	case store.OpUpdate:
 		m.Mentions = nil
-		err = n.poster.Update(ctx, parent, m)
+		err = n.poster.Update(sctx, parent, m)
 	case store.OpReply:
-		ref, err = n.poster.Reply(ctx, parent, m)
+		ref, err = n.poster.Reply(sctx, parent, m)
 	default:
-		return true, store.Park(ctx, n.st.DB, r.ID, n.Now(), "unknown op "+r.Op)
+		return store.Park(ctx, n.st.DB, r.ID, n.Now(), "unknown op "+r.Op)
 	}
 	if err == nil {
-		return true, n.markDelivered(ctx, r, ref)
+		return n.markDelivered(ctx, r, ref)
 	}
 	if ctx.Err() != nil {
-		return false, ctx.Err()
+		return ctx.Err()
 	}
 	return n.failed(ctx, r, err)
 }
@@ -242,7 +290,11 @@ func (n *Notifier) markDelivered(ctx context.Context, r store.OutboxRow, ref cha
 	return n.st.MarkDelivered(mctx, r, mr, n.Now())
 }
 
-func (n *Notifier) failed(ctx context.Context, r store.OutboxRow, sendErr error) (bool, error) {
+// failed records a failed attempt at r by the one retry policy every lane
+// shares: park at once on a permanent error, wait as the platform said on a
+// retry-after (not counted as a failure), otherwise back off with jitter and
+// park after MaxAttempts failures.
+func (n *Notifier) failed(ctx context.Context, r store.OutboxRow, sendErr error) error {
 	now := n.Now()
 	cfg := n.cfg().Notifier
 	msg := sendErr.Error()
@@ -251,22 +303,22 @@ func (n *Notifier) failed(ctx context.Context, r store.OutboxRow, sendErr error)
 	}
 	if errors.Is(sendErr, chat.ErrPermanent) {
 		n.log.Error("notification parked: permanent failure", "id", r.ID, "channel", r.Channel, "err", msg)
-		return true, store.Park(ctx, n.st.DB, r.ID, now, msg)
+		return store.Park(ctx, n.st.DB, r.ID, now, msg)
 	}
 	if d, ok := chat.RetryAfter(sendErr); ok {
 		d = max(d, 50*time.Millisecond)
 		// The platform said when; this is pacing, not failure, so it does not
 		// count towards parking.
 		n.holdChannel(r.Channel, now.Add(d))
-		return false, store.MarkRetry(ctx, n.st.DB, r.ID, now.Add(d), msg, false)
+		return store.MarkRetry(ctx, n.st.DB, r.ID, now.Add(d), msg, false)
 	}
 	failures := r.Failures + 1
 	if failures >= cfg.MaxAttempts {
 		n.log.Error("notification parked after repeated failures", "id", r.ID, "channel", r.Channel, "failures", failures, "err", msg)
-		return true, store.Park(ctx, n.st.DB, r.ID, now, msg)
+		return store.Park(ctx, n.st.DB, r.ID, now, msg)
 	}
 	n.log.Warn("notification failed, will retry", "id", r.ID, "channel", r.Channel, "failures", failures, "err", msg)
-	return false, store.MarkRetry(ctx, n.st.DB, r.ID, now.Add(n.backoff(failures)), msg, true)
+	return store.MarkRetry(ctx, n.st.DB, r.ID, now.Add(n.backoff(failures)), msg, true)
 }
 
 // backoff is capped exponential with full jitter on the upper half:

@@ -60,12 +60,15 @@ type Notifier struct {
 	holdMu sync.Mutex
 	hold   map[string]time.Time // channel → not before (the platform's retry-after)
 
-	// Fence, when set, is asked before the pipeline writes and before a
-	// message is sent: false means this replica may no longer lead.
+	// Fence, when set, is asked before the pipeline writes and right
+	// before each send; false (this replica may no longer lead) skips the
+	// work. nil always allows.
 	Fence func() bool
+	lanes lanes // delivery lanes: claim holder, channels in flight
 
 	actions       Actions
 	defaultSource alert.Sink
+	amSource      alert.Sink
 	inboxWake     chan struct{}
 	pollEvery     time.Duration // how often the inbox is read for other replicas' observations
 }
@@ -87,6 +90,7 @@ func New(st *store.Store, poster chat.Poster, cfg func() *config.Config, log *sl
 		pollEvery: 100 * time.Millisecond,
 	}
 	n.defaultSource = n.Source("opsbot")
+	n.amSource = n.Source("alertmanager")
 	return n
 }
 
@@ -322,14 +326,14 @@ func (n *Notifier) Seed(ctx context.Context) error {
 	return nil
 }
 
-// Run seeds subscriptions, then runs the one delivery worker and the
+// Run seeds subscriptions, then runs the delivery lanes and the
 // routing/repeat timer until ctx ends; it returns after both stopped.
 func (n *Notifier) Run(ctx context.Context) error {
 	if err := n.Seed(ctx); err != nil && ctx.Err() == nil {
 		n.log.Error("subscriptions not seeded", "err", err)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return n.runWorker(ctx) })
+	g.Go(func() error { return n.runLanes(ctx) })
 	g.Go(func() error { return n.runPipeline(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
@@ -340,33 +344,6 @@ func (n *Notifier) Run(ctx context.Context) error {
 
 const maxSleep = 5 * time.Second
 
-func (n *Notifier) runWorker(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		case <-n.wake:
-		}
-		next, err := n.Drain(ctx)
-		if err != nil && ctx.Err() == nil {
-			n.log.Error("delivery pass failed", "err", err)
-		}
-		wait := maxSleep
-		if !next.IsZero() {
-			wait = min(max(next.Sub(n.Now()), 5*time.Millisecond), maxSleep)
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(wait)
-	}
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

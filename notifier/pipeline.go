@@ -30,6 +30,9 @@ import (
 // automatic action is due (remediate implements it).
 type Actions interface {
 	Firing(ctx context.Context, a alert.Alert, silenced bool)
+	// Enqueue queues action on target for the alert with fingerprint (an
+	// Alertmanager alert mapped by alertmanager.actions).
+	Enqueue(ctx context.Context, target, action, fingerprint string) error
 }
 
 // SetActions sets who hears firing alerts (nil: nobody). Set before Run.
@@ -202,8 +205,18 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 	n.afterRoute(ctx, routed)
 	n.afterEscalate(ctx, res.escalated)
 	if n.actions != nil {
+		cfg := n.cfg()
 		for _, f := range res.firing {
 			n.actions.Firing(ctx, f.Alert, f.silenced)
+			// An Alertmanager alert acts only through an explicit mapping,
+			// never by its name matching one of opsbot's rules.
+			if f.Kind == "external" && !f.silenced {
+				if action, target, ok := MatchAction(cfg, f.Alert); ok {
+					if err := n.actions.Enqueue(ctx, target, action, f.Fingerprint); err != nil {
+						n.log.Error("mapped action not queued", "alert", f.Fingerprint, "action", action, "target", target, "err", err)
+					}
+				}
+			}
 		}
 	}
 	return count == claimBatch, nil

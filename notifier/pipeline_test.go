@@ -79,7 +79,7 @@ func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 // table, the inbox and the outbox, and in what the Slack fake received.
 func TestTwoPipelinesOneMessagePerAlert(t *testing.T) {
 	const (
-		rounds = 3
+		rounds = 100
 		fps    = 20
 	)
 	dsn := storetest.PostgresDSN(t)

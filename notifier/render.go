@@ -29,10 +29,16 @@ func sortAlerts(as []store.AlertRow) {
 }
 
 func title(a store.AlertRow) string {
-	if a.Target != "" {
-		return a.Rule + " on " + a.Target
+	rule := a.Rule
+	if a.Kind == "external" {
+		// The prefix keeps Alertmanager's names apart from opsbot's rules;
+		// people know the alert by its alertname.
+		rule = strings.TrimPrefix(rule, ExternalRulePrefix)
 	}
-	return a.Rule
+	if a.Target != "" {
+		return rule + " on " + a.Target
+	}
+	return rule
 }
 
 // short is how long, for people ("5 min", "1 h 30 min").

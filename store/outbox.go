@@ -29,6 +29,9 @@ type OutboxRow struct {
 	LastError   string `db:"last_error"`
 	DeliveredAt Time   `db:"delivered_at"`
 	ParkedAt    Time   `db:"parked_at"`
+	// ClaimedBy is the delivery lane sending the row now, until ClaimedUntil.
+	ClaimedBy    string `db:"claimed_by"`
+	ClaimedUntil Time   `db:"claimed_until"`
 }
 
 // EnqueueOutbox writes a notification and sets r.ID.
@@ -91,22 +94,66 @@ func MarkAttempt(ctx context.Context, q DBTX, id int64, now time.Time) error {
 	return nil
 }
 
-// MarkRetry schedules the next attempt; failure says whether this one counts
-// towards parking (a platform's retry-after does not).
+// ClaimOutbox gives row id to holder until `until` when the row is still
+// undelivered and unparked, due at now, and not claimed by another holder
+// whose claim is current. One UPDATE decides, so of two processes claiming
+// the same row at once exactly one gets it.
+func ClaimOutbox(ctx context.Context, q DBTX, id int64, holder string, now, until time.Time) (bool, error) {
+	res, err := qexec(ctx, q, `UPDATE outbox SET claimed_by = ?, claimed_until = ?
+		WHERE id = ? AND delivered_at IS NULL AND parked_at IS NULL AND next_at <= ?
+		AND (claimed_until IS NULL OR claimed_until <= ?)`, holder, Ms(until), id, Ms(now), Ms(now))
+	if err != nil {
+		return false, fmt.Errorf("claim outbox %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim outbox %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// ExtendClaim keeps holder's claim on row id until `until` while a send
+// lasts. It reports false when the claim is no longer holder's.
+func ExtendClaim(ctx context.Context, q DBTX, id int64, holder string, until time.Time) (bool, error) {
+	res, err := qexec(ctx, q, `UPDATE outbox SET claimed_until = ? WHERE id = ? AND claimed_by = ? AND claimed_until IS NOT NULL
+		AND delivered_at IS NULL AND parked_at IS NULL`, Ms(until), id, holder)
+	if err != nil {
+		return false, fmt.Errorf("extend outbox claim %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("extend outbox claim %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseClaim gives holder's claim on row id back without an outcome (the
+// send was not made, or its outcome is unknown at shutdown).
+func ReleaseClaim(ctx context.Context, q DBTX, id int64, holder string) error {
+	if _, err := qexec(ctx, q, `UPDATE outbox SET claimed_by = '', claimed_until = NULL WHERE id = ? AND claimed_by = ?`, id, holder); err != nil {
+		return fmt.Errorf("release outbox claim %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkRetry schedules the next attempt and ends the claim; failure says
+// whether this one counts towards parking (a platform's retry-after does not).
 func MarkRetry(ctx context.Context, q DBTX, id int64, next time.Time, errText string, failure bool) error {
 	inc := 0
 	if failure {
 		inc = 1
 	}
-	if _, err := qexec(ctx, q, `UPDATE outbox SET next_at = ?, last_error = ?, failures = failures + ? WHERE id = ?`, Ms(next), errText, inc, id); err != nil {
+	if _, err := qexec(ctx, q, `UPDATE outbox SET next_at = ?, last_error = ?, failures = failures + ?, claimed_by = '', claimed_until = NULL WHERE id = ?`,
+		Ms(next), errText, inc, id); err != nil {
 		return fmt.Errorf("mark retry: %w", err)
 	}
 	return nil
 }
 
-// Park gives up on a row (dead letter).
+// Park gives up on a row (dead letter) and ends its claim.
 func Park(ctx context.Context, q DBTX, id int64, now time.Time, errText string) error {
-	if _, err := qexec(ctx, q, `UPDATE outbox SET parked_at = ?, last_error = ?, failures = failures + 1 WHERE id = ?`, Ms(now), errText, id); err != nil {
+	if _, err := qexec(ctx, q, `UPDATE outbox SET parked_at = ?, last_error = ?, failures = failures + 1, claimed_by = '', claimed_until = NULL WHERE id = ?`,
+		Ms(now), errText, id); err != nil {
 		return fmt.Errorf("park outbox: %w", err)
 	}
 	return nil

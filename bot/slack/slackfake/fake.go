@@ -2,7 +2,9 @@
 // methods opsbot uses (form-encoded, token-checked), response_url posts,
 // the three-step file upload, conversations.history with metadata, and
 // Socket Mode (apps.connections.open, a websocket with hello, envelopes,
-// acks and pings). It records what it received so tests can assert it.
+// acks and pings). It records what it received, and when on a clock a test
+// may set, so tests can assert it; FailChannel makes one channel fail or
+// answer slowly while the others are served.
 package slackfake
 
 import (
@@ -40,7 +42,23 @@ type Message struct {
 	Attachments json.RawMessage
 	Metadata    json.RawMessage
 	Edits       int
+	// Received is when the fake took the message (for an update, the
+	// edit), on the fake's clock (SetClock).
+	Received time.Time
 }
+
+// Request is one Web API call that named a channel, as the fake answered it.
+type Request struct {
+	Method  string
+	Channel string
+	At      time.Time // on the fake's clock
+	Status  int       // HTTP status answered
+}
+
+// FaultFunc decides the fate of a Web API call naming a channel: it may
+// block (a slow platform; it should also return when ctx ends), then
+// returns the failure to answer, or nil to serve the call normally.
+type FaultFunc func(ctx context.Context, method string) *Failure
 
 // File is an uploaded file.
 type File struct {
@@ -78,6 +96,9 @@ type Server struct {
 	fileOrder  []string
 	responses  map[string][]json.RawMessage
 	fail       map[string][]Failure
+	faults     map[string]FaultFunc
+	now        func() time.Time
+	requests   []Request
 	calls      map[string]int
 	seq        int64
 	conns      []*conn
@@ -108,6 +129,8 @@ func New() *Server {
 		files:     map[string]*File{},
 		responses: map[string][]json.RawMessage{},
 		fail:      map[string][]Failure{},
+		faults:    map[string]FaultFunc{},
+		now:       time.Now,
 		calls:     map[string]int{},
 		acks:      map[string]json.RawMessage{},
 	}
@@ -163,6 +186,40 @@ func (s *Server) Fail(method string, f Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail[method] = append(s.fail[method], f)
+}
+
+// FailChannel injects a fault for every Web API call naming channel (a
+// post, reply, edit, history read or upload completion there) until it is
+// called again with nil. Other channels are served as usual.
+func (s *Server) FailChannel(channel string, f FaultFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f == nil {
+		delete(s.faults, channel)
+		return
+	}
+	s.faults[channel] = f
+}
+
+// SetClock sets the clock of Received and Request times (default time.Now).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// Requests returns the Web API calls that named channel, in order, with
+// when each arrived and the status answered.
+func (s *Server) Requests(channel string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if r.Channel == channel {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Calls is how many times method was called (failures included).
@@ -257,15 +314,34 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
+	channel := r.PostForm.Get("channel")
+	if channel == "" {
+		channel = r.PostForm.Get("channel_id")
+	}
 	s.mu.Lock()
 	s.calls[method]++
 	var f *Failure
 	if q := s.fail[method]; len(q) > 0 {
 		f, s.fail[method] = &q[0], q[1:]
 	}
+	fault := s.faults[channel]
+	at := s.now()
 	bot, app := s.botToken, s.appToken
 	s.bump()
 	s.mu.Unlock()
+	if f == nil && fault != nil && channel != "" {
+		f = fault(r.Context(), method)
+	}
+	if channel != "" {
+		status := http.StatusOK
+		if f != nil && f.Status != 0 {
+			status = f.Status
+		}
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{Method: method, Channel: channel, At: at, Status: status})
+		s.bump()
+		s.mu.Unlock()
+	}
 	if f != nil {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
@@ -340,7 +416,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, method string) {
 		return
 	}
 	m := &Message{Method: method, Channel: ch, User: f.Get("user"), ThreadTS: f.Get("thread_ts"), Text: f.Get("text"),
-		Blocks: raw(f.Get("blocks")), Attachments: raw(f.Get("attachments")), Metadata: raw(f.Get("metadata")), TS: s.nextTS()}
+		Blocks: raw(f.Get("blocks")), Attachments: raw(f.Get("attachments")), Metadata: raw(f.Get("metadata")), TS: s.nextTS(), Received: s.now()}
 	s.messages = append(s.messages, m)
 	s.bump()
 	if method == "chat.postEphemeral" {
@@ -375,7 +451,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 				m.Metadata = raw(md)
 			}
 			m.Edits++
-			s.updates = append(s.updates, *m)
+			u := *m
+			u.Received = s.now()
+			s.updates = append(s.updates, u)
 			s.bump()
 			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS, "text": m.Text})
 			return
