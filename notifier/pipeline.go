@@ -160,6 +160,9 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 		n.mu.Lock()
 		now := n.Now()
 		err = n.st.Tx(ctx, func(tx *sqlx.Tx) error {
+			if err := store.LockAlertWriter(ctx, tx); err != nil {
+				return err
+			}
 			obs, err := store.ClaimObservations(ctx, tx, claimBatch, now)
 			if err != nil {
 				return err

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Observation is one row of the alert inbox: a producer's observation of
@@ -134,4 +136,21 @@ func TakeDeferredReplies(ctx context.Context, q DBTX, fingerprint string) ([]Def
 		return nil, fmt.Errorf("deferred replies: %w", err)
 	}
 	return rows, nil
+}
+
+// alertWriterLock is the PostgreSQL advisory lock key of the alert writer.
+const alertWriterLock = 0x6f707362 // "opsb"
+
+// LockAlertWriter makes the calling transaction the only writer of alert
+// state until it ends: on PostgreSQL an advisory transaction lock, so two
+// processes that both believe they lead take turns instead of deadlocking
+// on each other's rows; SQLite has one writer anyway.
+func LockAlertWriter(ctx context.Context, tx *sqlx.Tx) error {
+	if tx.DriverName() != "pgx" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, alertWriterLock); err != nil {
+		return fmt.Errorf("lock alert writer: %w", err)
+	}
+	return nil
 }
