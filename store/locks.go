@@ -73,18 +73,25 @@ func (s *Store) dbNowMs() string {
 // database's clock, and returns who holds it afterwards: holder itself when
 // it was free, expired or already its own. It shares the locks table with
 // TryLock (one row per name), whose callers time their locks themselves.
+//
+// The decision is one autocommitted statement, never a transaction left
+// open: a replica paused between two statements would hold the row's lock
+// and keep every other replica from taking its expired lease.
 func (s *Store) TryLease(ctx context.Context, name, holder string, ttl time.Duration) (string, error) {
 	now := s.dbNowMs()
 	var who string
-	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO locks (name, holder, expires_at) VALUES (?, ?, `+now+` + ?)
-			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-			WHERE locks.holder = excluded.holder OR locks.expires_at < `+now),
-			name, holder, ttl.Milliseconds()); err != nil {
-			return err
+	err := s.Get(ctx, &who, `INSERT INTO locks (name, holder, expires_at) VALUES (?, ?, `+now+` + ?)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE locks.holder = excluded.holder OR locks.expires_at < `+now+`
+		RETURNING holder`, name, holder, ttl.Milliseconds())
+	if err == ErrNotFound {
+		// Held by another: who it is only informs the caller's log (and
+		// the row may have been released meanwhile).
+		err = s.Get(ctx, &who, `SELECT holder FROM locks WHERE name = ?`, name)
+		if err == ErrNotFound {
+			who, err = "", nil
 		}
-		return tx.GetContext(ctx, &who, tx.Rebind(`SELECT holder FROM locks WHERE name = ?`), name)
-	})
+	}
 	if err != nil {
 		return "", fmt.Errorf("lease %s: %w", name, err)
 	}
