@@ -338,45 +338,140 @@ func (l *lockedBuf) String() string {
 	return l.b.String()
 }
 
-// Two opsbot replicas share one PostgreSQL: exactly one runs the scheduler;
-// when it is killed the other takes over within the lease TTL, and no due
-// time runs twice.
+// Two opsbot replicas share one PostgreSQL (lease TTL 2 s, the health job
+// due every second); exactly one runs jobs. The leader is paused (SIGSTOP):
+// the other takes over once the paused one's lease has expired by the
+// database's clock. Resumed (SIGCONT), the old leader says it lost the lease
+// and runs no job after its pause. Then the new leader is killed and the
+// first takes over again. Each takeover is measured from the lease's expiry
+// in the store, not from the signal, and no due time runs twice.
 func TestTwoReplicasOnPostgres(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
-	env := []string{"OPSBOT_STORE_DRIVER=postgres", "OPSBOT_STORE_DSN=" + dsn, "OPSBOT_LEADER_TTL=2s",
+	const ttl = 2 * time.Second
+	env := []string{"OPSBOT_STORE_DRIVER=postgres", "OPSBOT_STORE_DSN=" + dsn, "OPSBOT_LEADER_TTL=" + ttl.String(),
 		"OPSBOT_SCHEDULES_HEALTH_SPEC=@every 1s", "OPSBOT_LOG_LEVEL=debug"}
-	_, a, _ := serve(t, t.TempDir(), env, "--demo")
+	_, a, logA := serve(t, t.TempDir(), env, "--demo")
 	st, err := store.Open(context.Background(), "postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	runs := func() []store.JobRun {
+		// An error until the first replica has migrated the schema.
+		rs, _ := st.JobRuns(context.Background(), "health")
+		return rs
+	}
 	holders := func() map[string]int {
-		runs, _ := st.JobRuns(context.Background(), "health")
 		m := map[string]int{}
-		for _, r := range runs {
+		for _, r := range runs() {
 			m[r.Holder]++
 		}
 		return m
 	}
-	waitFor(t, func() bool { return len(holders()) == 1 })
-	_, b, _ := serve(t, t.TempDir(), env, "--demo")
-	time.Sleep(3 * time.Second)
+	// A replica's holder name ends in its pid.
+	holderOf := func(cmd *exec.Cmd) string {
+		for h := range holders() {
+			if strings.HasSuffix(h, "-"+strconv.Itoa(cmd.Process.Pid)) {
+				return h
+			}
+		}
+		return ""
+	}
+	waitFor(t, func() bool { return holderOf(a) != "" })
+	ha := holderOf(a)
+	_, b, logB := serve(t, t.TempDir(), env, "--demo")
+	waitFor(t, func() bool { return strings.Contains(logB.String(), `msg=following leader=`+ha) })
+	// The follower stays idle while the leader goes on: two more of a's runs.
+	n := holders()[ha]
+	waitFor(t, func() bool { return holders()[ha] >= n+2 })
 	if h := holders(); len(h) != 1 {
 		t.Fatalf("both replicas ran jobs: %v", h)
 	}
-	a.Process.Signal(syscall.SIGKILL)
-	a.Wait()
-	killed := time.Now()
-	waitFor(t, func() bool { return len(holders()) == 2 })
-	took := time.Since(killed)
-	t.Logf("replica %d took over %s after the leader was killed (TTL 2s)", b.Process.Pid, took.Round(10*time.Millisecond))
-	if took > 3*time.Second {
-		t.Fatalf("takeover took %s", took)
+
+	// takeover waits until holder's lease passes to another replica and that
+	// one has run a job; it returns the old lease's last expiry (by the
+	// database's clock) and the new leader's first run.
+	takeover := func(holder string) (time.Time, store.JobRun) {
+		t.Helper()
+		var before int64 // runs up to this id were claimed before the takeover began
+		for _, r := range runs() {
+			before = max(before, r.ID)
+		}
+		var last int64
+		waitFor(t, func() bool {
+			var row struct {
+				Holder  string `db:"holder"`
+				Expires int64  `db:"expires_at"`
+			}
+			if err := st.Get(context.Background(), &row, `SELECT holder, expires_at FROM locks WHERE name = 'leader'`); err != nil {
+				return false
+			}
+			if row.Holder == holder {
+				last = max(last, row.Expires)
+				return false
+			}
+			return true
+		})
+		exp := time.UnixMilli(last)
+		var first store.JobRun
+		waitFor(t, func() bool {
+			for _, r := range runs() {
+				if r.ID > before && r.Holder != holder {
+					first = r
+					return true
+				}
+			}
+			return false
+		})
+		for _, r := range runs() {
+			// The database counts whole milliseconds: 2 ms of rounding.
+			if r.ID > before && r.Holder != holder && r.StartedAt.Before(exp.Add(-2*time.Millisecond)) {
+				t.Fatalf("%s ran a job at %s, before %s's lease expired at %s", r.Holder, r.StartedAt.Format("15:04:05.000"), holder, exp.Format("15:04:05.000"))
+			}
+		}
+		// The follower polls every TTL/10, then its scheduler starts and
+		// catches up at once; a TTL of room covers a loaded machine.
+		if took := first.StartedAt.Sub(exp); took > ttl {
+			t.Fatalf("the first job of the new leader ran %s after the old lease expired (TTL %s)", took, ttl)
+		}
+		t.Logf("%s ran its first job %s after %s's lease expired", first.Holder, first.StartedAt.Sub(exp).Round(time.Millisecond), holder)
+		return exp, first
 	}
-	runs, _ := st.JobRuns(context.Background(), "health")
+
+	// Pause the leader 50 ms before a due time (the job is due on every
+	// whole second): resumed, its scheduler wakes before or with its
+	// elector, the race the lease check before each job settles.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(950 * time.Millisecond)))
+	a.Process.Signal(syscall.SIGSTOP)
+	paused := time.Now()
+	_, first := takeover(ha)
+	hb := first.Holder
+	if hb != holderOf(b) {
+		t.Fatalf("the job after the takeover ran as %q, not as replica b", hb)
+	}
+	a.Process.Signal(syscall.SIGCONT)
+	waitFor(t, func() bool { return strings.Contains(logA.String(), "leader lease lost") })
+	// Time for the resumed replica to misbehave: two more of b's runs, then
+	// a's log says it follows b.
+	n = holders()[hb]
+	waitFor(t, func() bool { return holders()[hb] >= n+2 })
+	waitFor(t, func() bool { return strings.Contains(logA.String(), `msg=following leader=`+hb) })
+	for _, r := range runs() {
+		if r.Holder == ha && !r.StartedAt.Before(paused) {
+			t.Fatalf("the paused leader ran a job at %s after its pause at %s:\n%s", r.StartedAt.Format("15:04:05.000"), paused.Format("15:04:05.000"), logA.String())
+		}
+	}
+	if l := logA.String(); strings.Count(l, "msg=leading") != 1 {
+		t.Fatalf("the resumed replica led again while b led:\n%s", l)
+	}
+
+	b.Process.Signal(syscall.SIGKILL)
+	b.Wait()
+	if _, first := takeover(hb); first.Holder != ha {
+		t.Fatalf("after b was killed the job ran as %q, not as replica a", first.Holder)
+	}
 	seen := map[int64]bool{}
-	for _, r := range runs {
+	for _, r := range runs() {
 		if seen[r.DueAt.UnixMilli()] {
 			t.Fatalf("due time %s ran twice", r.DueAt)
 		}

@@ -253,7 +253,9 @@ type Discord struct {
 	Archive int    `yaml:"thread_archive_minutes"`
 }
 
-// Leader lease for several replicas on one PostgreSQL.
+// Leader lease for several replicas on one PostgreSQL. The leader renews
+// every third of TTL (so one renewal may fail) and stops its work a tenth of
+// TTL before the lease can expire; a dead leader is replaced within 1.1 TTL.
 type Leader struct {
 	TTL time.Duration `yaml:"ttl"`
 }
@@ -330,7 +332,7 @@ func Default() *Config {
 		RateLimits: RateLimits{Default: RateLimit{Count: 30, Per: time.Minute}, Verbs: map[string]RateLimit{"restart": {Count: 3, Per: time.Hour}, "update": {Count: 3, Per: time.Hour}}},
 		Confirm:    Confirm{TTL: 5 * time.Minute},
 		Discord:    Discord{Mode: "http", Archive: 1440},
-		Leader:     Leader{TTL: 30 * time.Second},
+		Leader:     Leader{TTL: 20 * time.Second},
 	}
 	c.Rules.setDefaults()
 	c.Notifier.setDefaults()
@@ -609,8 +611,9 @@ func (c *Config) Validate() Problems {
 			}
 		}
 	}
-	if c.Leader.TTL <= 0 {
-		p.add("leader.ttl", "must be positive")
+	if c.Leader.TTL < time.Second {
+		// Below a second, a tenth of it cannot cover a store round trip.
+		p.add("leader.ttl", "must be at least 1s, not %s", c.Leader.TTL)
 	}
 	for i, s := range c.Channels.Subscriptions {
 		if s.Channel == "" {

@@ -174,6 +174,11 @@ func (s *Scheduler) Start(ctx context.Context, now time.Time) error {
 // goroutines; a job still running when it is due again is skipped and the
 // skip recorded.
 func (s *Scheduler) Tick(ctx context.Context, now time.Time) {
+	if !LeaseValid(ctx) {
+		// Not sure it still leads: neither start jobs nor judge them overdue.
+		s.Log.Info("scheduler: nothing run: leader lease lost")
+		return
+	}
 	states, err := s.Store.JobStates(ctx)
 	if err != nil {
 		s.Log.Error("scheduler: job states", "err", err)
@@ -234,6 +239,13 @@ func (s *Scheduler) runJob(ctx context.Context, j *jobState, due time.Time) {
 		j.running = false
 		s.mu.Unlock()
 	}()
+	// A leader paused past its lease (and resumed before its elector has
+	// noticed) must not act: the lease is looked at right before the claim
+	// and again right before the run.
+	if !LeaseValid(ctx) {
+		s.Log.Info("job not run: leader lease lost", "job", j.Name, "due", due)
+		return
+	}
 	start := s.Now()
 	id, claimed, err := s.Store.ClaimJobRun(ctx, j.Name, due, start, s.Holder)
 	if err != nil {
@@ -242,6 +254,14 @@ func (s *Scheduler) runJob(ctx context.Context, j *jobState, due time.Time) {
 	}
 	if !claimed {
 		return // another replica ran this due time
+	}
+	if !LeaseValid(ctx) {
+		s.Log.Info("job not run: leader lease lost", "job", j.Name, "due", due)
+		if err := s.Store.FinishJobRun(context.WithoutCancel(ctx), id, j.Name, "cancelled", "leader lease lost before the run started", s.Now()); err != nil {
+			s.Log.Error("scheduler: finish", "job", j.Name, "err", err)
+		}
+		s.runs.WithLabelValues(j.Name, "cancelled").Inc()
+		return
 	}
 	runErr := func() (err error) {
 		defer func() {
@@ -334,6 +354,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	defer s.wg.Wait()
 	for {
+		if !LeaseValid(ctx) {
+			// The elector cancels ctx as soon as its own timers wake.
+			s.Log.Info("scheduler: paused: leader lease lost")
+			<-ctx.Done()
+			return nil
+		}
 		now := s.Now()
 		s.Tick(ctx, now)
 		wait := time.Minute
