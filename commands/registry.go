@@ -300,7 +300,7 @@ func (r *Registry) handle(ctx context.Context, req *Request, now time.Time) (Res
 	}
 	d := r.Decide(req, path)
 	if !d.Allowed {
-		return errResp("%s", refusal("run", path, d)), call, "denied", d.Reason
+		return errResp("%s", refusal("run", path, d)), call, "denied", denied(d)
 	}
 	call.Grant = d
 	if name, wait, ok := r.allow(req, v.Name, path, now); !ok {
@@ -364,6 +364,19 @@ func refusal(what, path string, d policy.Decision) string {
 		return d.Reason
 	}
 	return "you may not " + what + " " + path + ": " + d.Reason
+}
+
+// denied is the audit row's detail of a refusal: short and stable.
+func denied(d policy.Decision) string {
+	switch d.Refusal {
+	case policy.NotAccepted:
+		return "channel not allowed"
+	case policy.NotInChannel:
+		return "verb not allowed in channel"
+	case policy.NoEntry:
+		return "no policy entry"
+	}
+	return "no role"
 }
 
 // Decide asks the policy whether req may run the verb path, in req's channel.
@@ -504,7 +517,7 @@ func (r *Registry) Button(ctx context.Context, req Request, actionID, value stri
 	}
 	row.Verb = actionID
 	if d := r.Policy().Decide(subject(&req, false), actionID); !d.Allowed {
-		return r.finish(ctx, row, nil, errResp("%s", refusal("run", actionID, d)), "denied", d.Reason, start)
+		return r.finish(ctx, row, nil, errResp("%s", refusal("run", actionID, d)), "denied", denied(d), start)
 	}
 	resp, err := h(ctx, req, value)
 	if err != nil {
@@ -567,7 +580,7 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 		return Text("%s: cancelled by %s", what, call.Actor()), call, "cancelled", ""
 	}
 	if !d.Allowed {
-		return errResp("%s", refusal("confirm", what, d)), call, "denied", d.Reason
+		return errResp("%s", refusal("confirm", what, d)), call, "denied", denied(d)
 	}
 	if d.TwoPerson && req.Principal() == c.Requester {
 		return errResp("%s needs a second person: someone other than the requester must confirm", what), call, "denied", "two-person rule"
