@@ -83,25 +83,34 @@ func (r *Registry) CheckConfig(cfg *config.Config) (problems, notes []string) {
 // Entries returns the policy entry of every registered runnable verb path,
 // sorted by path (parents with subcommands are their subcommands).
 func (r *Registry) Entries() []policy.Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.entries()
+}
+
+func (r *Registry) entries() []policy.Entry {
 	var out []policy.Entry
-	for _, v := range r.Verbs() {
-		entries(v, v.Name, &out)
+	for _, n := range r.order {
+		entries(r.verbs[n], n, &out)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
 
 // Catalogue is what the policy knows: the declared verbs, then the
-// registered ones (which win for a path both have).
+// registered ones (which win for a path both have). It is built once per
+// change of the verbs.
 func (r *Registry) Catalogue() *policy.Catalogue {
 	r.mu.Lock()
-	declared := append([]*Verb(nil), r.declared...)
-	r.mu.Unlock()
-	var es []policy.Entry
-	for _, v := range declared {
-		entries(v, v.Name, &es)
+	defer r.mu.Unlock()
+	if r.cat == nil {
+		var es []policy.Entry
+		for _, v := range r.declared {
+			entries(v, v.Name, &es)
+		}
+		r.cat = policy.NewCatalogue(append(es, r.entries()...))
 	}
-	return policy.NewCatalogue(append(es, r.Entries()...))
+	return r.cat
 }
 
 func entries(v *Verb, path string, out *[]policy.Entry) {

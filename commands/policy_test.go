@@ -19,7 +19,9 @@ import (
 // a verb that declares no policy entry.
 func withDB(f *fixture) (restores, acks *atomic.Int32) {
 	restores, acks = new(atomic.Int32), new(atomic.Int32)
-	ok := func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("ok"), nil }
+	ok := func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+		return commands.Text("ok"), nil
+	}
 	f.reg.MustRegister(&commands.Verb{Name: "db", Summary: "the database", Subs: []*commands.Verb{
 		{Name: "dump", Access: policy.Operate, Run: ok},
 		{Name: "list", Access: policy.Read, Run: ok},

@@ -42,7 +42,8 @@ type Registry struct {
 	mu       sync.Mutex
 	verbs    map[string]*Verb
 	order    []string
-	declared []*Verb // known to the policy, not runnable in this process
+	declared []*Verb           // known to the policy, not runnable in this process
+	cat      *policy.Catalogue // of verbs and declared; nil after a change
 	buttons  map[string]ButtonHandler
 	hooks    []Hook
 	limiters map[string]*rate.Limiter
@@ -137,6 +138,7 @@ func (r *Registry) Register(v *Verb) error {
 	r.verbs[v.Name] = v
 	r.order = append(r.order, v.Name)
 	sort.Strings(r.order)
+	r.cat = nil
 	return nil
 }
 
@@ -147,6 +149,7 @@ func (r *Registry) Declare(vs ...*Verb) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.declared = append(r.declared, vs...)
+	r.cat = nil
 }
 
 // MustRegister registers or panics (wiring-time errors).

@@ -31,7 +31,8 @@ type Request struct {
 	Args []string
 	// Local is the shell's own user, trusted like the machine's operator.
 	Local bool
-	// Confirmed skips the confirmation step (shell --yes, or after a prompt).
+	// Confirmed skips the confirmation step (shell --yes, or after a prompt);
+	// the registry honours it only for the Local user.
 	Confirmed bool
 	// Progress, when set, receives progress of long work so the adapter can
 	// update its message.

@@ -57,6 +57,7 @@ type Entry struct {
 type Catalogue struct {
 	class map[string]Class
 	paths []string            // sorted
+	index map[string]int      // path → its place in paths
 	tops  map[string][]string // top-level verb → its paths
 	subs  map[string][]string // bare subcommand name → the paths ending in it
 }
@@ -64,7 +65,7 @@ type Catalogue struct {
 // NewCatalogue makes a catalogue of entries. A later entry for the same
 // path replaces an earlier one.
 func NewCatalogue(entries []Entry) *Catalogue {
-	c := &Catalogue{class: map[string]Class{}, tops: map[string][]string{}, subs: map[string][]string{}}
+	c := &Catalogue{class: map[string]Class{}, index: map[string]int{}, tops: map[string][]string{}, subs: map[string][]string{}}
 	for _, e := range entries {
 		if _, ok := c.class[e.Path]; !ok {
 			c.paths = append(c.paths, e.Path)
@@ -72,7 +73,8 @@ func NewCatalogue(entries []Entry) *Catalogue {
 		c.class[e.Path] = e.Class
 	}
 	sort.Strings(c.paths)
-	for _, p := range c.paths {
+	for i, p := range c.paths {
+		c.index[p] = i
 		top, sub, nested := strings.Cut(p, " ")
 		c.tops[top] = append(c.tops[top], p)
 		if nested {

@@ -58,7 +58,8 @@ func (p Problem) String() string { return p.Key + ": " + p.Msg }
 type role struct {
 	name       string
 	users      map[string]bool
-	grants     map[string]bool
+	defaults   bool   // no verb list: the built-in defaults of its name
+	grant      []bool // by catalogue index, when not defaults
 	silenceMax time.Duration
 }
 
@@ -81,33 +82,30 @@ func Compile(r Rules, cat *Catalogue) (*Policy, []Problem) {
 	p := &Policy{cat: cat, byName: map[string]*role{}, accept: map[string]bool{}, channels: map[string]map[string]bool{},
 		channelNames: map[string][]string{}, twoPerson: map[string]bool{}, adminSilence: DefaultAdminSilenceMax}
 	var probs []Problem
-	resolve := func(key, name string, into map[string]bool) string {
+	resolve := func(key, name string, into func(path string)) string {
 		canon, paths, err := cat.Resolve(name)
 		if err != nil {
 			probs = append(probs, Problem{key, err.Error()})
 			return ""
 		}
 		for _, path := range paths {
-			into[path] = true
+			into(path)
 		}
 		return canon
 	}
+	set := func(m map[string]bool) func(string) { return func(path string) { m[path] = true } }
 	roles := append([]Role(nil), r.Roles...)
 	sort.Slice(roles, func(i, j int) bool { return roles[i].Name < roles[j].Name })
 	for _, cr := range roles {
-		ro := &role{name: cr.Name, users: map[string]bool{}, grants: map[string]bool{}, silenceMax: cr.SilenceMax}
+		ro := &role{name: cr.Name, users: make(map[string]bool, len(cr.Users)), defaults: len(cr.Verbs) == 0, silenceMax: cr.SilenceMax}
 		for _, u := range cr.Users {
 			ro.users[u] = true
 		}
-		if len(cr.Verbs) == 0 {
-			for _, path := range cat.paths {
-				if defaultGrant(cr.Name, cat.class[path]) {
-					ro.grants[path] = true
-				}
+		if !ro.defaults {
+			ro.grant = make([]bool, len(cat.paths))
+			for i, v := range cr.Verbs {
+				resolve(fmt.Sprintf("roles.%s.verbs[%d]", cr.Name, i), v, func(path string) { ro.grant[cat.index[path]] = true })
 			}
-		}
-		for i, v := range cr.Verbs {
-			resolve(fmt.Sprintf("roles.%s.verbs[%d]", cr.Name, i), v, ro.grants)
 		}
 		if ro.silenceMax <= 0 {
 			ro.silenceMax = DefaultSilenceMax
@@ -132,16 +130,25 @@ func Compile(r Rules, cat *Catalogue) (*Policy, []Problem) {
 	for _, ch := range chans {
 		allowed := map[string]bool{}
 		for i, v := range r.Channels[ch] {
-			if canon := resolve(fmt.Sprintf("channels.verbs.%s[%d]", ch, i), v, allowed); canon != "" {
+			if canon := resolve(fmt.Sprintf("channels.verbs.%s[%d]", ch, i), v, set(allowed)); canon != "" {
 				p.channelNames[ch] = append(p.channelNames[ch], canon)
 			}
 		}
 		p.channels[ch] = allowed
 	}
 	for i, v := range r.TwoPerson {
-		resolve(fmt.Sprintf("confirm.two_person[%d]", i), v, p.twoPerson)
+		resolve(fmt.Sprintf("confirm.two_person[%d]", i), v, set(p.twoPerson))
 	}
 	return p, probs
+}
+
+// grants reports whether ro grants path.
+func (p *Policy) grants(ro *role, path string) bool {
+	if ro.defaults {
+		return defaultGrant(ro.name, p.cat.class[path])
+	}
+	i, ok := p.cat.index[path]
+	return ok && ro.grant[i]
 }
 
 // defaultGrant is what the built-in roles grant when they list no verbs.
@@ -182,11 +189,11 @@ func (s Subject) principals() []string {
 type Refusal uint8
 
 const (
-	Granted       Refusal = iota
-	NoEntry               // the verb has no policy entry
-	NotAccepted           // the channel accepts no commands (channels.allow)
-	NotInChannel          // the channel's verb list lacks it (channels.verbs)
-	NoRole                // no role of the subject grants it
+	Granted      Refusal = iota
+	NoEntry              // the verb has no policy entry
+	NotAccepted          // the channel accepts no commands (channels.allow)
+	NotInChannel         // the channel's verb list lacks it (channels.verbs)
+	NoRole               // no role of the subject grants it
 )
 
 // Decision is the policy's answer for one subject and one verb path.
@@ -241,7 +248,7 @@ func (p *Policy) Decide(s Subject, path string) Decision {
 		return d
 	}
 	for _, ro := range mine {
-		if ro.grants[path] {
+		if p.grants(ro, path) {
 			d.Roles = append(d.Roles, ro.name)
 			d.SilenceMax = max(d.SilenceMax, ro.silenceMax)
 		}
@@ -292,7 +299,7 @@ func (p *Policy) Grantors(path string) []string {
 	var out []string
 	for _, name := range []string{RoleOperator, RoleAdmin} {
 		if ro, ok := p.byName[name]; ok {
-			if ro.grants[path] {
+			if p.grants(ro, path) {
 				out = append(out, name)
 			}
 		} else if c != Read && defaultGrant(name, c) {
@@ -300,7 +307,7 @@ func (p *Policy) Grantors(path string) []string {
 		}
 	}
 	for _, ro := range p.roles {
-		if ro.name != RoleOperator && ro.name != RoleAdmin && ro.grants[path] {
+		if ro.name != RoleOperator && ro.name != RoleAdmin && p.grants(ro, path) {
 			out = append(out, ro.name)
 		}
 	}
@@ -370,7 +377,7 @@ func (p *Policy) Notes() []string {
 			}
 		}
 		for _, path := range dangerous {
-			if chat && ro.grants[path] {
+			if chat && p.grants(ro, path) {
 				return nil
 			}
 		}

@@ -121,7 +121,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 				{
 					Name:    "test",
-					Access:  policy.Operate,
+					Access:  policy.Read,
 					Summary: "which channels would get an alert of this kind and severity",
 					Params: []commands.Param{
 						{Name: "kind", Required: true, Choices: alert.Kinds},
