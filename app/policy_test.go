@@ -33,7 +33,7 @@ var defaults = map[string]policy.Class{
 	"incident open": policy.Operate, "incident close": policy.Operate, "incident stage": policy.Operate,
 	"incident note": policy.Operate, "incident lead": policy.Operate, "incident reopen": policy.Operate,
 	"incident postmortem": policy.Operate,
-	"backup create": policy.Operate, "backup verify": policy.Operate,
+	"backup create":       policy.Operate, "backup verify": policy.Operate,
 	"schedule run": policy.Operate, "schedule pause": policy.Operate, "schedule resume": policy.Operate,
 	"cleanup": policy.Operate, "audit": policy.Operate,
 

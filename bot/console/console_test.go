@@ -12,8 +12,8 @@ import (
 	"opsbot/bot/console"
 	"opsbot/chat"
 	"opsbot/commands"
-	"opsbot/policy"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store/storetest"
 )
 

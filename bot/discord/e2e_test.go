@@ -18,8 +18,8 @@ import (
 	"opsbot/bot/discord/discordfake"
 	"opsbot/chat"
 	"opsbot/commands"
-	"opsbot/policy"
 	"opsbot/config"
+	"opsbot/policy"
 )
 
 func TestSignedPingIsPonged(t *testing.T) {

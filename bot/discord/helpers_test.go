@@ -20,8 +20,8 @@ import (
 	"opsbot/bot/discord"
 	"opsbot/bot/discord/discordfake"
 	"opsbot/commands"
-	"opsbot/policy"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store/storetest"
 )
 

@@ -17,8 +17,8 @@ import (
 
 	"opsbot/bot/slack/slackfake"
 	"opsbot/commands"
-	"opsbot/policy"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )

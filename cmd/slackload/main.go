@@ -33,8 +33,8 @@ import (
 
 	slackbot "opsbot/bot/slack"
 	"opsbot/commands"
-	"opsbot/policy"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store"
 )
 

@@ -8,8 +8,8 @@ import (
 
 	slackbot "opsbot/bot/slack"
 	"opsbot/commands"
-	"opsbot/policy"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store/storetest"
 )
 
