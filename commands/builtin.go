@@ -233,8 +233,8 @@ func (r *Registry) whoamiVerb() *Verb {
 	}
 }
 
-// compress names paths briefly: a verb whose every subcommand is listed by
-// its name alone ("incident"), else "backup list|verify".
+// compress names paths briefly: a verb whose every subcommand (two or
+// more) is listed by its name alone ("incident"), else "backup list|verify".
 func compress(paths []string, tops map[string]int) string {
 	var out []string
 	for i := 0; i < len(paths); {
@@ -247,7 +247,7 @@ func compress(paths []string, tops map[string]int) string {
 			}
 			j++
 		}
-		if j-i == tops[top] || len(subs) == 0 {
+		if len(subs) == 0 || (j-i == tops[top] && len(subs) > 1) {
 			out = append(out, top)
 		} else {
 			out = append(out, top+" "+strings.Join(subs, "|"))

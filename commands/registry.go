@@ -301,12 +301,13 @@ func (r *Registry) handle(ctx context.Context, req *Request, now time.Time) (Res
 	if err != nil {
 		return errResp("%v", err), call, "invalid", err.Error()
 	}
-	d := r.Decide(req, path)
+	pf := r.compiled()
+	d := pf.pol.Decide(subject(req, true), path)
 	if !d.Allowed {
 		return errResp("%s", refusal("run", path, d)), call, "denied", denied(d)
 	}
 	call.Grant = d
-	if name, wait, ok := r.allow(req, v.Name, path, now); !ok {
+	if name, wait, ok := r.allow(req, pf.limits, v.Name, path, now); !ok {
 		return errResp("rate limit reached for %s; try again in %s", name, wait.Round(time.Second)), call, "rate-limited", ""
 	}
 	if leaf.Check != nil {
@@ -397,7 +398,9 @@ func subject(req *Request, channel bool) policy.Subject {
 	return s
 }
 
-func (r *Registry) allow(req *Request, top, path string, now time.Time) (string, time.Duration, bool) {
+// allow takes one command of req's user from the rate limits that cover
+// path (named as the policy names verbs) and from the default limit.
+func (r *Registry) allow(req *Request, limits []rateLimit, top, path string, now time.Time) (string, time.Duration, bool) {
 	cfg := r.Config()
 	check := func(key string, rl config.RateLimit) (time.Duration, bool) {
 		r.mu.Lock()
@@ -414,7 +417,7 @@ func (r *Registry) allow(req *Request, top, path string, now time.Time) (string,
 		}
 		return 0, true
 	}
-	for _, lim := range r.compiled().limits {
+	for _, lim := range limits {
 		if !lim.paths[path] {
 			continue
 		}
