@@ -112,8 +112,21 @@ func TestConfigCheckNamesEveryProblem(t *testing.T) {
 		}
 	}
 	out, code = opsbot(t, dir, "", nil, "config", "check", "--config", filepath.Join(wd(t), "opsbot.example.yaml"))
-	if code != 0 || !strings.Contains(out, "configuration ok: 3 target(s)") {
+	if code != 0 || !strings.Contains(out, "configuration ok: 3 target(s)") || strings.Contains(out, "note:") {
 		t.Fatalf("example rejected (%d):\n%s", code, out)
+	}
+	// Verb names resolve by the policy's one rule; with no admin for chat,
+	// config check says so (and still passes).
+	cfg := filepath.Join(dir, "roles.yaml")
+	os.WriteFile(cfg, []byte("roles:\n  operator: {users: [slack:U1]}\n  ops: {verbs: [restore, flush, \"schedule run\"]}\nconfirm: {two_person: [restore]}\n"), 0o600)
+	out, code = opsbot(t, dir, "", nil, "config", "check", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "note: no admin is configured for chat: nobody in Slack or Discord may run backup restore, cache flush, restart, update") {
+		t.Fatalf("no admin for chat (%d):\n%s", code, out)
+	}
+	os.WriteFile(cfg, []byte("roles:\n  ops: {verbs: [list, restor]}\n"), 0o600)
+	out, code = opsbot(t, dir, "", nil, "config", "check", "--config", cfg)
+	if code == 0 || !strings.Contains(out, `roles.ops.verbs[0]: "list" is ambiguous`) || !strings.Contains(out, `roles.ops.verbs[1]: unknown verb "restor"; did you mean "backup restore"?`) {
+		t.Fatalf("bad names (%d):\n%s", code, out)
 	}
 }
 

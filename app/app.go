@@ -32,6 +32,7 @@ import (
 	"opsbot/config"
 	"opsbot/standin"
 	"opsbot/store"
+	demoverbs "opsbot/verbs/demo"
 )
 
 // Options are how the binary was started.
@@ -170,25 +171,43 @@ func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Option
 		a.close()
 		return nil, err
 	}
-	config.KnownVerbs = a.reg.Names()
 	if a.demo == nil {
-		// A role may grant the demo verb for the sessions that have it.
-		config.KnownVerbs = append(config.KnownVerbs, "demo")
+		// A role may name the demo verb for the runs that have it.
+		a.reg.Declare(demoverbs.Verbs(nil)...)
 	}
 	// The loader could check verb names only by their shape; now that the
-	// commands are known, a role or limit naming one that does not exist
-	// (a typo that would grant nothing) is said at start.
-	if probs := cfg.Validate(); len(probs) > 0 {
+	// commands are known, a role, channel rule or limit naming one that does
+	// not exist (a typo that would grant nothing) is said at start.
+	probs, notes := a.reg.CheckConfig(cfg)
+	if len(probs) > 0 {
 		log.Error("configuration problems", "problems", strings.Join(probs, "; "))
+	}
+	if !shell {
+		for _, n := range notes {
+			log.Warn(n)
+		}
 	}
 	return a, nil
 }
 
-// VerbNames lists the commands this build registers, so `config check` can
-// check the verb names a configuration uses. It wires the bot with the
-// defaults on a throwaway store; the demo verb is included.
-// It sets config.KnownVerbs as build does.
-func VerbNames(ctx context.Context) ([]string, error) {
+// CheckPolicy checks the verb names cfg uses (roles, channels.verbs,
+// confirm.two_person, rate_limits.verbs) against the commands this build
+// registers, the demo verb included, and returns the problems with their
+// key paths and the notes worth saying (no admin configured for chat). It
+// wires the bot with the defaults on a throwaway store.
+func CheckPolicy(ctx context.Context, cfg *config.Config) (problems, notes []string, err error) {
+	reg, err := Registry(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	problems, notes = reg.CheckConfig(cfg)
+	return problems, notes, nil
+}
+
+// Registry returns the command registry as this build wires it, every
+// verb registered (demo declared), on a throwaway store: what `config
+// check` and the tests of the policy's entries consult.
+func Registry(ctx context.Context) (*commands.Registry, error) {
 	dir, err := os.MkdirTemp("", "opsbot-verbs")
 	if err != nil {
 		return nil, fmt.Errorf("list commands: %w", err)
@@ -206,7 +225,7 @@ func VerbNames(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("list commands: %w", err)
 	}
 	defer a.close()
-	return config.KnownVerbs, nil
+	return a.reg, nil
 }
 
 func (a *App) close() {
@@ -390,6 +409,10 @@ func (a *App) Reload() bool {
 	cfg, err := config.Load(old.Path)
 	if err != nil {
 		a.log.Error("reload refused; keeping the old configuration", "err", err.Error())
+		return false
+	}
+	if probs, _ := a.reg.CheckConfig(cfg); len(probs) > 0 {
+		a.log.Error("reload refused; keeping the old configuration", "err", config.Problems(probs).Error())
 		return false
 	}
 	cfg.Demo = old.Demo

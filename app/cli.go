@@ -81,18 +81,28 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 	check := &cobra.Command{
 		Use: "check", Short: "validate the configuration and print every problem", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// With the commands known, roles, limits and two-person rules
-			// naming a verb that does not exist are problems too.
-			names, err := VerbNames(context.Background())
+			// With the commands known, roles, channel rules, limits and
+			// two-person rules naming a verb that does not exist are
+			// problems too, reported with the loader's in one list.
+			if cfgPath == "" {
+				cfgPath = os.Getenv("OPSBOT_CONFIG")
+			}
+			cfg, err := config.Load(cfgPath)
+			var probs config.Problems
+			if err != nil && !errors.As(err, &probs) {
+				return err
+			}
+			names, notes, err := CheckPolicy(context.Background(), cfg)
 			if err != nil {
 				return err
 			}
-			config.KnownVerbs = names
-			cfg, err := load()
-			if err != nil {
-				return err
+			if probs = append(probs, names...); len(probs) > 0 {
+				return fmt.Errorf("%s", probs.Error())
 			}
 			fmt.Fprintf(stdout, "configuration ok: %d target(s), store %s\n", len(cfg.Targets), cfg.Store.Driver)
+			for _, n := range notes {
+				fmt.Fprintln(stdout, "note: "+n)
+			}
 			return nil
 		},
 	}

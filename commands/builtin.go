@@ -3,14 +3,18 @@ package commands
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"opsbot/chat"
+	"opsbot/human"
+	"opsbot/policy"
 )
 
 func (r *Registry) helpVerb() *Verb {
 	return &Verb{
 		Name:     "help",
+		Access:   policy.Read,
 		Summary:  "list the commands, or show one command's usage",
 		Params:   []Param{{Name: "verb", Help: "a command to explain"}},
 		Examples: []string{"/ops help", "/ops help logs"},
@@ -20,7 +24,7 @@ func (r *Registry) helpVerb() *Verb {
 				if v == nil {
 					return Response{}, Errorf("unknown command %q; try `/ops help`", truncate(name, 40))
 				}
-				return Response{Message: chat.Message{Title: "/ops " + v.Name, Text: describe(v, v.Name)}, Ephemeral: true}, nil
+				return Response{Message: chat.Message{Title: "/ops " + v.Name, Text: describe(r.Policy(), v, v.Name)}, Ephemeral: true}, nil
 			}
 			var b strings.Builder
 			for _, v := range r.Verbs() {
@@ -36,7 +40,7 @@ func (r *Registry) helpVerb() *Verb {
 }
 
 func isGuarded(v *Verb) bool {
-	if v.Dangerous {
+	if v.Access == policy.Dangerous {
 		return true
 	}
 	for _, s := range v.Subs {
@@ -47,7 +51,7 @@ func isGuarded(v *Verb) bool {
 	return false
 }
 
-func describe(v *Verb, path string) string {
+func describe(pol *policy.Policy, v *Verb, path string) string {
 	var b strings.Builder
 	b.WriteString(v.Summary + "\n" + UsageLine(v, "/ops "+path) + "\n")
 	type row struct{ name, help string }
@@ -72,13 +76,13 @@ func describe(v *Verb, path string) string {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "  %-*s %s\n", width, r.name, r.help)
 	}
-	if v.Dangerous {
-		b.WriteString("  guarded: needs a role and a confirmation\n")
-	} else if v.Restricted {
-		b.WriteString("  restricted: needs a role\n")
+	if len(v.Subs) == 0 {
+		if who := whoMay(pol, v.Access, path); who != "" {
+			b.WriteString("  " + who + "\n")
+		}
 	}
 	for _, s := range v.Subs {
-		b.WriteString("\n" + describe(s, path+" "+s.Name) + "\n")
+		b.WriteString("\n" + describe(pol, s, path+" "+s.Name) + "\n")
 	}
 	if len(v.Examples) > 0 {
 		if len(v.Subs) > 0 {
@@ -89,13 +93,31 @@ func describe(v *Verb, path string) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// whoMay says who may run a verb path, for help: "" for read-only verbs.
+func whoMay(pol *policy.Policy, c policy.Class, path string) string {
+	roles := pol.Grantors(path)
+	needs := "needs role " + strings.Join(roles, " or ")
+	if len(roles) == 0 {
+		needs = "granted by no role"
+	}
+	switch c {
+	case policy.Read:
+		return ""
+	case policy.Dangerous:
+		return "guarded: " + needs + ", and a confirmation"
+	case policy.Unlisted:
+		return "no policy entry: nobody may run it"
+	}
+	return "restricted: " + needs
+}
+
 func (r *Registry) auditVerb() *Verb {
 	return &Verb{
-		Name:       "audit",
-		Summary:    "show the latest commands and automatic actions",
-		Params:     []Param{{Name: "n", Help: "how many rows (default 20, at most 200)"}},
-		Restricted: true,
-		Examples:   []string{"/ops audit", "/ops audit 50"},
+		Name:     "audit",
+		Summary:  "show the latest commands and automatic actions",
+		Params:   []Param{{Name: "n", Help: "how many rows (default 20, at most 200)"}},
+		Access:   policy.Operate,
+		Examples: []string{"/ops audit", "/ops audit 50"},
 		Run: func(ctx context.Context, c *Call) (Response, error) {
 			n := 20
 			if a := c.Arg(0); a != "" {
@@ -118,4 +140,119 @@ func (r *Registry) auditVerb() *Verb {
 			return Response{Message: chat.Message{Title: fmt.Sprintf("Audit: latest %d", len(rows)), Code: strings.TrimRight(b.String(), "\n")}, Ephemeral: true}, nil
 		},
 	}
+}
+
+func (r *Registry) whoamiVerb() *Verb {
+	return &Verb{
+		Name:     "whoami",
+		Summary:  "your roles, and what you may run here",
+		Access:   policy.Read,
+		Examples: []string{"/ops whoami"},
+		Run: func(ctx context.Context, c *Call) (Response, error) {
+			pol := r.Policy()
+			e := pol.Explain(subject(c.Req, true))
+			roles := "none"
+			if len(e.Roles) > 0 {
+				roles = strings.Join(e.Roles, ", ")
+			}
+			if c.Req.Local {
+				roles += " (the local shell user)"
+			}
+			var b strings.Builder
+			row := func(name, value string) {
+				if value != "" {
+					fmt.Fprintf(&b, "%-16s %s\n", name, value)
+				}
+			}
+			row("you", c.Actor())
+			row("roles", roles)
+			if !c.Req.Local {
+				row("here", c.Req.Address())
+			}
+			tops := map[string]int{}
+			for _, d := range e.Decisions {
+				tops[strings.Fields(d.Path)[0]]++
+			}
+			var read, operate, confirm []string
+			denied := map[string][]string{}
+			var why []string
+			for _, d := range e.Decisions {
+				switch {
+				case !d.Allowed:
+					reason := d.Reason
+					switch d.Refusal {
+					case policy.NoRole:
+						reason = "granted by no role"
+						if gs := pol.Grantors(d.Path); len(gs) > 0 {
+							reason = "needs role " + strings.Join(gs, " or ")
+						}
+					case policy.NotInChannel:
+						reason = "not in this channel"
+					case policy.NoEntry:
+						reason = "no policy entry"
+					}
+					if _, ok := denied[reason]; !ok {
+						why = append(why, reason)
+					}
+					denied[reason] = append(denied[reason], d.Path)
+				case d.Confirm:
+					confirm = append(confirm, d.Path)
+				case d.Class == policy.Read:
+					read = append(read, d.Path)
+				default:
+					operate = append(operate, d.Path)
+				}
+			}
+			row("may run", compress(read, tops))
+			ops := compress(operate, tops)
+			for _, d := range e.Decisions {
+				if d.Path == "silence" && d.Allowed && d.SilenceMax > 0 {
+					ops = strings.Replace(ops, "silence", "silence (at most "+human.Duration(d.SilenceMax)+")", 1)
+				}
+			}
+			row("with your roles", ops)
+			row("after a confirm", compress(confirm, tops))
+			sort.Strings(why)
+			for _, reason := range why {
+				row("may not", compress(denied[reason], tops)+" — "+reason)
+			}
+			if len(e.Accept) > 0 {
+				row("commands in", strings.Join(e.Accept, ", "))
+			}
+			chans := make([]string, 0, len(e.Channels))
+			for ch := range e.Channels {
+				chans = append(chans, ch)
+			}
+			sort.Strings(chans)
+			for _, ch := range chans {
+				row("only in "+ch, strings.Join(e.Channels[ch], ", ")+", help, whoami")
+			}
+			return Response{Message: chat.Message{Title: "Who am I", Code: strings.TrimRight(b.String(), "\n"),
+				Context: "roles are granted under roles.<name>.users; `/ops help <command>` says who may run it"}, Ephemeral: true}, nil
+		},
+	}
+}
+
+// compress names paths briefly: a verb whose every subcommand (two or
+// more) is listed by its name alone ("incident"), else "backup list|verify".
+func compress(paths []string, tops map[string]int) string {
+	var out []string
+	for i := 0; i < len(paths); {
+		top := strings.Fields(paths[i])[0]
+		j := i
+		var subs []string
+		for j < len(paths) && strings.Fields(paths[j])[0] == top {
+			if _, sub, ok := strings.Cut(paths[j], " "); ok {
+				subs = append(subs, sub)
+			}
+			j++
+		}
+		if len(subs) == 0 || (j-i == tops[top] && len(subs) > 1) {
+			out = append(out, top)
+		} else {
+			out = append(out, top+" "+strings.Join(subs, "|"))
+		}
+		i = j
+	}
+	return strings.Join(out, ", ")
 }

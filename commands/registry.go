@@ -20,6 +20,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store"
 )
 
@@ -41,6 +42,8 @@ type Registry struct {
 	mu       sync.Mutex
 	verbs    map[string]*Verb
 	order    []string
+	declared []*Verb           // known to the policy, not runnable in this process
+	cat      *policy.Catalogue // of verbs and declared; nil after a change
 	buttons  map[string]ButtonHandler
 	hooks    []Hook
 	limiters map[string]*rate.Limiter
@@ -76,6 +79,7 @@ func NewRegistry(cfg func() *config.Config, st *store.Store, log *slog.Logger) *
 	r.Redactor = r.cachedRedactor
 	must(r.Register(r.helpVerb()))
 	must(r.Register(r.auditVerb()))
+	must(r.Register(r.whoamiVerb()))
 	return r
 }
 
@@ -134,7 +138,18 @@ func (r *Registry) Register(v *Verb) error {
 	r.verbs[v.Name] = v
 	r.order = append(r.order, v.Name)
 	sort.Strings(r.order)
+	r.cat = nil
 	return nil
+}
+
+// Declare makes verbs known to the policy without registering them, so a
+// configuration may name a verb this process does not offer (demo outside
+// demo mode) and a typo is still told from it.
+func (r *Registry) Declare(vs ...*Verb) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.declared = append(r.declared, vs...)
+	r.cat = nil
 }
 
 // MustRegister registers or panics (wiring-time errors).
@@ -144,7 +159,11 @@ func (r *Registry) MustRegister(vs ...*Verb) {
 	}
 }
 
-// RegisterButton routes clicks on buttons with action id to h.
+// RegisterButton routes clicks on buttons with action id to h. The id is
+// also the verb the click stands for ("ack"): the policy decides a click
+// as it decides that verb, except that a button the bot posted in a
+// channel is not refused by the channel's rules. An id that names no verb
+// is refused to everyone.
 func (r *Registry) RegisterButton(id string, h ButtonHandler) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -197,20 +216,22 @@ func (r *Registry) IsSlow(req Request) bool {
 	if v == nil {
 		return false
 	}
-	leaf, _, _, _, err := bind(v, v.Name, words[1:])
+	leaf, path, _, _, err := bind(v, v.Name, words[1:])
 	if err != nil {
 		return false
 	}
-	// A refusal is fast: answer it inline rather than with a "working…".
-	cfg := r.Config()
-	if !req.Local && len(cfg.Channels.Allow) > 0 && !contains(cfg.Channels.Allow, req.Address()) {
+	// A refusal is fast: answer it inline rather than with a "working…";
+	// so is a question for a confirmation.
+	d := r.Decide(&req, path)
+	if !d.Allowed {
 		return false
 	}
-	if (leaf.Restricted || leaf.Dangerous) && !r.Allowed(&req, v.Name) {
-		return false
-	}
-	return (leaf.Slow || v.Slow) && !(leaf.Dangerous && !req.Confirmed)
+	return (leaf.Slow || v.Slow) && !(d.Confirm && !confirmed(&req))
 }
+
+// confirmed reports whether req skips the confirmation: only the shell's
+// local user can say so up front (--yes, or a typed "yes").
+func confirmed(req *Request) bool { return req.Confirmed && req.Local }
 
 // Handle runs one request and always returns a response to show.
 func (r *Registry) Handle(ctx context.Context, req Request) Response {
@@ -276,19 +297,18 @@ func (r *Registry) handle(ctx context.Context, req *Request, now time.Time) (Res
 		return errResp("unknown command %q; try `/ops help`", truncate(words[0], 40)), nil, "invalid", "unknown verb"
 	}
 	leaf, path, args, flags, err := bind(v, v.Name, words[1:])
-	call := &Call{Req: req, Verb: leaf, Path: path, Args: args, Flags: flags, Now: now}
+	call := &Call{Req: req, Verb: leaf, Path: path, Args: args, Flags: flags, Now: now, reg: r}
 	if err != nil {
 		return errResp("%v", err), call, "invalid", err.Error()
 	}
-	cfg := r.Config()
-	if !req.Local && len(cfg.Channels.Allow) > 0 && !contains(cfg.Channels.Allow, req.Address()) {
-		return errResp("commands are not accepted in this channel"), call, "denied", "channel not allowed"
+	pf := r.compiled()
+	d := pf.pol.Decide(subject(req, true), path)
+	if !d.Allowed {
+		return errResp("%s", refusal("run", path, d)), call, "denied", denied(d)
 	}
-	if (leaf.Restricted || leaf.Dangerous) && !r.Allowed(req, v.Name) {
-		return errResp("you may not run %s: no role of yours grants it", path), call, "denied", "no role"
-	}
-	if wait, ok := r.allow(req, v.Name, now); !ok {
-		return errResp("rate limit reached for %s; try again in %s", v.Name, wait.Round(time.Second)), call, "rate-limited", ""
+	call.Grant = d
+	if name, wait, ok := r.allow(req, pf.limits, v.Name, path, now); !ok {
+		return errResp("rate limit reached for %s; try again in %s", name, wait.Round(time.Second)), call, "rate-limited", ""
 	}
 	if leaf.Check != nil {
 		if err := leaf.Check(ctx, call); err != nil {
@@ -299,7 +319,7 @@ func (r *Registry) handle(ctx context.Context, req *Request, now time.Time) (Res
 			return r.internal(err, call), call, "error", err.Error()
 		}
 	}
-	if leaf.Dangerous && !req.Confirmed {
+	if d.Confirm && !confirmed(req) {
 		resp, err := r.askConfirmation(ctx, req, call, words, now)
 		if err != nil {
 			return r.internal(err, call), call, "error", err.Error()
@@ -341,31 +361,46 @@ func errResp(format string, args ...any) Response {
 	return Response{Message: chat.Message{Text: fmt.Sprintf(format, args...), Severity: chat.SevWarning}, Ephemeral: true}
 }
 
-// Allowed reports whether req's user has a role granting verb. The shell's
-// local user may run everything; with no roles configured nobody else may
-// run restricted verbs.
-func (r *Registry) Allowed(req *Request, verb string) bool {
-	if req.Local {
-		return true
+// refusal words a denial: "you may not run silence: silence needs role
+// operator or admin; you have none — ask an admin …".
+func refusal(what, path string, d policy.Decision) string {
+	if d.Refusal == policy.NotAccepted {
+		return d.Reason
 	}
-	principals := []string{req.Principal()}
-	for _, role := range req.Roles {
-		principals = append(principals, req.Platform+"-role:"+role)
-	}
-	for _, role := range r.Config().Roles {
-		if !(contains(role.Verbs, "*") || contains(role.Verbs, verb)) {
-			continue
-		}
-		for _, p := range principals {
-			if contains(role.Users, p) {
-				return true
-			}
-		}
-	}
-	return false
+	return "you may not " + what + " " + path + ": " + d.Reason
 }
 
-func (r *Registry) allow(req *Request, verb string, now time.Time) (time.Duration, bool) {
+// denied is the audit row's detail of a refusal: short and stable.
+func denied(d policy.Decision) string {
+	switch d.Refusal {
+	case policy.NotAccepted:
+		return "channel not allowed"
+	case policy.NotInChannel:
+		return "verb not allowed in channel"
+	case policy.NoEntry:
+		return "no policy entry"
+	}
+	return "no role"
+}
+
+// Decide asks the policy whether req may run the verb path, in req's channel.
+func (r *Registry) Decide(req *Request, path string) policy.Decision {
+	return r.Policy().Decide(subject(req, true), path)
+}
+
+// subject is req as the policy sees it; without channel, the channel's
+// rules do not apply (a click on a button the bot posted there).
+func subject(req *Request, channel bool) policy.Subject {
+	s := policy.Subject{Platform: req.Platform, User: req.User, Groups: req.Roles, Local: req.Local}
+	if channel {
+		s.Channel = req.Address()
+	}
+	return s
+}
+
+// allow takes one command of req's user from the rate limits that cover
+// path (named as the policy names verbs) and from the default limit.
+func (r *Registry) allow(req *Request, limits []rateLimit, top, path string, now time.Time) (string, time.Duration, bool) {
 	cfg := r.Config()
 	check := func(key string, rl config.RateLimit) (time.Duration, bool) {
 		r.mu.Lock()
@@ -382,45 +417,85 @@ func (r *Registry) allow(req *Request, verb string, now time.Time) (time.Duratio
 		}
 		return 0, true
 	}
-	if rl, ok := cfg.RateLimits.Verbs[verb]; ok {
-		if d, ok := check(fmt.Sprintf("%s|%s|%d/%s", req.Principal(), verb, rl.Count, rl.Per), rl); !ok {
-			return d, false
+	for _, lim := range limits {
+		if !lim.paths[path] {
+			continue
+		}
+		rl := lim.limit
+		if d, ok := check(fmt.Sprintf("%s|%s|%d/%s", req.Principal(), lim.name, rl.Count, rl.Per), rl); !ok {
+			return lim.name, d, false
 		}
 	}
 	rl := cfg.RateLimits.Default
-	return check(fmt.Sprintf("%s|*|%d/%s", req.Principal(), rl.Count, rl.Per), rl)
+	d, ok := check(fmt.Sprintf("%s|*|%d/%s", req.Principal(), rl.Count, rl.Per), rl)
+	return top, d, ok
 }
 
 func (r *Registry) askConfirmation(ctx context.Context, req *Request, call *Call, words []string, now time.Time) (Response, error) {
-	if r.Store == nil {
-		return Response{}, errors.New("confirmation needs a store")
-	}
-	cfg := r.Config()
-	token := randHex(12)
-	args, _ := json.Marshal(words)
-	if _, err := r.Store.AddConfirmation(ctx, store.Confirmation{
-		Token: token, Verb: call.Path, Args: string(args), Requester: req.Principal(), Platform: req.Platform,
-		Channel: req.Channel, CreatedAt: store.T(now), ExpiresAt: store.T(now.Add(cfg.Confirm.TTL)),
-	}); err != nil {
-		return Response{}, err
-	}
 	what := call.Path
 	if call.Verb.Describe != nil {
 		what = call.Verb.Describe(call)
 	}
+	token, ttl, err := r.offer(ctx, call, words, now)
+	if err != nil {
+		return Response{}, err
+	}
 	two := ""
-	if contains(cfg.Confirm.TwoPerson, strings.Fields(call.Path)[0]) {
+	if call.Grant.TwoPerson {
 		two = " Another person must confirm."
 	}
 	return Response{Message: chat.Message{
 		Title:    "Confirm: " + what,
 		Severity: chat.SevWarning,
-		Text:     fmt.Sprintf("%s asked to %s. Confirm within %s.%s", call.Actor(), what, cfg.Confirm.TTL, two),
+		Text:     fmt.Sprintf("%s asked to %s. Confirm within %s.%s", call.Actor(), what, ttl, two),
 		Buttons: []chat.Button{
 			{ID: "confirm", Label: "Confirm " + strings.Fields(call.Path)[0], Value: token, Style: chat.StyleDanger, Confirm: "Really " + what + "?"},
 			{ID: "cancel", Label: "Cancel", Value: token},
 		},
 	}}, nil
+}
+
+// offer stores a confirmation of words (a command line) asked by call's
+// user, bound to call's platform and channel: a click anywhere else does
+// nothing. It returns the token for the buttons and how long it is valid.
+func (r *Registry) offer(ctx context.Context, call *Call, words []string, now time.Time) (string, time.Duration, error) {
+	if r.Store == nil {
+		return "", 0, errors.New("confirmation needs a store")
+	}
+	v := r.Lookup(words[0])
+	if v == nil {
+		return "", 0, fmt.Errorf("confirmation of unknown verb %q", words[0])
+	}
+	_, path, _, _, err := bind(v, v.Name, words[1:])
+	if err != nil {
+		return "", 0, fmt.Errorf("confirmation of %q: %w", strings.Join(words, " "), err)
+	}
+	ttl := r.Config().Confirm.TTL
+	token := randHex(12)
+	args, _ := json.Marshal(words)
+	req := call.Req
+	if _, err := r.Store.AddConfirmation(ctx, store.Confirmation{
+		Token: token, Verb: path, Args: string(args), Requester: req.Principal(), Platform: req.Platform,
+		Channel: req.Channel, CreatedAt: store.T(now), ExpiresAt: store.T(now.Add(ttl)),
+	}); err != nil {
+		return "", 0, err
+	}
+	return token, ttl, nil
+}
+
+// OfferConfirmation stores a confirmation of another command line (words,
+// e.g. the rollback an unhealthy update offers) for buttons on the reply:
+// the click goes through the same checks as any confirmation (bound to
+// this channel, decided by the policy, two-person rule, expiry, audit).
+func (c *Call) OfferConfirmation(ctx context.Context, words []string) (token string, ttl time.Duration, err error) {
+	if c.reg == nil {
+		return "", 0, errors.New("offer confirmation: call has no registry")
+	}
+	now := c.Now
+	if now.IsZero() {
+		now = c.reg.Now()
+	}
+	return c.reg.offer(ctx, c, words, now)
 }
 
 // Button handles a click: confirm and cancel of dangerous verbs, and any
@@ -447,6 +522,9 @@ func (r *Registry) Button(ctx context.Context, req Request, actionID, value stri
 		return r.finish(ctx, row, nil, errResp("unknown action %q", truncate(actionID, 40)), "invalid", "unknown action", start)
 	}
 	row.Verb = actionID
+	if d := r.Policy().Decide(subject(&req, false), actionID); !d.Allowed {
+		return r.finish(ctx, row, nil, errResp("%s", refusal("run", actionID, d)), "denied", denied(d), start)
+	}
 	resp, err := h(ctx, req, value)
 	if err != nil {
 		var ue *UserError
@@ -480,10 +558,15 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 	if err != nil {
 		return errResp("%v", err), nil, "invalid", err.Error()
 	}
-	call := &Call{Req: req, Verb: leaf, Path: path, Args: args, Flags: flags, Now: now}
+	call := &Call{Req: req, Verb: leaf, Path: path, Args: args, Flags: flags, Now: now, reg: r}
 	what := path
 	if leaf.Describe != nil {
 		what = leaf.Describe(call)
+	}
+	// Bound to where it was asked: a click elsewhere (a copied button, a
+	// forged payload) changes nothing and leaves the confirmation usable.
+	if req.Platform != c.Platform || req.Channel != c.Channel {
+		return errResp("the confirmation of %s belongs to another channel; nothing was done (confirm it where it was asked)", what), call, "denied", "other channel"
 	}
 	if c.UsedBy != nil {
 		return errResp("%s was already handled by %s", what, *c.UsedBy), call, "refused", "already used"
@@ -491,9 +574,10 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 	if now.After(c.ExpiresAt.Time) {
 		return errResp("the confirmation of %s expired at %s; run the command again", what, c.ExpiresAt.UTC().Format("15:04:05 MST")), call, "refused", "expired"
 	}
+	d := r.Decide(req, path)
 	if cancel {
-		if req.Principal() != c.Requester && !r.Allowed(req, v.Name) {
-			return errResp("only the requester or someone allowed to %s may cancel", v.Name), call, "denied", "cancel not allowed"
+		if req.Principal() != c.Requester && !d.Allowed {
+			return errResp("only the requester or someone allowed to run %s may cancel", path), call, "denied", "cancel not allowed"
 		}
 		if err := r.Store.UseConfirmation(ctx, token, req.Principal(), now); err != nil {
 			return errResp("%s was already handled", what), call, "refused", "already used"
@@ -501,10 +585,10 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 		_ = r.Store.SetConfirmationOutcome(ctx, token, "cancelled")
 		return Text("%s: cancelled by %s", what, call.Actor()), call, "cancelled", ""
 	}
-	if !r.Allowed(req, v.Name) {
-		return errResp("you may not confirm %s: no role of yours grants it", what), call, "denied", "no role"
+	if !d.Allowed {
+		return errResp("%s", refusal("confirm", what, d)), call, "denied", denied(d)
 	}
-	if contains(r.Config().Confirm.TwoPerson, v.Name) && req.Principal() == c.Requester {
+	if d.TwoPerson && req.Principal() == c.Requester {
 		return errResp("%s needs a second person: someone other than the requester must confirm", what), call, "denied", "two-person rule"
 	}
 	if err := r.Store.UseConfirmation(ctx, token, req.Principal(), now); err != nil {
@@ -513,6 +597,7 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 		}
 		return r.internal(err, call), call, "error", err.Error()
 	}
+	call.Grant = d
 	req.Confirmed = true
 	resp, _, result, detail := r.run(ctx, call)
 	_ = r.Store.SetConfirmationOutcome(context.WithoutCancel(ctx), token, result)

@@ -10,6 +10,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )
@@ -29,7 +30,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	f.reg = commands.NewRegistry(func() *config.Config { return f.cfg }, st, nil)
 	f.reg.Now = func() time.Time { return f.now }
 	f.reg.MustRegister(&commands.Verb{
-		Name: "echo", Summary: "say it back",
+		Name: "echo", Summary: "say it back", Access: policy.Read,
 		Flags:  []commands.Flag{{Name: "upper", Bool: true}, {Name: "limit", Short: "n"}, {Name: "level", Choices: []string{"INFO", "ERROR"}}},
 		Params: []commands.Param{{Name: "text", Required: true, Rest: true}},
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
@@ -41,7 +42,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 			return commands.Text("%s", s), nil
 		},
 	}, &commands.Verb{
-		Name: "restart", Summary: "restart a target", Dangerous: true,
+		Name: "restart", Summary: "restart a target", Access: policy.Dangerous,
 		Params:   []commands.Param{{Name: "target"}},
 		Describe: func(c *commands.Call) string { return "restart " + c.Arg(0) },
 		Check: func(ctx context.Context, c *commands.Call) error {
@@ -55,17 +56,17 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 			return commands.Text("restarted %s", c.Arg(0)), nil
 		},
 	}, &commands.Verb{
-		Name: "boom", Summary: "fails",
+		Name: "boom", Summary: "fails", Access: policy.Read,
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			return commands.Response{}, errFailed
 		},
 	}, &commands.Verb{
 		Name: "backup", Summary: "backups", Default: "create",
 		Subs: []*commands.Verb{
-			{Name: "create", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+			{Name: "create", Slow: true, Access: policy.Operate, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return commands.Text("created"), nil
 			}},
-			{Name: "list", Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+			{Name: "list", Access: policy.Read, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return commands.Text("listed"), nil
 			}},
 		},
@@ -147,13 +148,14 @@ func TestBadInputGetsOneLineAndUsage(t *testing.T) {
 
 func TestSubcommandsAndDefault(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t))
+	f.cfg.Roles = map[string]config.Role{"operator": {Users: []string{"slack:U1"}}}
 	if r := f.do(t, commands.Request{Text: "backup"}); r.Text != "created" {
 		t.Fatalf("default sub: %q", r.Text)
 	}
 	if r := f.do(t, commands.Request{Text: "backup list"}); r.Text != "listed" {
 		t.Fatalf("list: %q", r.Text)
 	}
-	if !f.reg.IsSlow(commands.Request{Text: "backup"}) || f.reg.IsSlow(commands.Request{Text: "backup list"}) {
+	if !f.reg.IsSlow(commands.Request{Platform: "slack", User: "U1", Text: "backup"}) || f.reg.IsSlow(commands.Request{Platform: "slack", User: "U1", Text: "backup list"}) {
 		t.Fatal("slowness follows the leaf verb")
 	}
 	f.cfg.Channels.Allow = []string{"slack:COPS"}
@@ -196,7 +198,7 @@ func TestDangerousClosedByDefault(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
 		r := f.do(t, commands.Request{Text: "restart api"})
-		if r.Text != "you may not run restart: no role of yours grants it" || f.runs.Load() != 0 {
+		if r.Text != "you may not run restart: restart needs role admin; you have none — ask an admin to add you under roles.admin.users" || f.runs.Load() != 0 {
 			t.Fatalf("got %q runs %d", r.Text, f.runs.Load())
 		}
 		if row := lastAudit(t, st); row.Result != "denied" || row.Verb != "restart" {
@@ -306,7 +308,7 @@ func TestHelpListsRegisteredVerbs(t *testing.T) {
 		t.Fatalf("help echo: %q", r.Text)
 	}
 	// Long flag names keep the help column straight.
-	f.reg.MustRegister(&commands.Verb{Name: "grep", Summary: "find",
+	f.reg.MustRegister(&commands.Verb{Name: "grep", Summary: "find", Access: policy.Read,
 		Params: []commands.Param{{Name: "pattern", Help: "what to find"}},
 		Flags:  []commands.Flag{{Name: "ignore-case", Short: "i", Bool: true, Help: "any case"}, {Name: "limit", Help: "at most"}},
 		Run:    func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("x"), nil }})
@@ -327,10 +329,10 @@ func TestHelpListsRegisteredVerbs(t *testing.T) {
 	}
 	// A verb with subcommands and examples: the examples start a line.
 	f.reg.MustRegister(&commands.Verb{Name: "jobs", Summary: "jobs", Examples: []string{"/ops jobs run backup"},
-		Subs: []*commands.Verb{{Name: "run", Summary: "run one", Params: []commands.Param{{Name: "job"}},
+		Subs: []*commands.Verb{{Name: "run", Summary: "run one", Access: policy.Operate, Params: []commands.Param{{Name: "job"}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) { return commands.Text("x"), nil }}}})
 	r = f.do(t, commands.Request{Text: "help jobs"})
-	if !strings.Contains(r.Text, "usage: /ops jobs run [job]\n\nexamples:\n  /ops jobs run backup") {
+	if !strings.Contains(r.Text, "usage: /ops jobs run [job]\n  restricted: needs role operator or admin\n\nexamples:\n  /ops jobs run backup") {
 		t.Fatalf("help jobs:\n%s", r.Text)
 	}
 }
@@ -357,7 +359,7 @@ func TestAuditVerbRestricted(t *testing.T) {
 	f.do(t, commands.Request{Text: "echo one"})
 	r := f.do(t, commands.Request{Text: "audit 2"})
 	if !strings.Contains(r.Code, "audit") || strings.Count(r.Code, "\n") != 1 {
-		t.Fatalf("audit 2:\n%s", r.Code)
+		t.Fatalf("audit 2:\n%s %s", r.Code, r.Text)
 	}
 	if r := f.do(t, commands.Request{Text: "audit -5"}); !strings.Contains(r.Text, "n must be a whole number from 1 to 200") {
 		t.Fatalf("audit -5: %q", r.Text)

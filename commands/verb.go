@@ -1,7 +1,8 @@
 // Package commands holds the platform-neutral verbs of /ops: a registry that
 // rejects duplicate names, parsing (shell-like words, flags anywhere after
-// the verb), permissions, rate limits, confirmations of dangerous verbs,
-// redaction and an audit row for every command. Chat adapters hand it a
+// the verb), rate limits, confirmations of dangerous verbs, redaction and an
+// audit row for every command. Who may run what, where, it asks the policy
+// (package policy) with each verb's declared entry. Chat adapters hand it a
 // Request and render the Response; verbs call the work packages.
 package commands
 
@@ -14,6 +15,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/config"
+	"opsbot/policy"
 )
 
 // Request is one command as an adapter received it.
@@ -29,7 +31,8 @@ type Request struct {
 	Args []string
 	// Local is the shell's own user, trusted like the machine's operator.
 	Local bool
-	// Confirmed skips the confirmation step (shell --yes, or after a prompt).
+	// Confirmed skips the confirmation step (shell --yes, or after a prompt);
+	// the registry honours it only for the Local user.
 	Confirmed bool
 	// Progress, when set, receives progress of long work so the adapter can
 	// update its message.
@@ -104,10 +107,10 @@ type Verb struct {
 	Params   []Param
 	Subs     []*Verb
 	Default  string
-	// Restricted verbs need a role that grants them.
-	Restricted bool
-	// Dangerous verbs are restricted and need a confirmation click.
-	Dangerous bool
+	// Access is the verb's policy entry: read-only (everyone), changes
+	// state (a role), admin only, or dangerous (admin and a confirmation).
+	// A runnable verb without one is refused to everyone.
+	Access policy.Class
 	// Slow verbs are acknowledged at once and answered later by adapters.
 	Slow bool
 	// Describe words the confirmation prompt ("restart api").
@@ -170,6 +173,11 @@ type Call struct {
 	Flags map[string]string
 	// Now is the registry's clock at the start of the call.
 	Now time.Time
+	// Grant is the policy's decision that let the call run: the roles
+	// that grant it and their limits (the longest silence).
+	Grant policy.Decision
+
+	reg *Registry
 }
 
 // Has reports whether a flag was given.

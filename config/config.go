@@ -195,18 +195,26 @@ type Thresholds struct {
 }
 
 // Role grants verbs to users. Users are "slack:U123", "discord:123456",
-// "discord-role:7890" or "shell:name"; verbs are names or "*".
+// "discord-role:7890" or "shell:name"; verbs are named as the grammar names
+// them ("backup restore", or "backup" for all of its subcommands), a bare
+// subcommand unique across verbs ("restore"), or "*". The roles operator
+// and admin without verbs grant their defaults (package policy).
 type Role struct {
 	Users []string `yaml:"users"`
 	Verbs []string `yaml:"verbs"`
+	// SilenceMax bounds a silence set by this role (default 24h; 168h for admin).
+	SilenceMax time.Duration `yaml:"silence_max"`
 }
 
 // Channels says where commands are accepted and where things are posted.
 // A channel is written "platform:id" (slack:C0123, discord:1234, console).
 type Channels struct {
-	Allow         []string       `yaml:"allow"` // empty: every channel
-	Incident      string         `yaml:"incident"`
-	Subscriptions []Subscription `yaml:"subscriptions"` // seeded into the store at start
+	Allow []string `yaml:"allow"` // empty: every channel
+	// Verbs limits what may run in a channel (help and whoami always may);
+	// a channel not named here allows every verb.
+	Verbs         map[string][]string `yaml:"verbs"`
+	Incident      string              `yaml:"incident"`
+	Subscriptions []Subscription      `yaml:"subscriptions"` // seeded into the store at start
 }
 
 // Subscription of a channel to alert kinds.
@@ -473,11 +481,10 @@ func loadSecrets(c *Config, env map[string]string, probs *Problems) {
 	}
 }
 
-var verbNameRE = regexp.MustCompile(`^[a-z*][a-z-]*$`)
-
-// KnownVerbs is filled by the commands registry's names at wiring time so
-// Validate can check roles; when empty, verb names are checked by shape only.
-var KnownVerbs []string
+// verbNameRE is the shape of a verb name ("restart", "backup restore",
+// "*"). Whether the verb exists is the policy's to say: it knows the verbs
+// (commands.Registry.CheckConfig).
+var verbNameRE = regexp.MustCompile(`^(\*|[a-z][a-z-]*( [a-z][a-z-]*)*)$`)
 
 // Validate returns every problem of c, each with its key path.
 func (c *Config) Validate() Problems {
@@ -565,8 +572,21 @@ func (c *Config) Validate() Problems {
 			}
 		}
 		for j, v := range r.Verbs {
-			if !verbNameRE.MatchString(v) || (len(KnownVerbs) > 0 && v != "*" && !contains(KnownVerbs, v)) {
+			if !verbNameRE.MatchString(v) {
 				p.add(fmt.Sprintf("roles.%s.verbs[%d]", name, j), "unknown verb %q", v)
+			}
+		}
+		if r.SilenceMax < 0 {
+			p.add(fmt.Sprintf("roles.%s.silence_max", name), "must be positive")
+		}
+	}
+	for ch, verbs := range c.Channels.Verbs {
+		if !validChannel(ch) {
+			p.add("channels.verbs."+ch, "want slack:<id>, discord:<id> or console, got %q", ch)
+		}
+		for j, v := range verbs {
+			if !verbNameRE.MatchString(v) {
+				p.add(fmt.Sprintf("channels.verbs.%s[%d]", ch, j), "unknown verb %q", v)
 			}
 		}
 	}
@@ -574,12 +594,12 @@ func (c *Config) Validate() Problems {
 		if rl.Count <= 0 || rl.Per <= 0 {
 			p.add("rate_limits.verbs."+v, "count and per must be positive")
 		}
-		if len(KnownVerbs) > 0 && !contains(KnownVerbs, v) {
+		if !verbNameRE.MatchString(v) {
 			p.add("rate_limits.verbs."+v, "unknown verb %q", v)
 		}
 	}
 	for i, v := range c.Confirm.TwoPerson {
-		if len(KnownVerbs) > 0 && !contains(KnownVerbs, v) {
+		if !verbNameRE.MatchString(v) {
 			p.add(fmt.Sprintf("confirm.two_person[%d]", i), "unknown verb %q", v)
 		}
 	}
@@ -658,6 +678,14 @@ func validPrincipal(u string) bool {
 		return true
 	}
 	return false
+}
+
+func validChannel(ch string) bool {
+	if ch == "console" {
+		return true
+	}
+	kind, id, ok := strings.Cut(ch, ":")
+	return ok && id != "" && (kind == "slack" || kind == "discord")
 }
 
 func contains(list []string, s string) bool {

@@ -13,6 +13,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store/storetest"
 )
 
@@ -20,7 +21,7 @@ func shell(t *testing.T, input string) (string, *atomic.Int32) {
 	t.Helper()
 	var runs atomic.Int32
 	reg := commands.NewRegistry(config.Default, storetest.SQLite(t), nil)
-	reg.MustRegister(&commands.Verb{Name: "restart", Summary: "restart", Dangerous: true, Params: []commands.Param{{Name: "target"}},
+	reg.MustRegister(&commands.Verb{Name: "restart", Summary: "restart", Access: policy.Dangerous, Params: []commands.Param{{Name: "target"}},
 		Describe: func(c *commands.Call) string { return "restart " + c.Arg(0) },
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			runs.Add(1)

@@ -19,6 +19,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 )
 
 func TestSignedPingIsPonged(t *testing.T) {
@@ -438,7 +439,7 @@ func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
 func TestSlowConfirmedActionIsDeferredThenEdited(t *testing.T) {
 	e := newEnv(t, "http")
 	release := make(chan struct{})
-	e.reg.MustRegister(&commands.Verb{Name: "wipe", Summary: "slow and dangerous", Dangerous: true, Slow: true,
+	e.reg.MustRegister(&commands.Verb{Name: "wipe", Summary: "slow and dangerous", Access: policy.Dangerous, Slow: true,
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			<-release
 			return commands.Text("wiped"), nil
@@ -473,10 +474,10 @@ func TestSlowConfirmedActionIsDeferredThenEdited(t *testing.T) {
 
 func TestSlowVerbRefusalTurnsEphemeral(t *testing.T) {
 	e := newEnv(t, "http")
-	e.reg.MustRegister(&commands.Verb{Name: "vault", Summary: "slow and restricted", Restricted: true, Slow: true,
+	e.reg.MustRegister(&commands.Verb{Name: "vault", Summary: "slow and restricted", Access: policy.Operate, Slow: true,
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			return commands.Text("classified"), nil
-		}}, &commands.Verb{Name: "lookup", Summary: "slow, refuses from inside", Slow: true,
+		}}, &commands.Verb{Name: "lookup", Access: policy.Read, Summary: "slow, refuses from inside", Slow: true,
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			return commands.Response{}, commands.Errorf("nothing found for that")
 		}})
@@ -523,7 +524,7 @@ func TestDirectMessageAndOversizedBody(t *testing.T) {
 
 func TestAnswerWithFileGoesByEdit(t *testing.T) {
 	e := newEnv(t, "http")
-	e.reg.MustRegister(&commands.Verb{Name: "chart", Summary: "a chart",
+	e.reg.MustRegister(&commands.Verb{Name: "chart", Access: policy.Read, Summary: "a chart",
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			return commands.Response{Message: chat.Message{Title: "CPU", Files: []chat.File{{Name: "cpu.png", Mime: "image/png", Data: []byte("\x89PNG fake")}}}}, nil
 		}})

@@ -21,6 +21,7 @@ import (
 	"opsbot/bot/discord/discordfake"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store/storetest"
 )
 
@@ -139,11 +140,11 @@ func (e *env) lastCall() *commands.Call {
 // a dangerous boom that counts its runs, and logs with typed options.
 func (e *env) verbs() []*commands.Verb {
 	return []*commands.Verb{
-		{Name: "slow", Summary: "a slow verb", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+		{Name: "slow", Access: policy.Read, Summary: "a slow verb", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			e.record(c)
 			return commands.Text("slow done for %s", c.Req.UserName), nil
 		}},
-		{Name: "long", Summary: "long work with progress", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+		{Name: "long", Access: policy.Read, Summary: "long work with progress", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			for {
 				c.Progress("half way")
 				select {
@@ -155,13 +156,13 @@ func (e *env) verbs() []*commands.Verb {
 				}
 			}
 		}},
-		{Name: "boom", Summary: "a dangerous verb", Dangerous: true, Params: []commands.Param{{Name: "target", Choices: []string{"api", "worker"}}},
+		{Name: "boom", Summary: "a dangerous verb", Access: policy.Dangerous, Params: []commands.Param{{Name: "target", Choices: []string{"api", "worker"}}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				e.booms.Add(1)
 				return commands.Text("boom ran on %s", c.Arg(0)), nil
 			}},
 		{Name: "logs", Summary: "search and tail logs", Subs: []*commands.Verb{
-			{Name: "search", Summary: "search logs", Slow: true,
+			{Name: "search", Access: policy.Read, Summary: "search logs", Slow: true,
 				Params: []commands.Param{{Name: "pattern", Required: true, Rest: true, Help: "text to find"}},
 				Flags: []commands.Flag{
 					{Name: "file", Help: "log name", Choices: []string{"app", "nginx"}},
@@ -173,7 +174,7 @@ func (e *env) verbs() []*commands.Verb {
 					e.record(c)
 					return commands.Text("searched %q", c.Arg(0)), nil
 				}},
-			{Name: "tail", Summary: "tail a log", Params: []commands.Param{{Name: "name", Required: true, Choices: []string{"app", "nginx"}}, {Name: "n", Kind: "int"}},
+			{Name: "tail", Access: policy.Read, Summary: "tail a log", Params: []commands.Param{{Name: "name", Required: true, Choices: []string{"app", "nginx"}}, {Name: "n", Kind: "int"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					e.record(c)
 					return commands.Text("tail %s %s", c.Arg(0), c.Arg(1)), nil

@@ -14,6 +14,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -166,7 +167,7 @@ func TestSpecFromVerbs(t *testing.T) {
 	verbs := []*commands.Verb{
 		{Name: "backup", Summary: "backups", Default: "create", Subs: []*commands.Verb{
 			{Name: "create", Summary: "make one", Slow: true, Run: noop},
-			{Name: "restore", Summary: "restore one", Dangerous: true, Params: []commands.Param{{Name: "id", Required: true, Kind: "int"}}, Run: noop},
+			{Name: "restore", Summary: "restore one", Access: policy.Dangerous, Params: []commands.Param{{Name: "id", Required: true, Kind: "int"}}, Run: noop},
 		}},
 		{Name: "incident", Summary: "incidents", Subs: []*commands.Verb{
 			{Name: "stage", Params: []commands.Param{{Name: "id", Required: true, Kind: "int"}, {Name: "stage", Required: true, Choices: []string{"detected", "investigating", "mitigated", "resolved"}}}, Run: noop},

@@ -8,6 +8,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/policy"
 )
 
 // Slack's inline replies, response_url messages and edits carry no files:
@@ -23,8 +24,8 @@ func TestAnswerFilesAreUploaded(t *testing.T) {
 		}
 	}
 	e.reg.MustRegister(
-		&commands.Verb{Name: "report", Summary: "answers with a file", Run: withFile("Report", "matches.txt", "line 1\nline 2\n")},
-		&commands.Verb{Name: "purge", Summary: "dangerous, answers with a file", Dangerous: true, Run: withFile("Purged", "purge-output.txt", "removed 3\n")},
+		&commands.Verb{Name: "report", Access: policy.Read, Summary: "answers with a file", Run: withFile("Report", "matches.txt", "line 1\nline 2\n")},
+		&commands.Verb{Name: "purge", Summary: "dangerous, answers with a file", Access: policy.Dangerous, Run: withFile("Purged", "purge-output.txt", "removed 3\n")},
 	)
 	completed := func(n int) func() bool {
 		return func() bool {

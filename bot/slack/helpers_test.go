@@ -18,6 +18,7 @@ import (
 	"opsbot/bot/slack/slackfake"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )
@@ -71,10 +72,10 @@ func newEnv(t *testing.T, mutate func(*config.Config), opts ...Option) *env {
 	}
 	e.reg = commands.NewRegistry(func() *config.Config { return cfg }, e.store, log)
 	e.reg.MustRegister(
-		&commands.Verb{Name: "ping", Summary: "answers pong", Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+		&commands.Verb{Name: "ping", Access: policy.Read, Summary: "answers pong", Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			return commands.Text("pong"), nil
 		}},
-		&commands.Verb{Name: "status", Summary: "slow status", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+		&commands.Verb{Name: "status", Access: policy.Read, Summary: "slow status", Slow: true, Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			c.Progress("probing targets")
 			select {
 			case <-e.release:
@@ -83,7 +84,7 @@ func newEnv(t *testing.T, mutate func(*config.Config), opts ...Option) *env {
 			}
 			return commands.Response{Message: chatMsg("Status", "all green")}, nil
 		}},
-		&commands.Verb{Name: "restart", Summary: "restart a target", Dangerous: true,
+		&commands.Verb{Name: "restart", Summary: "restart a target", Access: policy.Dangerous,
 			Params: []commands.Param{{Name: "target"}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				n := e.runs.Add(1)

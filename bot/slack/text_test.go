@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"opsbot/commands"
+	"opsbot/policy"
 )
 
 func TestCommandTextUndoesSlackEscaping(t *testing.T) {
@@ -32,7 +33,7 @@ func TestCommandTextUndoesSlackEscaping(t *testing.T) {
 // kept as ids.
 func TestSlashTextReachesTheVerbAsTyped(t *testing.T) {
 	e := newEnv(t, nil)
-	e.reg.MustRegister(&commands.Verb{Name: "echo", Summary: "echoes its words",
+	e.reg.MustRegister(&commands.Verb{Name: "echo", Access: policy.Read, Summary: "echoes its words",
 		Params: []commands.Param{{Name: "words", Rest: true}},
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			return commands.Text("%s", c.Arg(0)), nil

@@ -34,6 +34,7 @@ import (
 	slackbot "opsbot/bot/slack"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store"
 )
 
@@ -107,7 +108,7 @@ func serve(args []string) error {
 		get := func() *config.Config { return cfg }
 		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 		reg := commands.NewRegistry(get, st, log)
-		reg.MustRegister(&commands.Verb{Name: "ping", Summary: "answers pong", Run: func(context.Context, *commands.Call) (commands.Response, error) {
+		reg.MustRegister(&commands.Verb{Name: "ping", Access: policy.Read, Summary: "answers pong", Run: func(context.Context, *commands.Call) (commands.Response, error) {
 			return commands.Text("pong"), nil
 		}})
 		a := slackbot.New(get, reg, log)

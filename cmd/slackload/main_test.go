@@ -9,6 +9,7 @@ import (
 	slackbot "opsbot/bot/slack"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store/storetest"
 )
 
@@ -21,7 +22,7 @@ func TestLoadAgainstAdapter(t *testing.T) {
 	cfg.RateLimits.Default = config.RateLimit{Count: 1_000_000, Per: time.Minute}
 	get := func() *config.Config { return cfg }
 	reg := commands.NewRegistry(get, storetest.SQLite(t), nil)
-	reg.MustRegister(&commands.Verb{Name: "ping", Run: func(context.Context, *commands.Call) (commands.Response, error) {
+	reg.MustRegister(&commands.Verb{Name: "ping", Access: policy.Read, Run: func(context.Context, *commands.Call) (commands.Response, error) {
 		return commands.Text("pong"), nil
 	}})
 	srv := httptest.NewServer(slackbot.New(get, reg, nil).Handler())

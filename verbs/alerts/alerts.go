@@ -15,7 +15,9 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/human"
 	"opsbot/notifier"
+	"opsbot/policy"
 	"opsbot/store"
 )
 
@@ -54,6 +56,7 @@ func Verbs(d Deps) []*commands.Verb {
 	return []*commands.Verb{
 		{
 			Name:     "subscribe",
+			Access:   policy.Operate,
 			Summary:  "send alerts of some kinds to this channel",
 			Usage:    "subscribe <kind>… [--min-severity warning|critical] [--oncall @user]",
 			Params:   []commands.Param{{Name: "kinds", Help: "any of " + kindList, Required: true, Rest: true}},
@@ -77,6 +80,7 @@ func Verbs(d Deps) []*commands.Verb {
 		},
 		{
 			Name:    "unsubscribe",
+			Access:  policy.Operate,
 			Summary: "stop sending alerts of some kinds to this channel",
 			Params:  []commands.Param{{Name: "kinds", Help: "any of " + kindList, Required: true, Rest: true}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
@@ -97,6 +101,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Subs: []*commands.Verb{
 				{
 					Name:    "list",
+					Access:  policy.Read,
 					Summary: "this channel's subscriptions (--all: every channel's)",
 					Flags:   []commands.Flag{{Name: "all", Bool: true, Help: "every channel"}},
 					Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
@@ -116,6 +121,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 				{
 					Name:    "test",
+					Access:  policy.Read,
 					Summary: "which channels would get an alert of this kind and severity",
 					Params: []commands.Param{
 						{Name: "kind", Required: true, Choices: alert.Kinds},
@@ -136,6 +142,7 @@ func Verbs(d Deps) []*commands.Verb {
 		},
 		{
 			Name:     "silence",
+			Access:   policy.Operate,
 			Summary:  "mute alerts matching key=value for a while (still recorded)",
 			Usage:    "silence <key=value[,key=value]> <duration> [reason]",
 			Params:   []commands.Param{{Name: "matcher", Required: true, Help: "rule=, target=, kind=, severity=, fingerprint= or any label"}, {Name: "duration", Required: true, Help: "30m, 2h, 1d"}, {Name: "reason", Rest: true}},
@@ -144,6 +151,11 @@ func Verbs(d Deps) []*commands.Verb {
 				d, err := notifier.ParseDuration(c.Arg(1))
 				if err != nil {
 					return commands.Response{}, userErr(err)
+				}
+				// The policy's limit for the roles that granted the call.
+				if max := c.Grant.SilenceMax; d > max {
+					return commands.Response{}, commands.Errorf("a silence of %s is longer than your roles allow: at most %s for %s (roles.<name>.silence_max); ask an admin for a longer one",
+						human.Duration(d), human.Duration(max), strings.Join(c.Grant.Roles, ", "))
 				}
 				s, err := n.Silence(ctx, c.Arg(0), d, c.Arg(2), c.Actor())
 				if err != nil {
@@ -154,6 +166,7 @@ func Verbs(d Deps) []*commands.Verb {
 		},
 		{
 			Name:    "silences",
+			Access:  policy.Read,
 			Summary: "list the silences in force",
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				ss, err := n.Silences(ctx)
@@ -176,6 +189,7 @@ func Verbs(d Deps) []*commands.Verb {
 		},
 		{
 			Name:    "unsilence",
+			Access:  policy.Operate,
 			Summary: "end a silence now",
 			Params:  []commands.Param{{Name: "id", Required: true}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
@@ -194,6 +208,7 @@ func Verbs(d Deps) []*commands.Verb {
 		},
 		{
 			Name:    "ack",
+			Access:  policy.Operate,
 			Summary: "acknowledge an alert: stops its repeats and mentions",
 			Params:  []commands.Param{{Name: "alert-id", Required: true}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {

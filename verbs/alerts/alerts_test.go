@@ -96,3 +96,40 @@ func TestVerbs(t *testing.T) {
 		}
 	})
 }
+
+// A silence is bounded by the roles that grant it (24 h for operators and
+// 7 d for admins by default), and nobody without a role may set one.
+func TestSilenceLimitPerRole(t *testing.T) {
+	st := storetest.SQLite(t)
+	cfg := config.Default()
+	cfg.Roles = map[string]config.Role{
+		"operator": {Users: []string{"slack:UOP"}},
+		"admin":    {Users: []string{"slack:UADM"}},
+		"night":    {Users: []string{"discord:7"}, Verbs: []string{"silence"}, SilenceMax: 3 * time.Hour},
+	}
+	n := notifier.New(st, chat.NewRouter(), func() *config.Config { return cfg }, slog.New(slog.DiscardHandler))
+	reg := commands.NewRegistry(func() *config.Config { return cfg }, st, slog.New(slog.DiscardHandler))
+	reg.MustRegister(alerts.Verbs(alerts.Deps{Notifier: n})...)
+	cases := []struct{ platform, user, text, want string }{
+		{"slack", "UANY", "silence target=api 1h", "you may not run silence: silence needs role operator, admin or night; you have none — ask an admin to add you under roles.operator.users"},
+		{"slack", "UANY", "silences", "No silences in force."},
+		{"slack", "UOP", "silence target=api 2160h", "a silence of 90 d is longer than your roles allow: at most 1 d for operator (roles.<name>.silence_max); ask an admin for a longer one"},
+		{"slack", "UOP", "silence target=api 25h", "a silence of 1 d 1 h is longer than your roles allow: at most 1 d for operator (roles.<name>.silence_max); ask an admin for a longer one"},
+		{"slack", "UOP", "silence target=api 24h", "Silence #1: "},
+		{"slack", "UADM", "silence target=api 8d", "a silence of 8 d is longer than your roles allow: at most 7 d for admin (roles.<name>.silence_max); ask an admin for a longer one"},
+		{"slack", "UADM", "silence target=api 7d", "Silence #2: "},
+		{"discord", "7", "silence target=api 4h", "at most 3 h for night"},
+		{"discord", "7", "ack 1", "you may not run ack: ack needs role operator or admin; you have night"},
+		{"console", "me", "silence target=db 7d", "Silence #3: "},
+	}
+	for _, tc := range cases {
+		r := reg.Handle(context.Background(), commands.Request{Platform: tc.platform, User: tc.user, Channel: "C1", Text: tc.text, Local: tc.platform == "console"})
+		if !strings.Contains(r.Text, tc.want) {
+			t.Errorf("%s:%s %q: got %q want %q", tc.platform, tc.user, tc.text, r.Text, tc.want)
+		}
+	}
+	ss, err := n.Silences(context.Background())
+	if err != nil || len(ss) != 3 {
+		t.Fatalf("silences %d %v: a refused silence was set", len(ss), err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"opsbot/commands"
 	"opsbot/config"
 	opbackup "opsbot/ops/backup"
+	"opsbot/policy"
 	"opsbot/store"
 )
 
@@ -49,6 +50,7 @@ func Verbs(d Deps) []*commands.Verb {
 		Default: "create",
 		Subs: []*commands.Verb{{
 			Name:     "create",
+			Access:   policy.Operate,
 			Summary:  "make a backup set now: an online copy of the database, config and uploads archives, a manifest; then verify it",
 			Flags:    []commands.Flag{targetFlag},
 			Examples: []string{"/ops backup", "/ops backup create --target api"},
@@ -63,6 +65,7 @@ func Verbs(d Deps) []*commands.Verb {
 			},
 		}, {
 			Name:     "list",
+			Access:   policy.Read,
 			Summary:  "the backup sets kept: size, age, verified or not, off-host copy",
 			Flags:    []commands.Flag{targetFlag},
 			Examples: []string{"/ops backup list"},
@@ -76,6 +79,7 @@ func Verbs(d Deps) []*commands.Verb {
 			},
 		}, {
 			Name:     "verify",
+			Access:   policy.Operate,
 			Summary:  "check a set again: integrity_check of the database copy, archives read to the end, checksums against the manifest",
 			Params:   []commands.Param{idParam(false, "backup id (default: the newest)")},
 			Flags:    []commands.Flag{targetFlag},
@@ -106,14 +110,14 @@ func Verbs(d Deps) []*commands.Verb {
 				}}, nil
 			},
 		}, {
-			Name:      "restore",
-			Summary:   "put a verified set's database back: stop, swap (the current one is set aside), start, check health; on failure the current one is put back",
-			Params:    []commands.Param{idParam(true, "backup id (see backup list)")},
-			Flags:     []commands.Flag{targetFlag},
-			Examples:  []string{"/ops backup restore 7"},
-			Dangerous: true,
-			Slow:      true,
-			Target:    target,
+			Name:     "restore",
+			Summary:  "put a verified set's database back: stop, swap (the current one is set aside), start, check health; on failure the current one is put back",
+			Params:   []commands.Param{idParam(true, "backup id (see backup list)")},
+			Flags:    []commands.Flag{targetFlag},
+			Examples: []string{"/ops backup restore 7"},
+			Access:   policy.Dangerous,
+			Slow:     true,
+			Target:   target,
 			Check: func(ctx context.Context, c *commands.Call) error {
 				if _, err := parseID(c.Arg(0)); err != nil {
 					return err

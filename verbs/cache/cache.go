@@ -7,6 +7,7 @@ import (
 	"opsbot/commands"
 	"opsbot/config"
 	"opsbot/ops/cache"
+	"opsbot/policy"
 )
 
 // Deps are what the verb needs.
@@ -20,7 +21,7 @@ func Verbs(d Deps) []*commands.Verb {
 	return []*commands.Verb{{
 		Name: "cache", Summary: "flush the served service's Redis cache (FLUSHDB of its cache database)",
 		Subs: []*commands.Verb{{
-			Name: "flush", Summary: "flush the cache database of a target", Dangerous: true,
+			Name: "flush", Summary: "flush the cache database of a target", Access: policy.Dangerous,
 			Params:   []commands.Param{{Name: "target", Help: "target name (default: the only one)"}},
 			Describe: func(c *commands.Call) string { return "flush the Redis cache of " + target(c) },
 			Target:   target,

@@ -10,12 +10,14 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/ops/plan"
+	"opsbot/policy"
 )
 
 // Verbs returns the capacity verb.
 func Verbs() []*commands.Verb {
 	return []*commands.Verb{{
 		Name:    "capacity",
+		Access:  policy.Read,
 		Summary: "project users, cores, memory and storage: users × (1+growth)^months",
 		Params: []commands.Param{
 			{Name: "users", Required: true, Kind: "int", Help: "users today"},

@@ -12,6 +12,7 @@ import (
 	"opsbot/commands"
 	"opsbot/config"
 	opcleanup "opsbot/ops/cleanup"
+	"opsbot/policy"
 )
 
 // Deps are what the verb needs.
@@ -34,9 +35,9 @@ func Verbs(d Deps) []*commands.Verb {
 		},
 		Examples: []string{"/ops cleanup --dry-run", "/ops cleanup"},
 		// It deletes files, so it needs a role.
-		Restricted: true,
-		Slow:       true,
-		Target:     target,
+		Access: policy.Operate,
+		Slow:   true,
+		Target: target,
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			cfg := d.Config()
 			t, err := commands.PickTarget(cfg, c.Flag("target"))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"opsbot/commands"
+	"opsbot/policy"
 	"opsbot/standin"
 )
 
@@ -23,7 +24,7 @@ func Verbs(b *standin.Backend) []*commands.Verb {
 		Name: "demo", Summary: "make the stand-in backend misbehave (demo mode only)",
 		Examples: []string{"/ops demo health fail", "/ops demo health slow 3s", "/ops demo burst errors 50", "/ops demo restart-mode unhealthy", "/ops demo health ok"},
 		Subs: []*commands.Verb{
-			{Name: "health", Summary: "how /health answers", Params: []commands.Param{{Name: "mode", Required: true, Choices: []string{"ok", "fail", "slow"}}, {Name: "delay", Help: "for slow, e.g. 3s"}},
+			{Name: "health", Access: policy.Admin, Summary: "how /health answers", Params: []commands.Param{{Name: "mode", Required: true, Choices: []string{"ok", "fail", "slow"}}, {Name: "delay", Help: "for slow, e.g. 3s"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					var d time.Duration
 					if c.Arg(1) != "" {
@@ -39,7 +40,7 @@ func Verbs(b *standin.Backend) []*commands.Verb {
 					}
 					return commands.Text("stand-in /health now answers %s", c.Arg(0)), nil
 				}},
-			{Name: "burst", Summary: "write a burst of bad lines into the logs", Params: []commands.Param{{Name: "kind", Required: true, Choices: kinds}, {Name: "n", Help: "how many lines (default 100)"}},
+			{Name: "burst", Access: policy.Admin, Summary: "write a burst of bad lines into the logs", Params: []commands.Param{{Name: "kind", Required: true, Choices: kinds}, {Name: "n", Help: "how many lines (default 100)"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					n := 100
 					if c.Arg(1) != "" {
@@ -53,14 +54,14 @@ func Verbs(b *standin.Backend) []*commands.Verb {
 					}
 					return commands.Text("wrote %d %s line(s) into the stand-in's logs", n, c.Arg(0)), nil
 				}},
-			{Name: "restart-mode", Summary: "how a restart behaves", Params: []commands.Param{{Name: "mode", Required: true, Choices: []string{"ok", "hang", "unhealthy"}}},
+			{Name: "restart-mode", Access: policy.Admin, Summary: "how a restart behaves", Params: []commands.Param{{Name: "mode", Required: true, Choices: []string{"ok", "hang", "unhealthy"}}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					if err := b.SetRestart(standin.RestartMode(c.Arg(0))); err != nil {
 						return commands.Response{}, commands.Errorf("%v", err)
 					}
 					return commands.Text("stand-in restarts now behave: %s", c.Arg(0)), nil
 				}},
-			{Name: "state", Summary: "what the stand-in is doing",
+			{Name: "state", Access: policy.Admin, Summary: "what the stand-in is doing",
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					s := b.State()
 					return commands.Text("running %v, health %s, %d rows written, %d restart(s), %d update(s)", s.Running, s.Health, s.Rows, s.Restarts, s.Updates), nil

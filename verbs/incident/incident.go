@@ -13,6 +13,7 @@ import (
 	"opsbot/commands"
 	model "opsbot/incident"
 	"opsbot/incidents"
+	"opsbot/policy"
 )
 
 // Deps are what the verb needs.
@@ -44,7 +45,7 @@ func Verbs(d Deps) []*commands.Verb {
 		},
 		Subs: []*commands.Verb{
 			{
-				Name: "open", Summary: "open an incident by hand",
+				Name: "open", Access: policy.Operate, Summary: "open an incident by hand",
 				Params: []commands.Param{{Name: "title", Help: "what is wrong", Required: true, Rest: true}},
 				Flags: []commands.Flag{
 					{Name: "sev", Help: "severity: critical (default) or warning", Choices: []string{model.SevCritical, model.SevWarning}},
@@ -67,7 +68,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "list", Summary: "list incidents, newest first",
+				Name: "list", Access: policy.Read, Summary: "list incidents, newest first",
 				Flags: []commands.Flag{{Name: "open", Bool: true, Help: "only those not closed"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					list, err := svc.List(ctx, c.Has("open"), 25)
@@ -90,7 +91,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "show", Summary: "show an incident and its timeline",
+				Name: "show", Access: policy.Read, Summary: "show an incident and its timeline",
 				Params: []commands.Param{idParam},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
@@ -105,7 +106,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "stage", Summary: "move an incident forward to a stage",
+				Name: "stage", Access: policy.Operate, Summary: "move an incident forward to a stage",
 				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to move to", Required: true, Choices: model.StageNames()}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
@@ -124,7 +125,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "note", Summary: "add a note to an open incident's timeline",
+				Name: "note", Access: policy.Operate, Summary: "add a note to an open incident's timeline",
 				Params: []commands.Param{idParam, {Name: "text", Help: "the note", Required: true, Rest: true}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
@@ -138,7 +139,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "lead", Summary: "name the incident's lead",
+				Name: "lead", Access: policy.Operate, Summary: "name the incident's lead",
 				Params: []commands.Param{idParam, {Name: "user", Help: "a user mention (@someone)", Required: true, Kind: "user"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
@@ -156,7 +157,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "close", Summary: "close an incident",
+				Name: "close", Access: policy.Operate, Summary: "close an incident",
 				Params: []commands.Param{idParam},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
@@ -172,7 +173,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "reopen", Summary: "take an incident back to an earlier stage (default handling)",
+				Name: "reopen", Access: policy.Operate, Summary: "take an incident back to an earlier stage (default handling)",
 				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to go back to (default handling)", Choices: backStages}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
@@ -193,7 +194,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "postmortem", Summary: "write the post-mortem draft from the timeline",
+				Name: "postmortem", Access: policy.Operate, Summary: "write the post-mortem draft from the timeline",
 				Params: []commands.Param{idParam},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
@@ -218,7 +219,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "stats", Summary: "count incidents and mean times to acknowledge and recover",
+				Name: "stats", Access: policy.Read, Summary: "count incidents and mean times to acknowledge and recover",
 				Flags: []commands.Flag{{Name: "days", Help: "the period in days (default 30)", Kind: "int"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					days, err := c.Int("days", 30)

@@ -14,6 +14,7 @@ import (
 	"opsbot/commands"
 	"opsbot/config"
 	"opsbot/incidents"
+	"opsbot/policy"
 	"opsbot/store"
 	"opsbot/store/storetest"
 	verbs "opsbot/verbs/incident"
@@ -82,6 +83,8 @@ func setup(t *testing.T, st *store.Store) *bench {
 	cfg.Targets = []config.Target{{Name: "api"}}
 	cfg.Incidents.MaxTitle = 40
 	cfg.RateLimits.Default = config.RateLimit{Count: 1000, Per: time.Minute}
+	// The chat users who lead and note incidents are operators.
+	cfg.Roles = map[string]config.Role{"operator": {Users: []string{"slack:U0ME", "discord:me"}}}
 	get := func() *config.Config { return cfg }
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	out := &strings.Builder{}
@@ -95,7 +98,7 @@ func setup(t *testing.T, st *store.Store) *bench {
 	reg.MustRegister(verbs.Verbs(verbs.Deps{Incidents: svc})...)
 	// A stand-in for the ops verbs, and the hook the app wires: every
 	// finished command is offered to the incident timelines.
-	reg.MustRegister(&commands.Verb{Name: "status", Summary: "status", Params: []commands.Param{{Name: "target"}},
+	reg.MustRegister(&commands.Verb{Name: "status", Summary: "status", Access: policy.Read, Params: []commands.Param{{Name: "target"}},
 		Target: func(c *commands.Call) string { return c.Arg(0) },
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			return commands.Text("api: healthy (12 ms)"), nil

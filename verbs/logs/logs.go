@@ -18,6 +18,7 @@ import (
 	"opsbot/commands"
 	"opsbot/config"
 	oplogs "opsbot/ops/logs"
+	"opsbot/policy"
 )
 
 // Searcher is what the verbs need of ops/logs (*oplogs.Logs).
@@ -51,6 +52,7 @@ func Verbs(d Deps) []*commands.Verb {
 		Summary: "search or tail the served service's logs by name (app, error, access, llm, performance, security)",
 		Subs: []*commands.Verb{{
 			Name:    "search",
+			Access:  policy.Read,
 			Summary: "search logs (literal unless --regex), rotated and gzipped files included, oldest first",
 			Params:  []commands.Param{{Name: "pattern", Required: true, Rest: true, Help: "text to find; quote it when it has spaces"}},
 			Flags: []commands.Flag{
@@ -77,6 +79,7 @@ func Verbs(d Deps) []*commands.Verb {
 			},
 		}, {
 			Name:    "tail",
+			Access:  policy.Read,
 			Summary: "the last lines of a log",
 			Params: []commands.Param{
 				{Name: "name", Required: true, Help: "log name (app, error, access, …)"},

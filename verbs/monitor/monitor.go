@@ -24,6 +24,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/rules"
 	"opsbot/store"
 )
@@ -53,6 +54,7 @@ const ChartWindow = time.Hour
 func Verbs(d Deps) []*commands.Verb {
 	return []*commands.Verb{{
 		Name:     "monitor",
+		Access:   policy.Read,
 		Summary:  "signals against their thresholds, pending and firing alerts, and a chart of the last hour",
 		Params:   []commands.Param{{Name: "target", Help: "a configured target (default: all)"}},
 		Flags:    []commands.Flag{{Name: "json", Bool: true, Help: "machine-readable output"}},

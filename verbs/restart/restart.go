@@ -7,7 +7,6 @@ package restart
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +16,7 @@ import (
 	"opsbot/commands"
 	"opsbot/config"
 	"opsbot/ops"
-	"opsbot/store"
+	"opsbot/policy"
 )
 
 // Deps are what the verbs need.
@@ -62,29 +61,29 @@ func Verbs(d Deps) []*commands.Verb {
 	target := commands.Param{Name: "target", Help: "the target (default: the only one)"}
 	return []*commands.Verb{
 		{
-			Name:      "restart",
-			Summary:   "restart a target with its configured command, then check its health",
-			Params:    []commands.Param{target},
-			Examples:  []string{"/ops restart", "/ops restart api-2"},
-			Dangerous: true,
-			Slow:      true,
-			Describe:  describe,
-			Target:    name,
-			Check:     check,
-			Run:       run,
+			Name:     "restart",
+			Access:   policy.Dangerous,
+			Summary:  "restart a target with its configured command, then check its health",
+			Params:   []commands.Param{target},
+			Examples: []string{"/ops restart", "/ops restart api-2"},
+			Slow:     true,
+			Describe: describe,
+			Target:   name,
+			Check:    check,
+			Run:      run,
 		},
 		{
-			Name:      "update",
-			Summary:   "update a target with its configured command, then check its health (--rollback undoes it)",
-			Params:    []commands.Param{target},
-			Flags:     []commands.Flag{{Name: "rollback", Bool: true, Help: "run the target's rollback command instead"}},
-			Examples:  []string{"/ops update", "/ops update --rollback"},
-			Dangerous: true,
-			Slow:      true,
-			Describe:  describe,
-			Target:    name,
-			Check:     check,
-			Run:       run,
+			Name:     "update",
+			Access:   policy.Dangerous,
+			Summary:  "update a target with its configured command, then check its health (--rollback undoes it)",
+			Params:   []commands.Param{target},
+			Flags:    []commands.Flag{{Name: "rollback", Bool: true, Help: "run the target's rollback command instead"}},
+			Examples: []string{"/ops update", "/ops update --rollback"},
+			Slow:     true,
+			Describe: describe,
+			Target:   name,
+			Check:    check,
+			Run:      run,
 		},
 	}
 }
@@ -111,7 +110,7 @@ func runAction(ctx context.Context, d Deps, c *commands.Call, act ops.Action) (c
 	}
 	resp := render(res, t)
 	if act == ops.ActUpdate && !res.OK() && len(t.Rollback) > 0 {
-		if err := offerRollback(ctx, d, c, cfg, t, &resp); err != nil {
+		if err := offerRollback(ctx, c, t, &resp); err != nil {
 			return commands.Response{}, err
 		}
 	}
@@ -208,29 +207,16 @@ func secs(d time.Duration) string {
 	return fmt.Sprintf("%.0f s", d.Seconds())
 }
 
-// offerRollback stores a confirmation of `update --rollback <target>` and
-// puts its buttons on the reply. A click goes through the registry's
-// confirm path: role check, two-person rule, expiry, audit, like update.
-func offerRollback(ctx context.Context, d Deps, c *commands.Call, cfg *config.Config, t config.Target, resp *commands.Response) error {
-	if d.Actions.Store == nil {
-		return nil
-	}
-	token, err := randToken()
+// offerRollback asks the registry for a confirmation of `update --rollback
+// <target>` and puts its buttons on the reply. A click goes through the
+// registry's confirm path: bound to this channel, decided by the policy,
+// two-person rule, expiry, audit, like update.
+func offerRollback(ctx context.Context, c *commands.Call, t config.Target, resp *commands.Response) error {
+	token, ttl, err := c.OfferConfirmation(ctx, []string{"update", "--rollback", t.Name})
 	if err != nil {
-		return err
-	}
-	args, _ := json.Marshal([]string{"update", "--rollback", t.Name})
-	now := c.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	if _, err := d.Actions.Store.AddConfirmation(ctx, store.Confirmation{
-		Token: token, Verb: "update", Args: string(args), Requester: c.Req.Principal(), Platform: c.Req.Platform,
-		Channel: c.Req.Channel, CreatedAt: store.T(now), ExpiresAt: store.T(now.Add(cfg.Confirm.TTL)),
-	}); err != nil {
 		return fmt.Errorf("offer rollback: %w", err)
 	}
-	resp.Text += fmt.Sprintf(" A rollback is configured: press Roll back within %s, or run `/ops update --rollback %s`.", cfg.Confirm.TTL, t.Name)
+	resp.Text += fmt.Sprintf(" A rollback is configured: press Roll back within %s, or run `/ops update --rollback %s`.", ttl, t.Name)
 	resp.Buttons = []chat.Button{
 		{ID: "confirm", Label: "Roll back " + t.Name, Value: token, Style: chat.StyleDanger, Confirm: "Really roll back " + t.Name + "?"},
 		{ID: "cancel", Label: "Dismiss", Value: token},

@@ -149,10 +149,15 @@ func TestUpdateUnhealthyOffersRollback(t *testing.T) {
 	}
 	token := resp.Buttons[0].Value
 
-	// The rollback is guarded like update: a chat user without a role is refused.
-	stranger := commands.Request{Platform: "slack", User: "U9", Channel: "C1"}
-	if r := e.reg.Button(context.Background(), stranger, "confirm", token); !strings.Contains(r.Text, "you may not confirm roll back demo") {
+	// The rollback is guarded like update: a user without a role is
+	// refused, and a click from another channel does nothing.
+	stranger := commands.Request{Platform: "console", User: "U9"}
+	if r := e.reg.Button(context.Background(), stranger, "confirm", token); !strings.Contains(r.Text, "you may not confirm roll back demo: update needs role admin") {
 		t.Fatalf("stranger = %+v", r.Message)
+	}
+	elsewhere := commands.Request{Platform: "slack", User: "U9", Channel: "C1"}
+	if r := e.reg.Button(context.Background(), elsewhere, "confirm", token); !strings.Contains(r.Text, "belongs to another channel") {
+		t.Fatalf("elsewhere = %+v", r.Message)
 	}
 	if e.b.State().Rollbacks != 0 {
 		t.Fatal("rollback ran for a stranger")

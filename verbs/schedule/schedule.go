@@ -10,6 +10,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/policy"
 	"opsbot/scheduler"
 )
 
@@ -33,7 +34,7 @@ func Verbs(d Deps) []*commands.Verb {
 		}
 		return nil
 	}
-	list := &commands.Verb{Name: "list", Summary: "jobs with next run, last run, result and duration",
+	list := &commands.Verb{Name: "list", Access: policy.Read, Summary: "jobs with next run, last run, result and duration",
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			s, err := get()
 			if err != nil {
@@ -77,7 +78,7 @@ func Verbs(d Deps) []*commands.Verb {
 		Name: "schedule", Summary: "scheduled jobs: list, run one now, pause or resume", Default: "list",
 		Examples: []string{"/ops schedule", "/ops schedule run backup", "/ops schedule pause cleanup"},
 		Subs: []*commands.Verb{list,
-			{Name: "run", Summary: "run a job now", Slow: true, Restricted: true, Params: []commands.Param{{Name: "job", Required: true}},
+			{Name: "run", Summary: "run a job now", Slow: true, Access: policy.Operate, Params: []commands.Param{{Name: "job", Required: true}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					s, err := get()
 					if err != nil {
@@ -103,7 +104,7 @@ func Verbs(d Deps) []*commands.Verb {
 }
 
 func pauseVerb(name, summary string, paused bool, get func() (*scheduler.Scheduler, error), job func(*scheduler.Scheduler, string) error) *commands.Verb {
-	return &commands.Verb{Name: name, Summary: summary, Restricted: true, Params: []commands.Param{{Name: "job", Required: true}},
+	return &commands.Verb{Name: name, Summary: summary, Access: policy.Operate, Params: []commands.Param{{Name: "job", Required: true}},
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			s, err := get()
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"opsbot/commands"
 	"opsbot/config"
 	"opsbot/ops"
+	"opsbot/policy"
 )
 
 // Extra adds lines to the status reply; it must honour ctx.
@@ -32,6 +33,7 @@ func Verbs(d Deps) []*commands.Verb {
 	}
 	return []*commands.Verb{{
 		Name:     "status",
+		Access:   policy.Read,
 		Summary:  "health checklist: API, database, Redis, LLM, uploads, logging, host CPU/memory/disk",
 		Params:   []commands.Param{{Name: "target", Help: "one target (default: every target)"}},
 		Examples: []string{"/ops status", "/ops status api-1"},
