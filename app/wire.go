@@ -183,8 +183,13 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 
 	elector := &scheduler.Elector{Store: a.store, Holder: holder, TTL: cfg.Leader.TTL, Log: a.log}
 	// A replica that may have lost the lease writes no alert state and sends nothing.
-	n.Fence = elector.IsLeader
-	a.addHealth("leader", func() (bool, string) { return true, "" })
+	n.Fence = elector.Valid
+	a.addHealth("leader", func() (bool, string) {
+		if elector.Valid() {
+			return true, "leading"
+		}
+		return true, "following"
+	})
 	// The leader runs the scheduler, the delivery worker, reminders and pruning;
 	// every replica serves commands.
 	a.runners = append(a.runners, func(ctx context.Context) error {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"opsbot/bot/inbound"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
-	"opsbot/config"
 )
 
 // Interaction tokens are valid for 15 minutes; work past that cannot be
@@ -138,12 +136,6 @@ func (a *Adapter) dispatch(in *discordgo.Interaction) (*discordgo.InteractionRes
 	return ephemeral("this kind of interaction is not supported"), nil
 }
 
-// outsideAllowlist reports whether the registry will refuse req for its
-// channel (channels.allow).
-func outsideAllowlist(cfg *config.Config, req commands.Request) bool {
-	return !req.Local && len(cfg.Channels.Allow) > 0 && !slices.Contains(cfg.Channels.Allow, req.Address())
-}
-
 func ephemeral(text string) *discordgo.InteractionResponse {
 	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Content: text, Flags: discordgo.MessageFlagsEphemeral,
@@ -196,7 +188,7 @@ func (a *Adapter) onCommand(in *discordgo.Interaction) (*discordgo.InteractionRe
 	// A slow verb is deferred at once, except from a channel outside the
 	// allowlist: its refusal is immediate and goes inline, ephemeral, with
 	// no public "thinking…" placeholder in that channel.
-	if a.reg.IsSlow(req) && !outsideAllowlist(a.cfg(), req) {
+	if a.reg.IsSlow(req) {
 		wait = 0
 	}
 	j := &job{a: a, in: in, done: make(chan commands.Response, 1)}

@@ -7,13 +7,11 @@ import (
 	"io"
 	"net/http"
 	"opsbot/bot/inbound"
-	"slices"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"opsbot/commands"
-	"opsbot/config"
 )
 
 // Paths served by Handler.
@@ -83,13 +81,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 }
 
-// outsideAllowlist reports whether the registry will refuse req for its
-// channel (channels.allow). The refusal takes milliseconds, so even a slow
-// verb is answered inline rather than with "working…" first.
-func outsideAllowlist(cfg *config.Config, req commands.Request) bool {
-	return !req.Local && len(cfg.Channels.Allow) > 0 && !slices.Contains(cfg.Channels.Allow, req.Address())
-}
-
 func slashRequest(sc slack.SlashCommand) commands.Request {
 	return commands.Request{Platform: "slack", User: sc.UserID, UserName: sc.UserName, Channel: sc.ChannelID, Text: commandText(sc.Text)}
 }
@@ -102,7 +93,7 @@ func slashRequest(sc slack.SlashCommand) commands.Request {
 func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage, inline bool) {
 	req := slashRequest(sc)
 	t := a.newTarget(sc.ResponseURL, sc.ChannelID, sc.UserID)
-	if a.reg.IsSlow(req) && !outsideAllowlist(a.cfg(), req) {
+	if a.reg.IsSlow(req) {
 		req.Progress = t.progress
 		a.background(func(ctx context.Context) { t.answer(ctx, a.reg.Handle(ctx, req), true) })
 		return working(req.Text), false
