@@ -84,7 +84,18 @@ type worker[T actionArgs] struct {
 }
 
 func (w *worker[T]) Work(ctx context.Context, j *river.Job[T]) error {
-	w.r.work(ctx, j.Args.args())
+	w.r.work(ctx, j.Args.args(), func(ctx context.Context, tx *sql.Tx) error {
+		// The job completes in the transaction that finishes its attempt:
+		// the attempt row and the queue never disagree on whether the
+		// target has an action unfinished.
+		var err error
+		if w.r.Store.Dialect == "postgres" {
+			_, err = river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, j)
+		} else {
+			_, err = river.JobCompleteTx[*riversqlite.Driver](ctx, tx, j)
+		}
+		return err
+	})
 	return nil
 }
 

@@ -2,9 +2,11 @@ package remediate
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -67,7 +69,7 @@ type result struct {
 }
 
 // work runs one queued attempt and tells what it did.
-func (r *Remediator) work(ctx context.Context, a Args) {
+func (r *Remediator) work(ctx context.Context, a Args, complete func(ctx context.Context, tx *sql.Tx) error) {
 	bg := context.WithoutCancel(ctx)
 	ok, err := store.StartRemediationAttempt(ctx, r.Store.DB, a.AttemptID, r.Now())
 	if err != nil {
@@ -75,7 +77,11 @@ func (r *Remediator) work(ctx context.Context, a Args) {
 		return
 	}
 	if !ok {
-		return // finished already (lost, then found again): nothing to do
+		// Finished already (found lost, then worked after all): nothing to do.
+		if err := r.Store.Tx(bg, func(tx *sqlx.Tx) error { return complete(bg, tx.Tx) }); err != nil {
+			r.Log.Error("remediation: complete job", "target", a.Target, "action", a.Action, "err", err)
+		}
+		return
 	}
 	var res result
 	t, known := r.Config().Target(a.Target)
@@ -96,9 +102,6 @@ func (r *Remediator) work(ctx context.Context, a Args) {
 	if ctx.Err() != nil && res.outcome != outcomeCleared {
 		res = result{outcomeLost, fmt.Sprintf("%s %d of %d on %s interrupted: the bot is stopping or lost the lead", actionNoun(a.Action), a.Attempt, a.Budget, a.Target)}
 	}
-	if err := store.FinishRemediationAttempt(bg, r.Store.DB, a.AttemptID, res.outcome, res.text, r.Now()); err != nil {
-		r.Log.Error("remediation: finish attempt", "target", a.Target, "action", a.Action, "err", err)
-	}
 	sev := chat.SevOK
 	switch res.outcome {
 	case outcomeNotCleared, outcomeFailed:
@@ -118,6 +121,17 @@ func (r *Remediator) work(ctx context.Context, a Args) {
 		if err := r.spendNow(bg, a.Target, a.Action, a.Fingerprint, res.text); err != nil {
 			r.Log.Error("remediation: budget", "target", a.Target, "err", err)
 		}
+	}
+	// Finished last, once everything is told: the next attempt cannot
+	// start before this one's news.
+	err = r.Store.Tx(bg, func(tx *sqlx.Tx) error {
+		if err := store.FinishRemediationAttempt(bg, tx, a.AttemptID, res.outcome, res.text, r.Now()); err != nil {
+			return err
+		}
+		return complete(bg, tx.Tx)
+	})
+	if err != nil {
+		r.Log.Error("remediation: finish attempt", "target", a.Target, "action", a.Action, "err", err)
 	}
 }
 
@@ -150,7 +164,7 @@ func (r *Remediator) restart(ctx context.Context, t config.Target, a Args) resul
 	case res.RunErr != nil:
 		return result{outcomeFailed, fmt.Sprintf("restart %d of %d of %s failed after %s: %v", a.Attempt, a.Budget, t.Name, human.Duration(res.Took), res.RunErr)}
 	case !res.Healthy:
-		return result{outcomeNotCleared, fmt.Sprintf("%s still unhealthy %s after restart %d of %d: %v", t.Name, human.Duration(res.Took), a.Attempt, a.Budget, res.HealthErr)}
+		return result{outcomeNotCleared, fmt.Sprintf("%s still unhealthy %s after restart %d of %d (%s)", t.Name, human.Duration(res.Took), a.Attempt, a.Budget, innermost(res.HealthErr))}
 	}
 	return result{outcomeCleared, fmt.Sprintf("%s healthy again %s after restart %d of %d", t.Name, human.Duration(res.Took), a.Attempt, a.Budget)}
 }
@@ -345,4 +359,24 @@ func (r *Remediator) audit(ctx context.Context, target, action, text, result str
 		Verb: "auto " + action, Target: target, Text: text, Result: result}); err != nil {
 		r.Log.Error("remediation: audit", "err", err)
 	}
+}
+
+// innermost is the last error of a chain, the cause in plain words
+// ("status 503", "connection refused"), for a line in chat.
+func innermost(err error) string {
+	if err == nil {
+		return ""
+	}
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			break
+		}
+		err = u
+	}
+	s := strings.TrimPrefix(err.Error(), "health: ")
+	if i := strings.LastIndex(s, "connect: "); i >= 0 {
+		s = s[i+len("connect: "):]
+	}
+	return s
 }
