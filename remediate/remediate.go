@@ -81,6 +81,23 @@ type Remediator struct {
 	client *river.Client[*sql.Tx]
 
 	runMu sync.Mutex // one Run at a time: the client starts once
+
+	// seen coalesces a burst of observations (3,000 alerts in one
+	// webhook): one decided for the same target, action and episode
+	// within coalesce needs no second look at the store.
+	seenMu sync.Mutex
+	seen   map[seenKey]seenVal
+}
+
+// coalesce is how long a decision stands for identical observations.
+const coalesce = time.Second
+
+type seenKey struct{ target, action string }
+
+type seenVal struct {
+	at                 time.Time
+	startsAt           time.Time
+	silenced, eligible bool
 }
 
 // New migrates the action queue's tables and makes a remediator.
@@ -112,6 +129,9 @@ func (r *Remediator) Run(ctx context.Context) error {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
 	if err := r.client.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: cancellation is no failure
+		}
 		return fmt.Errorf("action queue: %w", err)
 	}
 	<-ctx.Done()
@@ -165,10 +185,12 @@ func (r *Remediator) Firing(ctx context.Context, a alert.Alert, silenced bool) {
 
 // Enqueue queues action on target for the alert fingerprint, as Firing
 // does for a rule's remediation (the same one-at-a-time rule and budget,
-// without a failure count): the Alertmanager mapping calls it. A repeat
-// while the previous job is unfinished does nothing. Bad input (an unknown
-// target or action, an action the target cannot run) is an error and
-// changes nothing.
+// without a failure count): the Alertmanager mapping calls it on each
+// firing notification. A repeat while the previous job is unfinished does
+// nothing; as the episode's start is unknown here, an attempt that cleared
+// its alert (or a flush or cleanup, whatever its outcome) is not repeated
+// within reset_after of its end. Bad input (an unknown target or action, an
+// action the target cannot run) is an error and changes nothing.
 func (r *Remediator) Enqueue(ctx context.Context, target, action, fingerprint string) error {
 	if jobArgsFor(Args{Action: action}) == nil {
 		return fmt.Errorf("remediation: unknown action %q (want %s, %s or %s)", action, ActRestart, ActCacheFlush, ActCleanup)
@@ -242,6 +264,15 @@ const (
 func (r *Remediator) decide(ctx context.Context, req request) error {
 	now := r.Now()
 	cfg := r.Config().Remediation
+	key := seenKey{req.target, req.action}
+	val := seenVal{at: now, startsAt: req.startsAt, silenced: req.silenced, eligible: req.eligible}
+	r.seenMu.Lock()
+	last, ok := r.seen[key]
+	r.seenMu.Unlock()
+	if ok && now.Sub(last.at) < coalesce && now.Sub(last.at) >= 0 && last.startsAt.Equal(val.startsAt) &&
+		last.silenced == val.silenced && last.eligible == val.eligible {
+		return nil
+	}
 	var (
 		what    = nothing
 		counted []store.RemediationAttempt
@@ -286,10 +317,19 @@ func (r *Remediator) decide(ctx context.Context, req request) error {
 		}
 		if n := len(inRound); n > 0 {
 			last := inRound[n-1]
-			if !req.startsAt.IsZero() && last.Outcome == outcomeCleared && !req.startsAt.After(last.FinishedAt.Time) {
+			// Is this the episode the last attempt answered? Without the
+			// episode's start (Enqueue), an attempt is trusted for
+			// reset_after after it ended.
+			endedIt := now.Sub(last.FinishedAt.Time) < cfg.ResetAfter
+			sameEpisode := endedIt
+			if !req.startsAt.IsZero() {
+				endedIt = !req.startsAt.After(last.FinishedAt.Time)
+				sameEpisode = !req.startsAt.After(last.QueuedAt.Time)
+			}
+			if last.Outcome == outcomeCleared && endedIt {
 				return put() // a late observation of the episode the action ended
 			}
-			if !repeats(req.action) && (req.startsAt.IsZero() || !req.startsAt.After(last.QueuedAt.Time)) {
+			if !repeats(req.action) && sameEpisode {
 				return put() // once per episode; its outcome asked a human
 			}
 		}
@@ -330,11 +370,17 @@ func (r *Remediator) decide(ctx context.Context, req request) error {
 		return put()
 	})
 	if errors.Is(err, errDuplicate) {
-		return nil
+		err = nil
 	}
 	if err != nil {
 		return fmt.Errorf("remediation %s of %s: %w", req.action, req.target, err)
 	}
+	r.seenMu.Lock()
+	if r.seen == nil || len(r.seen) > 10_000 {
+		r.seen = map[seenKey]seenVal{}
+	}
+	r.seen[key] = val
+	r.seenMu.Unlock()
 	switch what {
 	case skippedSilenced:
 		text := fmt.Sprintf("%s of %s for %s skipped: silenced", actionNoun(req.action), req.target, orDefault(req.rule, req.fingerprint))
