@@ -155,8 +155,8 @@ func (r *Remediator) Firing(ctx context.Context, a alert.Alert, silenced bool) {
 	}
 	cfg := r.Config()
 	action, ok := ActionFor(cfg.Remediation, a.Rule)
-	if !ok {
-		return
+	if !ok || cfg.Remediation.Budget <= 0 {
+		return // no action for this rule, or automatic actions off
 	}
 	targets := cfg.Targets
 	if a.Target != "" {
@@ -195,7 +195,11 @@ func (r *Remediator) Enqueue(ctx context.Context, target, action, fingerprint st
 	if jobArgsFor(Args{Action: action}) == nil {
 		return fmt.Errorf("remediation: unknown action %q (want %s, %s or %s)", action, ActRestart, ActCacheFlush, ActCleanup)
 	}
-	t, ok := r.Config().Target(target)
+	cfg := r.Config()
+	if cfg.Remediation.Budget <= 0 {
+		return errors.New("remediation: automatic actions are off (remediation.restart_budget is 0)")
+	}
+	t, ok := cfg.Target(target)
 	if !ok {
 		return fmt.Errorf("remediation: unknown target %q", target)
 	}
@@ -350,7 +354,7 @@ func (r *Remediator) decide(ctx context.Context, req request) error {
 			Attempt: len(counted) + 1, Budget: cfg.Budget, QueuedAt: store.T(now)}
 		if err := store.InsertRemediationAttempt(ctx, tx, &att); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return put()
+				return errDuplicate // another unfinished attempt after all
 			}
 			return err
 		}
