@@ -285,3 +285,29 @@ func TestLostAttemptDoesNotBlockTheTarget(t *testing.T) {
 		t.Fatalf("restarts %d", e.b.State().Restarts)
 	}
 }
+
+// Replicas starting together on one PostgreSQL migrate the queue once,
+// without tripping over each other.
+func TestQueueMigrationsConcurrent(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		st, err := store.Open(context.Background(), "postgres", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = remediate.MigrateQueue(context.Background(), st, nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("replica %d: %v", i, err)
+		}
+	}
+}

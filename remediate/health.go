@@ -248,10 +248,17 @@ func Cause(t config.Target, l ops.Line) string {
 		if rest, ok := strings.CutPrefix(v, "unreachable: "); ok {
 			return "LLM API unreachable: " + rest
 		}
+		// Reachable, but its recent calls in the log fail.
+		if _, rate, ok := strings.Cut(v, ", "); ok && strings.Contains(rate, "recent calls") {
+			return "LLM API calls failing: " + rate
+		}
 		return "LLM API: " + v
 	case "uploads":
 		if v == "folder missing" {
 			return "uploads folder missing: " + t.UploadsDir
+		}
+		if strings.HasPrefix(v, "writable") {
+			return "uploads disk almost full: " + v
 		}
 		return "uploads folder " + v
 	case "logging":

@@ -120,6 +120,8 @@ func TestCauseWords(t *testing.T) {
 		{"llm", "status 503", "LLM API answered 503"},
 		{"llm", "status 503, 40.0 % of 50 recent calls ok", "LLM API answered 503, 40.0 % of 50 recent calls ok"},
 		{"llm", "unreachable: no such host", "LLM API unreachable: no such host"},
+		{"llm", "reachable (200 in 5 ms), 40.0 % of 50 recent calls ok", "LLM API calls failing: 40.0 % of 50 recent calls ok"},
+		{"uploads", "writable, 1.2 GiB free (96 % used)", "uploads disk almost full: writable, 1.2 GiB free (96 % used)"},
 		{"uploads", "folder missing", "uploads folder missing: /srv/app/uploads"},
 		{"uploads", "not writable: permission denied", "uploads folder not writable: permission denied"},
 		{"logging", "missing: app, error", "log files missing: app, error"},

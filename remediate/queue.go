@@ -137,11 +137,32 @@ func MigrateQueue(ctx context.Context, st *store.Store, log *slog.Logger) error 
 	if err != nil {
 		return fmt.Errorf("migrate action queue: %w", err)
 	}
+	if st.Dialect != "postgres" {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("migrate action queue: %w", err)
+		}
+		return nil
+	}
+	// Replicas may start together: one migrates, the others wait for it
+	// on an advisory lock and then find nothing to do. (River's migrations
+	// cannot all run in one transaction, so the lock is held by a session.)
+	conn, err := st.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate action queue: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
+		return fmt.Errorf("migrate action queue: lock: %w", err)
+	}
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLockKey) }()
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate action queue: %w", err)
 	}
 	return nil
 }
+
+// migrateLockKey names the advisory lock of the queue's migrations.
+const migrateLockKey int64 = 0x6f7073626f7471 // "opsbotq"
 
 func (r *Remediator) newClient() (*river.Client[*sql.Tx], error) {
 	workers := river.NewWorkers()
