@@ -74,6 +74,10 @@ func TestRestartToldAndBudgetResets(t *testing.T) {
 		if b := budgetOf(t, e, remediate.ActRestart); b.Used != 1 || b.Left != 2 || b.Spent {
 			t.Fatalf("budget after one restart: %+v", b)
 		}
+		lines := e.rem.Lines(context.Background())
+		if len(lines) != 1 || lines[0].Level != ops.LevelWarning || !strings.HasPrefix(lines[0].Value, "restart 2 of 3 left, cleanup 3 of 3 left; last: 1 min ago, demo healthy again ") {
+			t.Fatalf("status lines %+v", lines)
+		}
 		rows, err := st.RecentAudit(context.Background(), 10)
 		if err != nil || len(rows) == 0 || rows[0].Verb != "auto restart" || rows[0].Result != "ok" || !strings.Contains(rows[0].Text, "healthy again") {
 			t.Fatalf("automatic restart not audited: %+v %v", rows, err)
