@@ -31,6 +31,7 @@ import (
 	"opsbot/commands"
 	"opsbot/config"
 	"opsbot/standin"
+	"opsbot/remediate"
 	"opsbot/store"
 	demoverbs "opsbot/verbs/demo"
 )
@@ -143,6 +144,10 @@ func Migrate(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	defer st.Close()
 	applied, err := st.Migrate(ctx)
 	if err != nil {
+		return err
+	}
+	// The action queue's own tables.
+	if err := remediate.MigrateQueue(ctx, st, slog.New(slog.DiscardHandler)); err != nil {
 		return err
 	}
 	v, err := st.Version(ctx)

@@ -10,13 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"opsbot/commands"
 	"opsbot/config"
-	"opsbot/ops"
-	"opsbot/scheduler"
-	"opsbot/store/storetest"
 )
 
 // A reload reaches the parts that copied configuration at start: job
@@ -79,29 +75,5 @@ func TestShutdownFilterDropsOnlyCancellation(t *testing.T) {
 	out := b.String()
 	if !strings.Contains(out, "msg=before") || !strings.Contains(out, "msg=kept") || strings.Contains(out, "dropped") {
 		t.Fatalf("log:\n%s", out)
-	}
-}
-
-// The restart line of status: a spent budget is failing while the target
-// is down, and only a warning once someone fixed it (the budget returns
-// after a healthy window).
-func TestRestartLineAfterAHumanFix(t *testing.T) {
-	st := storetest.SQLite(t)
-	cfg := config.Default()
-	cfg.Targets = []config.Target{{Name: "api"}}
-	rem := &scheduler.Remediator{Store: st, Config: func() *config.Config { return cfg }}
-	ctx := context.Background()
-	put := func(s scheduler.RemediationState) {
-		if err := st.PutState(ctx, "remediation:api", s, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put(scheduler.RemediationState{Spent: true, Down: true, Failures: 5})
-	if l := remediationLines(ctx, rem)[0]; l.Level != ops.LevelFailing || !strings.Contains(l.Value, "waiting for a human") {
-		t.Fatalf("down: %+v", l)
-	}
-	put(scheduler.RemediationState{Spent: true, HealthySince: time.Now().Add(-5 * time.Minute).UnixMilli()})
-	if l := remediationLines(ctx, rem)[0]; l.Level != ops.LevelWarning || !strings.Contains(l.Value, "budget spent, healthy for 5m") || !strings.Contains(l.Value, "(restored after 30m0s healthy)") {
-		t.Fatalf("fixed: %+v", l)
 	}
 }

@@ -21,9 +21,9 @@ import (
 	"opsbot/notifier"
 	"opsbot/ops"
 	"opsbot/ops/backup"
-	"opsbot/ops/cache"
 	"opsbot/ops/cleanup"
 	oplogs "opsbot/ops/logs"
+	"opsbot/remediate"
 	"opsbot/rules"
 	"opsbot/scheduler"
 	"opsbot/standin"
@@ -72,48 +72,25 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 
 	holder := fmt.Sprintf("%s-%d", hostname(), os.Getpid())
 	acts := ops.NewActions(a.store, a.log)
-	rem := &scheduler.Remediator{
-		Store: a.store, Config: a.Config, Sink: n.Source("health"), Outbox: n, Incidents: inc, Log: a.log, Restarter: restarter{a.Config, acts},
-		Probe: func(ctx context.Context, t config.Target) error {
-			return ops.CheckHealth(ctx, t.HealthURL, t.HealthTimeout).Err
-		},
-		Handlers: map[string]scheduler.Action{},
-		OnAction: inc.RecordAction,
+	// Remediation: a firing alert whose rule has an action queues it (see
+	// remediate); the health job observes the six status checks.
+	rem, err := remediate.New(ctx, remediate.Deps{Store: a.store, Config: a.Config, Sink: n.Source("remediation"), Outbox: n, Incidents: inc,
+		Timeline: inc.RecordAction, Actions: acts, Host: ops.NewHost(dataDir(cfg)), Log: a.log})
+	if err != nil {
+		return err
 	}
-	if cfg.Remediation.FlushCacheOnMemory {
-		rem.Handlers[cfg.Remediation.MemoryRule] = func(ctx context.Context, target string) (string, error) {
-			t, ok := a.Config().Target(target)
-			if !ok {
-				return "", fmt.Errorf("unknown target %q", target)
-			}
-			if t.Redis.Addr == "" {
-				// A host-wide alert reaches every target; one without a
-				// cache has nothing to flush, which is no failure.
-				return "no Redis cache configured; nothing flushed", nil
-			}
-			res, err := cache.Flush(ctx, t.Redis)
-			return res.String(), err
-		}
-	}
+	// The pipeline tells remediation of every firing observation (and
+	// whether a silence covers it) and queues mapped Alertmanager actions.
+	n.SetActions(rem)
+	health := &remediate.Health{Store: a.store, Config: a.Config, Checker: ops.NewChecker(nil), Sink: n.Source("health"), Log: a.log}
 	bk := backup.New(a.store, a.Config, a.log)
-	if cfg.Remediation.CleanupOnDisk {
-		rem.Handlers[cfg.Remediation.DiskRule] = func(ctx context.Context, target string) (string, error) {
-			t, ok := a.Config().Target(target)
-			if !ok {
-				return "", fmt.Errorf("unknown target %q", target)
-			}
-			rep, err := cleanup.Run(ctx, t, cleanup.Options{Now: time.Now()})
-			return fmt.Sprintf("cleanup gzipped %d and deleted %d file(s), freed %s", rep.Count(cleanup.Gzip), rep.Count(cleanup.Delete), ops.Bytes(rep.Freed)), err
-		}
-	}
-	n.OnAlert(rem.OnAlert)
 	// Rules and security scans are driven by the scheduler's "rules" and
 	// "security" jobs (cron specs in config), on the leader.
 	eng, err := rules.FromConfig(cfg, rules.Deps{Sink: n.Source("rules"), Store: a.store, Log: a.log})
 	if err != nil {
 		return err
 	}
-	jobs := a.jobs(rem, n, bk, restarter{a.Config, acts}, eng)
+	jobs := a.jobs(health, n, bk, restarter{a.Config, acts}, eng)
 	sched, err := scheduler.New(a.store, n.Source("scheduler"), a.log, holder, jobs)
 	if err != nil {
 		return err
@@ -139,7 +116,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.metrics.MustRegister(checker.Collectors()...)
 	a.reg.MustRegister(statusverbs.Verbs(statusverbs.Deps{Config: a.Config, Checker: checker, Extras: []statusverbs.Extra{
 		func(ctx context.Context) []ops.Line { return notificationLines(ctx, n) },
-		func(ctx context.Context) []ops.Line { return remediationLines(ctx, rem) },
+		rem.Lines,
 		func(ctx context.Context) []ops.Line { return jobLines(ctx, sched) },
 	}})...)
 	a.reg.MustRegister(monitorverbs.Verbs(monitorverbs.Deps{Engine: eng, Samples: a.store, Config: a.Config})...)
@@ -198,6 +175,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 			g.Go(func() error { return n.Run(gctx) })
 			g.Go(func() error { return inc.Run(gctx) })
 			g.Go(func() error { return sched.Run(gctx) })
+			g.Go(func() error { return rem.Run(gctx) })
 			g.Go(func() error { return a.prune(gctx) })
 			rc := a.Config().Remediation // as reloaded when this replica took the lead
 			hb := &scheduler.Heartbeat{URL: rc.HeartbeatURL, Every: rc.HeartbeatEvery, Healthy: sched.Healthy, Log: a.log}
@@ -209,10 +187,10 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 }
 
 // jobs builds the scheduled jobs from config.
-func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.Service, rs restarter, eng *rules.Engine) []scheduler.Job {
+func (a *App) jobs(health *remediate.Health, n *notifier.Notifier, bk *backup.Service, rs restarter, eng *rules.Engine) []scheduler.Job {
 	cfg := a.Config()
 	run := map[string]func(ctx context.Context, due time.Time) error{
-		"health":   rem.CheckHealth,
+		"health":   health.Check,
 		"rules":    eng.Eval,
 		"security": eng.Scan,
 		"backup": func(ctx context.Context, due time.Time) error {
@@ -237,7 +215,7 @@ func (a *App) jobs(rem *scheduler.Remediator, n *notifier.Notifier, bk *backup.S
 		"restart": func(ctx context.Context, due time.Time) error {
 			// The guide's nightly restart of a leaking service (off by default).
 			return a.eachTarget(ctx, func(ctx context.Context, t config.Target) error {
-				summary, healthy, err := rs.Restart(ctx, t.Name, scheduler.Actor)
+				summary, healthy, err := rs.Restart(ctx, t.Name, remediate.Actor)
 				if err == nil && !healthy {
 					err = fmt.Errorf("nightly restart of %s: %s", t.Name, summary)
 				}
@@ -297,38 +275,6 @@ func notificationLines(ctx context.Context, n *notifier.Notifier) []ops.Line {
 		l.Level = ops.LevelWarning
 	}
 	return []ops.Line{l}
-}
-
-func remediationLines(ctx context.Context, rem *scheduler.Remediator) []ops.Line {
-	var out []ops.Line
-	for _, t := range rem.Config().Targets {
-		st, err := rem.State(ctx, t.Name)
-		if err != nil {
-			continue
-		}
-		cfg := rem.Config().Remediation
-		used := 0
-		for _, ms := range st.Restarts {
-			if time.Since(time.UnixMilli(ms)) < cfg.Window {
-				used++
-			}
-		}
-		l := ops.Line{Target: t.Name, Check: "restarts", Level: ops.LevelOK,
-			Value:     fmt.Sprintf("%d/%d automatic in %s, %d failed check(s) in a row", used, cfg.Budget, cfg.Window, st.Failures),
-			Threshold: fmt.Sprintf("budget %d in %s", cfg.Budget, cfg.Window)}
-		switch {
-		case st.Spent && st.HealthySince > 0:
-			// A human fixed it; the budget returns after a healthy window.
-			healthy := time.Since(time.UnixMilli(st.HealthySince)).Round(time.Second)
-			l.Level, l.Value = ops.LevelWarning, l.Value+fmt.Sprintf("; budget spent, healthy for %s (restored after %s healthy)", healthy, cfg.Window)
-		case st.Spent:
-			l.Level, l.Value = ops.LevelFailing, l.Value+"; budget spent, waiting for a human"
-		case used > 0 || st.Failures > 0:
-			l.Level = ops.LevelWarning
-		}
-		out = append(out, l)
-	}
-	return out
 }
 
 func jobLines(ctx context.Context, s *scheduler.Scheduler) []ops.Line {

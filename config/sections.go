@@ -199,9 +199,16 @@ func (s Security) validate(p *Problems) {
 
 // Remediation configures automatic actions.
 type Remediation struct {
-	FailuresBeforeRestart int           `yaml:"failures_before_restart"`
-	Budget                int           `yaml:"restart_budget"`
-	Window                time.Duration `yaml:"restart_window"`
+	// RestartOnAPIDown restarts a target whose api check failed
+	// FailuresBeforeRestart times in a row.
+	RestartOnAPIDown      bool `yaml:"restart_on_api_down"`
+	FailuresBeforeRestart int  `yaml:"failures_before_restart"`
+	// Budget actions of each kind (restart, cache flush, cleanup) per target
+	// within Window; a target's budget starts again once its alert has not
+	// fired for ResetAfter, so a new outage starts at attempt 1.
+	Budget     int           `yaml:"restart_budget"`
+	Window     time.Duration `yaml:"restart_window"`
+	ResetAfter time.Duration `yaml:"reset_after"`
 	// Alert handlers from the guide, each off-able: high memory flushes the
 	// served service's Redis cache, a full disk runs cleanup.
 	FlushCacheOnMemory bool   `yaml:"flush_cache_on_memory"`
@@ -215,7 +222,9 @@ type Remediation struct {
 }
 
 func (r *Remediation) setDefaults() {
+	r.RestartOnAPIDown = true
 	r.FailuresBeforeRestart = 3
+	r.ResetAfter = 10 * time.Minute
 	r.FlushCacheOnMemory = true
 	r.MemoryRule = "memory_high"
 	r.CleanupOnDisk = true
@@ -234,6 +243,9 @@ func (r Remediation) validate(p *Problems) {
 	}
 	if r.Window <= 0 {
 		p.add("remediation.restart_window", "must be positive")
+	}
+	if r.ResetAfter <= 0 {
+		p.add("remediation.reset_after", "must be positive")
 	}
 	if r.FlushCacheOnMemory && !contains(RuleNames, r.MemoryRule) {
 		p.add("remediation.memory_rule", "unknown rule %q", r.MemoryRule)

@@ -105,11 +105,24 @@ type ActionResult struct {
 func (r ActionResult) OK() bool { return r.RunErr == nil && r.Healthy }
 
 // Guard runs fn holding the target's action lock, with the target in
-// maintenance (until fn's end plus MaintenanceGrace). what and by name the
-// holder for whoever is refused ("restore by slack:U1"). maxDur bounds how
-// long the lock may be held if this process dies. A held lock gives a
-// *BusyError and fn is not run. Other dangerous actions (restore) use it too.
+// maintenance: until fn's end plus MaintenanceGrace when fn returns nil,
+// until its end when it returns an error (a failed action must not hide
+// the outage it leaves). what and by name the holder for whoever is
+// refused ("restore by slack:U1"). maxDur bounds how long the lock may be
+// held if this process dies. A held lock gives a *BusyError and fn is not
+// run. Other dangerous actions (restore) use it too.
 func (a *Actions) Guard(ctx context.Context, target, what, by string, maxDur time.Duration, fn func(ctx context.Context) error) error {
+	return a.guard(ctx, target, what, by, maxDur, true, fn)
+}
+
+// Exclusive runs fn holding the target's action lock like Guard, without
+// a maintenance hold: for actions the bot starts to fix a firing alert,
+// which must stay visible while they run.
+func (a *Actions) Exclusive(ctx context.Context, target, what, by string, maxDur time.Duration, fn func(ctx context.Context) error) error {
+	return a.guard(ctx, target, what, by, maxDur, false, fn)
+}
+
+func (a *Actions) guard(ctx context.Context, target, what, by string, maxDur time.Duration, hold bool, fn func(ctx context.Context) error) (err error) {
 	if a.Store == nil {
 		return errors.New("guard: no store for the action lock")
 	}
@@ -134,25 +147,50 @@ func (a *Actions) Guard(ctx context.Context, target, what, by string, maxDur tim
 			a.Log.Error("action lock not released", "target", target, "err", err)
 		}
 	}()
+	if !hold {
+		return fn(ctx)
+	}
 	key := MaintenanceKey(target)
 	until := a.now().Add(maxDur).UnixMilli() + MaintenanceGrace
 	if err := a.Store.PutState(ctx, key, Maintenance{Until: until}, a.now()); err != nil {
 		return fmt.Errorf("guard %s: maintenance: %w", target, err)
 	}
 	defer func() {
-		end := a.now().UnixMilli() + MaintenanceGrace
-		if err := a.Store.PutState(bg, key, Maintenance{Until: end}, a.now()); err != nil {
-			a.Log.Error("maintenance window not updated", "target", target, "err", err)
+		end := a.now().UnixMilli()
+		if err == nil {
+			end += MaintenanceGrace
+		}
+		if perr := a.Store.PutState(bg, key, Maintenance{Until: end}, a.now()); perr != nil {
+			a.Log.Error("maintenance window not updated", "target", target, "err", perr)
 		}
 	}()
 	return fn(ctx)
 }
 
+// errNotHealthy ends Run's guarded part when the action failed or health
+// did not return by its deadline, so the hold ends with it; Run reports
+// the failure in its result, not as an error.
+var errNotHealthy = errors.New("action failed or target unhealthy")
+
 // Run runs the target's argv for act under Guard, then waits for health
-// until the target's health deadline. The error is only for what stopped
-// the action from being tried (busy, not configured, store failure); a
-// failing command or health is in the result.
+// until the target's health deadline: a human-started (or planned) action,
+// whose target's health alerts are held while it runs and for the grace
+// after it succeeded; a failure or a target still unhealthy at the
+// deadline ends the hold at once. The error is only for what stopped the
+// action from being tried (busy, not configured, store failure); a failing
+// command or health is in the result.
 func (a *Actions) Run(ctx context.Context, t config.Target, act Action, by string) (ActionResult, error) {
+	return a.run(ctx, t, act, by, true)
+}
+
+// RunAutomatic is Run for an action the bot started on its own to fix a
+// firing alert: the same lock, command and health wait, and no hold, so
+// the alert that caused it is not hidden while it runs.
+func (a *Actions) RunAutomatic(ctx context.Context, t config.Target, act Action, by string) (ActionResult, error) {
+	return a.run(ctx, t, act, by, false)
+}
+
+func (a *Actions) run(ctx context.Context, t config.Target, act Action, by string, hold bool) (ActionResult, error) {
 	res := ActionResult{Target: t.Name, Action: act, By: by}
 	argv := act.Argv(t)
 	if len(argv) == 0 {
@@ -161,7 +199,7 @@ func (a *Actions) Run(ctx context.Context, t config.Target, act Action, by strin
 	cmdTimeout := orDefault(t.CommandTimeout, 2*time.Minute)
 	deadline := orDefault(t.HealthDeadline, time.Minute)
 	start := time.Now()
-	err := a.Guard(ctx, t.Name, string(act), by, cmdTimeout+deadline, func(ctx context.Context) error {
+	err := a.guard(ctx, t.Name, string(act), by, cmdTimeout+deadline, hold, func(ctx context.Context) error {
 		a.Log.Info("action started", "target", t.Name, "action", act, "by", by)
 		res.Run, res.RunErr = RunArgv(ctx, argv, t.Workdir, cmdTimeout)
 		if res.RunErr == nil {
@@ -172,10 +210,13 @@ func (a *Actions) Run(ctx context.Context, t config.Target, act Action, by strin
 			res.HealthErr = h.Err
 		}
 		res.Healthy = res.HealthErr == nil
+		if !res.OK() {
+			return errNotHealthy
+		}
 		return nil
 	})
 	res.Took = time.Since(start)
-	if err != nil {
+	if err != nil && !errors.Is(err, errNotHealthy) {
 		return res, err
 	}
 	a.Log.Info("action finished", "target", t.Name, "action", act, "by", by, "ok", res.OK(), "took", res.Took)

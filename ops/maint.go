@@ -1,11 +1,15 @@
 package ops
 
 // Conventions shared with other parts: a dangerous action on a target holds
-// the store lock ActionLock(target), one at a time across users and replicas,
-// and while it runs the store state MaintenanceKey(target) holds
-// Maintenance{Until} so the notifier holds that target's health alerts.
+// the store lock ActionLock(target), one at a time across users and replicas.
+// While a human-started (or planned) action runs, the store state
+// MaintenanceKey(target) holds Maintenance{Until} so the notifier holds that
+// target's health alerts. The hold never hides an outage: it ends at once
+// when the action failed or left the target unhealthy, and an action the
+// bot started on its own to fix an alert holds nothing.
 
-// MaintenanceGrace is added to an action's end before health alerts resume.
+// MaintenanceGrace is added to a successful action's end before health
+// alerts resume.
 const MaintenanceGrace = 2 * 60 * 1000 // ms
 
 // ActionLock is the store lock name for dangerous actions on target.

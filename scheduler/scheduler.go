@@ -1,7 +1,7 @@
 // Package scheduler decides when things run: cron specs from config drive
-// the health checks, backups, cleanup, scans and rule passes; remediation
-// restarts a failing target within a budget; a lease in the store makes one
-// replica the leader that runs them.
+// the health checks, backups, cleanup, scans and rule passes (what they do
+// lives in their rooms; automatic actions in remediate); a lease in the
+// store makes one replica the leader that runs them.
 package scheduler
 
 import (
