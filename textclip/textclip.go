@@ -1,0 +1,147 @@
+// Package textclip cuts text to a length limit without splitting a
+// character, and makes it valid UTF-8 on the way. Limits are counted the way
+// the receiver counts them: bytes for the store and Slack, characters (code
+// points) for people, UTF-16 code units for Discord (JavaScript's length).
+//
+// Every function returns valid UTF-8: each run of invalid bytes becomes one
+// U+FFFD, as strings.ToValidUTF8 does, and counts as that character. Log
+// lines are bytes, not text; PostgreSQL refuses invalid UTF-8 (SQLSTATE 22021)
+// and chat platforms show or refuse it unpredictably.
+package textclip
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Ellipsis marks where text was cut.
+const Ellipsis = "…"
+
+const replacement = "\uFFFD"
+
+// Valid returns s with each run of invalid UTF-8 bytes replaced by U+FFFD;
+// valid text is returned as is, without copying.
+func Valid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, replacement)
+}
+
+// Bytes returns s cut to at most n bytes, ending on a character boundary.
+// When it had to cut, the result ends with mark, counted within n (a mark
+// longer than n is left out).
+func Bytes(s string, n int, mark string) string { return clip(s, n, mark, byteWidth) }
+
+// Runes returns s cut to at most n characters (code points), ending with
+// mark, counted within n, when it had to cut.
+func Runes(s string, n int, mark string) string { return clip(s, n, mark, runeWidth) }
+
+// UTF16 returns s cut to at most n UTF-16 code units, the length Discord
+// counts (a character outside the Basic Multilingual Plane, such as most
+// emoji, is two), ending with mark, counted within n, when it had to cut.
+func UTF16(s string, n int, mark string) string { return clip(s, n, mark, utf16Width) }
+
+// UTF16Len is the length of s in UTF-16 code units, after Valid.
+func UTF16Len(s string) int { return width(s, utf16Width) }
+
+// TailBytes returns the end of s, at most n bytes, starting on a character
+// boundary. When it had to cut, the result starts with mark, counted within
+// n. For the tail of command output: the last lines say what went wrong.
+func TailBytes(s string, n int, mark string) string {
+	if n <= 0 {
+		return ""
+	}
+	v := Valid(s)
+	if len(v) <= n {
+		return v
+	}
+	if len(mark) > n {
+		mark = ""
+	}
+	i := len(v) - (n - len(mark))
+	for i < len(v) && !utf8.RuneStart(v[i]) {
+		i++
+	}
+	return mark + v[i:]
+}
+
+// A widthFunc is the length one character adds to the output.
+type widthFunc func(r rune) int
+
+func byteWidth(r rune) int { return utf8.RuneLen(r) }
+
+func runeWidth(rune) int { return 1 }
+
+func utf16Width(r rune) int {
+	if r >= 0x10000 {
+		return 2
+	}
+	return 1
+}
+
+// units walks s as Valid(s) reads it: fn sees each character with its byte
+// range in s; a run of invalid bytes is one U+FFFD, with bad set. It stops
+// when fn returns false.
+func units(s string, fn func(r rune, from, to int, bad bool) bool) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		j, bad := i+size, r == utf8.RuneError && size == 1
+		for bad && j < len(s) {
+			if r2, size2 := utf8.DecodeRuneInString(s[j:]); r2 != utf8.RuneError || size2 != 1 {
+				break
+			}
+			j++
+		}
+		if !fn(r, i, j, bad) {
+			return
+		}
+		i = j
+	}
+}
+
+func width(s string, w widthFunc) int {
+	n := 0
+	units(s, func(r rune, _, _ int, _ bool) bool { n += w(r); return true })
+	return n
+}
+
+func clip(s string, n int, mark string, w widthFunc) string {
+	if n <= 0 {
+		return ""
+	}
+	// Fast path: short valid text needs neither a copy nor a cut.
+	if len(s) <= n && utf8.ValidString(s) {
+		return s
+	}
+	used, fits := 0, true
+	units(s, func(r rune, _, _ int, _ bool) bool {
+		used += w(r)
+		fits = used <= n
+		return fits
+	})
+	if fits {
+		return Valid(s)
+	}
+	room := n - width(mark, w)
+	if room < 0 {
+		room, mark = n, ""
+	}
+	var b strings.Builder
+	used = 0
+	units(s, func(r rune, from, to int, bad bool) bool {
+		cw := w(r)
+		if used+cw > room {
+			return false
+		}
+		used += cw
+		if bad {
+			b.WriteString(replacement)
+		} else {
+			b.WriteString(s[from:to])
+		}
+		return true
+	})
+	b.WriteString(mark)
+	return b.String()
+}
