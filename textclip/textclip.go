@@ -43,7 +43,16 @@ func Runes(s string, n int, mark string) string { return clip(s, n, mark, runeWi
 func UTF16(s string, n int, mark string) string { return clip(s, n, mark, utf16Width) }
 
 // UTF16Len is the length of s in UTF-16 code units, after Valid.
-func UTF16Len(s string) int { return width(s, utf16Width) }
+func UTF16Len(s string) int {
+	if !utf8.ValidString(s) {
+		return width(s, utf16Width)
+	}
+	n := 0
+	for _, r := range s {
+		n += utf16Width(r)
+	}
+	return n
+}
 
 // TailBytes returns the end of s, at most n bytes, starting on a character
 // boundary. When it had to cut, the result starts with mark, counted within
@@ -114,34 +123,25 @@ func clip(s string, n int, mark string, w widthFunc) string {
 	if len(s) <= n && utf8.ValidString(s) {
 		return s
 	}
-	used, fits := 0, true
-	units(s, func(r rune, _, _ int, _ bool) bool {
+	room := n - width(mark, w)
+	if room < 0 {
+		room, mark = n, ""
+	}
+	// One pass: where the text must end if it has to be cut (the first
+	// character past room), and whether it has to be (it is longer than n).
+	used, end, fits := 0, -1, true
+	units(s, func(r rune, from, _ int, _ bool) bool {
 		used += w(r)
+		if end < 0 && used > room {
+			end = from
+		}
 		fits = used <= n
 		return fits
 	})
 	if fits {
 		return Valid(s)
 	}
-	room := n - width(mark, w)
-	if room < 0 {
-		room, mark = n, ""
-	}
-	var b strings.Builder
-	used = 0
-	units(s, func(r rune, from, to int, bad bool) bool {
-		cw := w(r)
-		if used+cw > room {
-			return false
-		}
-		used += cw
-		if bad {
-			b.WriteString(replacement)
-		} else {
-			b.WriteString(s[from:to])
-		}
-		return true
-	})
-	b.WriteString(mark)
-	return b.String()
+	// end is a character boundary as Valid reads s, so Valid of the head
+	// is the head of Valid(s).
+	return Valid(s[:end]) + mark
 }
