@@ -6,9 +6,10 @@ import (
 	"opsbot/textclip"
 )
 
-// ValidText returns m with invalid UTF-8 (from logs, command output, a
-// forged form) replaced in every text, so a platform measures, cuts and
-// shows valid text. Attachments keep their bytes.
+// ValidText returns m with invalid UTF-8 and NUL characters (from logs,
+// command output, a forged form) replaced in every text, so a platform
+// measures, cuts and shows valid text. Attachments keep their bytes.
+// (textclip is a leaf of pure functions like chat itself.)
 func ValidText(m Message) Message {
 	v := textclip.Valid
 	m.Title, m.Text, m.Code, m.Context = v(m.Title), v(m.Text), v(m.Code), v(m.Context)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"opsbot/textclip"
 )
 
 // TailBytes is how much of an action's combined output is kept.
@@ -109,8 +111,10 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String returns the tail as valid UTF-8: a cut tail may start inside a
+// character, and output may hold any bytes.
 func (t *tailBuffer) String() (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.buf), t.total > int64(len(t.buf))
+	return textclip.TailBytes(string(t.buf), t.max, ""), t.total > int64(len(t.buf))
 }

@@ -1,12 +1,14 @@
 // Package textclip cuts text to a length limit without splitting a
-// character, and makes it valid UTF-8 on the way. Limits are counted the way
-// the receiver counts them: bytes for the store and Slack, characters (code
-// points) for people, UTF-16 code units for Discord (JavaScript's length).
+// character, and makes it text every receiver takes on the way. Limits are
+// counted the way the receiver counts them: bytes for the store and Slack,
+// characters (code points) for people, UTF-16 code units for Discord
+// (JavaScript's length).
 //
-// Every function returns valid UTF-8: each run of invalid bytes becomes one
-// U+FFFD, as strings.ToValidUTF8 does, and counts as that character. Log
-// lines are bytes, not text; PostgreSQL refuses invalid UTF-8 (SQLSTATE 22021)
-// and chat platforms show or refuse it unpredictably.
+// Every function returns valid UTF-8 without NUL: each run of invalid bytes
+// or NUL characters becomes one U+FFFD (as strings.ToValidUTF8 does for
+// invalid bytes) and counts as that character. Log lines and command output
+// are bytes, not text: PostgreSQL refuses invalid UTF-8 and NUL (SQLSTATE
+// 22021), and chat platforms show or refuse them unpredictably.
 package textclip
 
 import (
@@ -19,13 +21,26 @@ const Ellipsis = "…"
 
 const replacement = "\uFFFD"
 
-// Valid returns s with each run of invalid UTF-8 bytes replaced by U+FFFD;
-// valid text is returned as is, without copying.
+// clean reports whether s needs no replacement.
+func clean(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// Valid returns s with each run of invalid UTF-8 bytes or NUL characters
+// replaced by U+FFFD; clean text is returned as is, without copying.
 func Valid(s string) string {
-	if utf8.ValidString(s) {
+	if clean(s) {
 		return s
 	}
-	return strings.ToValidUTF8(s, replacement)
+	var b strings.Builder
+	b.Grow(len(s) + len(replacement))
+	units(s, func(_ rune, from, to int, bad bool) bool {
+		if bad {
+			b.WriteString(replacement)
+		} else {
+			b.WriteString(s[from:to])
+		}
+		return true
+	})
+	return b.String()
 }
 
 // Bytes returns s cut to at most n bytes, ending on a character boundary.
@@ -42,9 +57,9 @@ func Runes(s string, n int, mark string) string { return clip(s, n, mark, runeWi
 // emoji, is two), ending with mark, counted within n, when it had to cut.
 func UTF16(s string, n int, mark string) string { return clip(s, n, mark, utf16Width) }
 
-// UTF16Len is the length of s in UTF-16 code units, after Valid.
+// UTF16Len is the length of Valid(s) in UTF-16 code units.
 func UTF16Len(s string) int {
-	if !utf8.ValidString(s) {
+	if !clean(s) {
 		return width(s, utf16Width)
 	}
 	n := 0
@@ -89,18 +104,21 @@ func utf16Width(r rune) int {
 	return 1
 }
 
-// units walks s as Valid(s) reads it: fn sees each character with its byte
-// range in s; a run of invalid bytes is one U+FFFD, with bad set. It stops
-// when fn returns false.
+// units walks s as Valid reads it: fn sees each character with its byte
+// range in s; a run of invalid bytes or NULs is one U+FFFD, with bad set.
+// It stops when fn returns false.
 func units(s string, fn func(r rune, from, to int, bad bool) bool) {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
-		j, bad := i+size, r == utf8.RuneError && size == 1
+		j, bad := i+size, r == 0 || (r == utf8.RuneError && size == 1)
 		for bad && j < len(s) {
-			if r2, size2 := utf8.DecodeRuneInString(s[j:]); r2 != utf8.RuneError || size2 != 1 {
+			if r2, size2 := utf8.DecodeRuneInString(s[j:]); r2 != 0 && (r2 != utf8.RuneError || size2 != 1) {
 				break
 			}
 			j++
+		}
+		if bad {
+			r = utf8.RuneError
 		}
 		if !fn(r, i, j, bad) {
 			return
@@ -119,8 +137,8 @@ func clip(s string, n int, mark string, w widthFunc) string {
 	if n <= 0 {
 		return ""
 	}
-	// Fast path: short valid text needs neither a copy nor a cut.
-	if len(s) <= n && utf8.ValidString(s) {
+	// Fast path: short clean text needs neither a copy nor a cut.
+	if len(s) <= n && clean(s) {
 		return s
 	}
 	room := n - width(mark, w)

@@ -25,6 +25,7 @@ func TestCutsOnCharacterBoundaries(t *testing.T) {
 		{"bytes mark too long", textclip.Bytes, "密码错误", 2, "…", ""},
 		{"bytes invalid replaced", textclip.Bytes, "ok\xff\xfe!", 10, "…", "ok\uFFFD!"},
 		{"bytes replacement counts three", textclip.Bytes, "ok\xff!", 4, "", "ok"},
+		{"bytes NUL replaced", textclip.Bytes, "a\x00\x00b", 9, "", "a\uFFFDb"},
 		{"bytes zero", textclip.Bytes, "abc", 0, "…", ""},
 		{"runes", textclip.Runes, "日本語のログ", 4, "…", "日本語…"},
 		{"runes fits", textclip.Runes, "日本語", 3, "…", "日本語"},
@@ -45,7 +46,7 @@ func TestCutsOnCharacterBoundaries(t *testing.T) {
 }
 
 func TestValidReplacesEachRunOnce(t *testing.T) {
-	if got := textclip.Valid("a\xff\xfe\xfdb\x80c"); got != "a\uFFFDb\uFFFDc" {
+	if got := textclip.Valid("a\xff\xfe\xfdb\x80c\x00\x00d\x00\xffe\uFFFD\xff"); got != "a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\uFFFD\uFFFD" {
 		t.Errorf("Valid = %q", got)
 	}
 	s := "plain 中文"
@@ -69,7 +70,8 @@ func TestEveryLimitOfRandomText(t *testing.T) {
 	}
 	for _, s := range ins {
 		v := textclip.Valid(s)
-		if !utf8.ValidString(v) || (utf8.ValidString(s) && v != s) {
+		clean := utf8.ValidString(s) && !strings.Contains(s, "\x00")
+		if !utf8.ValidString(v) || strings.Contains(v, "\x00") || (clean && v != s) || (!clean && v != strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\xff"), "\uFFFD")) {
 			t.Fatalf("Valid(%q) = %q", s, v)
 		}
 		for _, u := range units {
@@ -79,7 +81,7 @@ func TestEveryLimitOfRandomText(t *testing.T) {
 			for n := 0; n <= u.len(v)+1; n++ {
 				for _, mark := range []string{"", textclip.Ellipsis} {
 					got := u.fn(s, n, mark)
-					if !utf8.ValidString(got) || u.len(got) > n {
+					if !utf8.ValidString(got) || strings.Contains(got, "\x00") || u.len(got) > n {
 						t.Fatalf("%s(%q, %d, %q) = %q: invalid or %d long", u.name, s, n, mark, got, u.len(got))
 					}
 					if u.len(v) <= n {
@@ -122,7 +124,7 @@ func FuzzBytes(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, n int) {
 		n %= 64
 		got := textclip.Bytes(s, n, textclip.Ellipsis)
-		if !utf8.ValidString(got) || len(got) > max(n, 0) {
+		if !utf8.ValidString(got) || strings.Contains(got, "\x00") || len(got) > max(n, 0) {
 			t.Fatalf("Bytes(%q, %d) = %q", s, n, got)
 		}
 	})

@@ -25,6 +25,7 @@ import (
 	"opsbot/config"
 	"opsbot/ops"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // Progress receives progress of long work (a verb passes commands.Call.Progress).
@@ -575,10 +576,7 @@ func lastLine(s string) string {
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
 		s = s[i+1:]
 	}
-	if len(s) > 300 {
-		s = s[len(s)-300:]
-	}
-	return s
+	return textclip.TailBytes(s, 300, "")
 }
 
 func (s *Service) offsite(ctx context.Context, t config.Target, l layout, id int64, dir string, m *Manifest) *Offsite {
@@ -602,9 +600,4 @@ func (s *Service) offsite(ctx context.Context, t config.Target, l layout, id int
 	return o
 }
 
-func tailString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
-}
+func tailString(s string, n int) string { return textclip.TailBytes(s, n, "") }

@@ -13,6 +13,7 @@ import (
 	"opsbot/commands"
 	model "opsbot/incident"
 	"opsbot/incidents"
+	"opsbot/textclip"
 )
 
 // Deps are what the verb needs.
@@ -318,10 +319,4 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
+func cut(s string, n int) string { return textclip.Runes(s, n, textclip.Ellipsis) }

@@ -18,6 +18,7 @@ import (
 	"opsbot/config"
 	"opsbot/ops"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // Deps are what the verbs need.
@@ -179,9 +180,9 @@ func render(res ops.ActionResult, t config.Target) commands.Response {
 	out := strings.TrimRight(res.Run.Output, "\n")
 	if len(out) > shownOutput {
 		m.Files = []chat.File{{Name: fmt.Sprintf("%s-%s-output.txt", res.Action, t.Name), Mime: "text/plain", Data: []byte(res.Run.Output)}}
-		out = "…" + out[len(out)-shownOutput:]
+		out = textclip.TailBytes(out, shownOutput, textclip.Ellipsis)
 		if i := strings.IndexByte(out, '\n'); i > 0 {
-			out = "…" + out[i+1:]
+			out = textclip.Ellipsis + out[i+1:]
 		}
 	}
 	if out != "" {
