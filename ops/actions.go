@@ -163,7 +163,7 @@ func (a *Actions) Run(ctx context.Context, t config.Target, act Action, by strin
 	start := time.Now()
 	err := a.Guard(ctx, t.Name, string(act), by, cmdTimeout+deadline, func(ctx context.Context) error {
 		a.Log.Info("action started", "target", t.Name, "action", act, "by", by)
-		res.Run, res.RunErr = RunArgv(ctx, argv, t.Workdir, cmdTimeout)
+		res.Run, res.RunErr = RunArgv(ctx, argv, t.Workdir, ActionEnv(t), cmdTimeout)
 		if res.RunErr == nil {
 			res.HealthTook, res.HealthErr = WaitHealthy(ctx, t.HealthURL, deadline, orDefault(a.HealthInterval, 500*time.Millisecond))
 		} else {

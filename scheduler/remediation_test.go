@@ -31,7 +31,7 @@ type argvRestarter struct{ cfg func() *config.Config }
 
 func (r argvRestarter) Restart(ctx context.Context, target, actor string) (string, bool, error) {
 	t, _ := r.cfg().Target(target)
-	res, err := ops.RunArgv(ctx, t.Restart, t.Workdir, t.CommandTimeout)
+	res, err := ops.RunArgv(ctx, t.Restart, t.Workdir, nil, t.CommandTimeout)
 	if err != nil {
 		return "", false, err
 	}

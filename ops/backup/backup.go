@@ -439,7 +439,7 @@ func (s *Service) build(ctx context.Context, t config.Target, l layout, dir, sta
 		out := filepath.Join(dir, name)
 		progress("%s: dumping the database…", t.Name)
 		argv := append(slices.Clone(t.Database.Dump), out)
-		res, err := ops.RunArgv(ctx, argv, l.workdir, t.Backup.Timeout)
+		res, err := ops.RunArgv(ctx, argv, l.workdir, ops.ActionEnv(t), t.Backup.Timeout)
 		if err != nil {
 			return m, 0, fmt.Errorf("dump database: %w: %s", err, lastLine(res.Output))
 		}
@@ -581,7 +581,7 @@ func lastLine(s string) string {
 
 func (s *Service) offsite(ctx context.Context, t config.Target, l layout, id int64, dir string, m *Manifest) *Offsite {
 	argv := append(slices.Clone(t.Backup.Offsite), dir)
-	res, err := ops.RunArgv(ctx, argv, l.workdir, t.Backup.Timeout)
+	res, err := ops.RunArgv(ctx, argv, l.workdir, ops.ActionEnv(t), t.Backup.Timeout)
 	o := &Offsite{OK: err == nil, At: s.Now().UTC(), TookMS: res.Duration.Milliseconds(), Exit: res.ExitCode, Output: tailString(res.Output, 500)}
 	if err != nil {
 		o.Error = err.Error()
