@@ -120,10 +120,10 @@ func validateEnv(path string, names []string, p *Problems) {
 }
 
 // checkEnvValues refuses a targets[].env variable whose value in env holds
-// one of opsbot's secrets: it would not be passed, and the action would
-// fail for a reason nobody sees.
+// one of opsbot's secrets (from the environment or the file): it would
+// not be passed, and the action would fail for a reason nobody sees.
 func checkEnvValues(c *Config, env map[string]string, p *Problems) {
-	secrets := SecretValues(env)
+	secrets := append(SecretValues(env), c.All()...)
 	for i, t := range c.Targets {
 		for j, name := range t.Env {
 			if v, ok := env[name]; ok && !IsSecretEnv(name) && HoldsSecret(v, secrets) {

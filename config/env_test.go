@@ -16,7 +16,8 @@ func TestActionEnvNames(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "opsbot.yaml")
 	yaml := "targets:\n  - name: api\n    health_url: http://127.0.0.1:8000/health\n" +
-		"    env: [AWS_PROFILE, 9LIVES, SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN_FILE, OPSBOT_HTTP_ADDR, TOKEN_COPY, DB_URL, LOG_LEVEL]\n"
+		"    redis: {addr: 127.0.0.1:6379, password: redis-file-pass}\n" +
+		"    env: [AWS_PROFILE, 9LIVES, SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN_FILE, OPSBOT_HTTP_ADDR, TOKEN_COPY, DB_URL, LOG_LEVEL, REDIS_URL]\n"
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +29,7 @@ func TestActionEnvNames(t *testing.T) {
 		"DB_URL":           "postgres://app:pg-secret-9@db/app",
 		"LOG_LEVEL":        "info",
 		"AWS_PROFILE":      "backup",
+		"REDIS_URL":        "redis://:redis-file-pass@cache:6379",
 	}
 	_, err := LoadEnv(path, env)
 	var probs Problems
@@ -41,6 +43,7 @@ func TestActionEnvNames(t *testing.T) {
 		"targets[0].env[4]: OPSBOT_HTTP_ADDR is one of opsbot's own variables and is never passed to actions",
 		"targets[0].env[5]: TOKEN_COPY holds one of opsbot's secrets and is never passed to actions",
 		"targets[0].env[6]: DB_URL holds one of opsbot's secrets and is never passed to actions",
+		"targets[0].env[8]: REDIS_URL holds one of opsbot's secrets and is never passed to actions",
 	}
 	slices.Sort(probs)
 	if !slices.Equal([]string(probs), want) {
