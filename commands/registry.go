@@ -22,6 +22,7 @@ import (
 	"opsbot/config"
 	"opsbot/policy"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // Hook sees every finished call (incident timelines listen here).
@@ -619,9 +620,6 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+// truncate cuts s to at most n bytes on a character boundary: audit rows
+// keep valid UTF-8, which PostgreSQL insists on.
+func truncate(s string, n int) string { return textclip.Bytes(s, n, textclip.Ellipsis) }

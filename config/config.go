@@ -125,6 +125,9 @@ type Target struct {
 	TempDir        string             `yaml:"temp_dir"`
 	Backup         Backup             `yaml:"backup"`
 	Cleanup        Cleanup            `yaml:"cleanup"`
+	// Env names variables of opsbot's environment passed on to the
+	// target's actions, beyond PATH, HOME, LANG and TZ.
+	Env []string `yaml:"env"`
 }
 
 // LogFile declares one log: where, in which format, in which time zone.
@@ -429,6 +432,7 @@ func LoadEnv(path string, env map[string]string) (*Config, error) {
 	for i := range c.Targets {
 		c.Targets[i].setDefaults()
 	}
+	checkEnvValues(c, env, &probs)
 	probs = append(probs, c.Validate()...)
 	if len(probs) > 0 {
 		return c, probs
@@ -550,6 +554,7 @@ func (c *Config) Validate() Problems {
 		if t.CommandTimeout < 0 || t.HealthTimeout < 0 {
 			p.add(path, "timeouts must be positive")
 		}
+		validateEnv(path+".env", t.Env, &p)
 	}
 	checkTh := func(name string, th Threshold, lowerIsWorse bool) {
 		if lowerIsWorse && th.Alert > th.Normal {

@@ -13,6 +13,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // AckAction is the button action id of Acknowledge. Its value is an alert
@@ -48,11 +49,7 @@ func short(d time.Duration) string { return human.Duration(d) }
 func value(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 func clip(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
+	return textclip.Runes(strings.ReplaceAll(s, "\n", " "), n, textclip.Ellipsis)
 }
 
 func state(a store.AlertRow, now time.Time) string {

@@ -193,7 +193,7 @@ func (s *Store) Rebind(q string) string { return s.DB.Rebind(q) }
 
 // Exec runs a statement with ? placeholders.
 func (s *Store) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return s.DB.ExecContext(ctx, s.DB.Rebind(q), args...)
+	return s.DB.ExecContext(ctx, s.DB.Rebind(q), validArgs(args)...)
 }
 
 // Get scans one row into dest (ErrNotFound when there is none).
@@ -214,7 +214,7 @@ func (s *Store) Select(ctx context.Context, dest any, q string, args ...any) err
 // both SQLite ≥ 3.35 and PostgreSQL).
 func (s *Store) InsertID(ctx context.Context, q string, args ...any) (int64, error) {
 	var id int64
-	if err := s.DB.QueryRowxContext(ctx, s.DB.Rebind(q+" RETURNING id"), args...).Scan(&id); err != nil {
+	if err := s.DB.QueryRowxContext(ctx, s.DB.Rebind(q+" RETURNING id"), validArgs(args)...).Scan(&id); err != nil {
 		return 0, err
 	}
 	return id, nil

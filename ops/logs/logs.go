@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"opsbot/config"
+	"opsbot/textclip"
 )
 
 // Limits of a search, so a reply fits a chat and memory stays bounded.
@@ -150,12 +151,7 @@ func lookup(t config.Target, name string) (config.LogFile, error) {
 	return lf, nil
 }
 
-func clipName(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
+func clipName(s string) string { return textclip.Runes(s, 40, textclip.Ellipsis) }
 
 // logPath resolves a configured path against the target's workdir.
 func logPath(t config.Target, lf config.LogFile) string {

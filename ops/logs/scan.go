@@ -13,7 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
+
+	"opsbot/textclip"
 )
 
 // The scan reads line-aligned blocks of about 1 MiB and runs the matcher
@@ -313,17 +314,14 @@ func linesAfter(data []byte, from, n int, base int64) []Line {
 	return out
 }
 
-// clip copies a line, cut to about clipLine bytes but never inside a
-// UTF-8 sequence.
+// clip copies a line as valid UTF-8, cut to at most clipLine bytes on a
+// character boundary.
 func clip(b []byte) string {
 	if len(b) > clipLine {
-		n := clipLine
-		for n > 0 && !utf8.RuneStart(b[n]) {
-			n--
-		}
-		return string(b[:n]) + "…"
+		// Only the start is kept: copy no more of a long line than that.
+		return textclip.Bytes(string(b[:clipLine]), clipLine-len(textclip.Ellipsis), "") + textclip.Ellipsis
 	}
-	return string(b)
+	return textclip.Bytes(string(b), clipLine, textclip.Ellipsis)
 }
 
 // merger joins block results in order, keeps the first matches and mends

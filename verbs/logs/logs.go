@@ -12,13 +12,13 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
 	oplogs "opsbot/ops/logs"
 	"opsbot/policy"
+	"opsbot/textclip"
 )
 
 // Searcher is what the verbs need of ops/logs (*oplogs.Logs).
@@ -131,12 +131,12 @@ func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, e
 	if q.Context, err = c.Int("context", 0); err != nil {
 		return commands.Response{}, err
 	}
-	c.Progress("searching logs for %q…", clip(q.Pattern, 80))
+	c.Progress("searching logs for %q…", textclip.Runes(q.Pattern, 80, textclip.Ellipsis))
 	// One word per 512 MiB scanned, so a long search shows it is alive.
 	next := int64(progressStep)
 	q.Progress = func(n int64) {
 		if n >= next {
-			c.Progress("searching logs for %q: %s read…", clip(q.Pattern, 80), ops.Bytes(n))
+			c.Progress("searching logs for %q: %s read…", textclip.Runes(q.Pattern, 80, textclip.Ellipsis), ops.Bytes(n))
 			next = (n/progressStep + 1) * progressStep
 		}
 	}
@@ -154,7 +154,7 @@ func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, e
 // render shapes a result for chat: a summary, counts per log, the first
 // matches, and every kept match as an attachment when they do not fit.
 func render(q oplogs.Query, res *oplogs.Result, stopped string) commands.Response {
-	title := fmt.Sprintf("logs search %q on %s", clip(q.Pattern, 80), res.Target)
+	title := fmt.Sprintf("logs search %q on %s", textclip.Runes(q.Pattern, 80, textclip.Ellipsis), res.Target)
 	var fields []chat.Field
 	for _, fc := range res.PerLog() {
 		v := fmt.Sprintf("%d", fc.Count)
@@ -185,9 +185,7 @@ func render(q oplogs.Query, res *oplogs.Result, stopped string) commands.Respons
 	default:
 		full := format(res.Matches, 0)
 		shown := format(res.Matches[:min(shownMatches, len(res.Matches))], shownLine)
-		if len(shown) > shownChars {
-			shown = shown[:shownChars] + "\n…"
-		}
+		shown = textclip.Bytes(shown, shownChars, "\n"+textclip.Ellipsis)
 		msg.Code = shown
 		n := min(shownMatches, len(res.Matches))
 		msg.Text = fmt.Sprintf("%d matching lines; first %d below", res.Total, n)
@@ -217,7 +215,7 @@ func format(ms []oplogs.Match, lineMax int) string {
 		b.WriteString(path)
 		b.WriteByte(sep)
 		if lineMax > 0 {
-			b.WriteString(clip(l.Text, lineMax))
+			b.WriteString(textclip.Bytes(l.Text, lineMax, textclip.Ellipsis))
 		} else {
 			b.WriteString(l.Text)
 		}
@@ -279,7 +277,7 @@ func tail(ctx context.Context, d Deps, c *commands.Call) (commands.Response, err
 	if s := c.Arg(1); s != "" {
 		var err error
 		if _, err = fmt.Sscanf(s, "%d", &n); err != nil || fmt.Sprint(n) != s {
-			return commands.Response{}, commands.Errorf("the number of lines must be a whole number, got %q", clip(s, 20))
+			return commands.Response{}, commands.Errorf("the number of lines must be a whole number, got %q", textclip.Runes(s, 20, textclip.Ellipsis))
 		}
 		if n <= 0 {
 			return commands.Response{}, commands.Errorf("the number of lines must be between 1 and %d, got %d", oplogs.MaxTail, n)
@@ -299,7 +297,7 @@ func tail(ctx context.Context, d Deps, c *commands.Call) (commands.Response, err
 	shown := make([]string, 0, len(res.Lines))
 	size := 0
 	for i := len(res.Lines) - 1; i >= 0; i-- {
-		l := clip(res.Lines[i], shownLine)
+		l := textclip.Bytes(res.Lines[i], shownLine, textclip.Ellipsis)
 		if size+len(l)+1 > shownChars {
 			break
 		}
@@ -319,17 +317,6 @@ func tail(ctx context.Context, d Deps, c *commands.Call) (commands.Response, err
 		msg.Context = "lines too long: the tail stops at the last 8 MiB"
 	}
 	return commands.Response{Message: msg}, nil
-}
-
-// clip cuts s to about n bytes, never inside a UTF-8 sequence.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // logNames are the configured log names of every target, for platforms that
