@@ -56,6 +56,8 @@ const (
 	kindPlain   uint8 = iota
 	kindURL           // '@' with "://" before it: URL user-info
 	kindDiscord       // '.' with 6 token characters and another '.'
+	kindKey           // a secret key: a separator must follow, and the key be one
+	kindSep           // a separator must follow
 )
 
 var builtinRedactor = NewRedactor(nil, nil)
@@ -192,20 +194,24 @@ func rarest(s string) int {
 // The markers of the built-in rules. A rule never matches text that holds
 // none of its markers; Suspect relies on it.
 var builtinMarkers = []marker{
-	// key-value secrets
-	{s: "pass", fold: true, k: 0},
-	{s: "pwd", fold: true, k: 1},
-	{s: "secret", fold: true, k: 2},
-	{s: "token", fold: true, k: 2},
-	{s: "key", fold: true, k: 0},
-	{s: "credential", fold: true, k: 0},
-	{s: "authorization", fold: true, k: 7},
-	{s: "密码", k: 2},
-	{s: "口令", k: 2},
-	{s: "密钥", k: 2},
-	{s: "令牌", k: 2},
+	// key-value secrets, by the words keys end with
+	{s: "password", fold: true, k: 4, kind: kindKey},
+	{s: "passwd", fold: true, k: 4, kind: kindKey},
+	{s: "passphrase", fold: true, k: 4, kind: kindKey},
+	{s: "pass", fold: true, k: 0, kind: kindKey},
+	{s: "pwd", fold: true, k: 1, kind: kindKey},
+	{s: "secret", fold: true, k: 2, kind: kindKey},
+	{s: "token", fold: true, k: 2, kind: kindKey},
+	{s: "key", fold: true, k: 0, kind: kindKey},
+	{s: "credential", fold: true, k: 0, kind: kindKey},
+	{s: "credentials", fold: true, k: 0, kind: kindKey},
+	{s: "authorization", fold: true, k: 7, kind: kindKey},
+	{s: "密码", k: 2, kind: kindKey},
+	{s: "口令", k: 2, kind: kindKey},
+	{s: "密钥", k: 2, kind: kindKey},
+	{s: "令牌", k: 2, kind: kindKey},
 	// cookies, bearer tokens, JWTs
-	{s: "cookie", fold: true, k: 3},
+	{s: "cookie", fold: true, k: 3, kind: kindSep},
 	{s: "bearer", fold: true, k: 0},
 	{s: "eyJ", k: 2},
 	// known prefixes
@@ -369,13 +375,13 @@ func keyValues(s string) string {
 
 // keyEnd is where the key before a separator at sep ends: spaces and a
 // closing quote (", ', \", ”) are skipped.
-func keyEnd(s string, sep int) int {
+func keyEnd[T ~string | ~[]byte](s T, sep int) int {
 	j := sep
 	for j > 0 {
 		if s[j-1] == ' ' || s[j-1] == '\t' {
 			j--
-		} else if strings.HasSuffix(s[:j], "\u3000") {
-			j -= len("\u3000")
+		} else if j >= 3 && s[j-3] == 0xe3 && s[j-2] == 0x80 && s[j-1] == 0x80 { // U+3000
+			j -= 3
 		} else {
 			break
 		}
@@ -386,10 +392,40 @@ func keyEnd(s string, sep int) int {
 		if j > 0 && s[j-1] == '\\' {
 			j--
 		}
-	case strings.HasSuffix(s[:j], "”"):
-		j -= len("”")
+	case j >= 3 && s[j-3] == 0xe2 && s[j-2] == 0x80 && s[j-1] == 0x9d: // ”
+		j -= 3
 	}
 	return j
+}
+
+// sepAfter returns where the separator after a key ending at e stands (a
+// closing quote and spaces skipped), or -1 when none follows.
+func sepAfter(b []byte, e int, fullWidth bool) int {
+	j := e
+	switch {
+	case j+1 < len(b) && b[j] == '\\' && (b[j+1] == '"' || b[j+1] == '\''):
+		j += 2
+	case j < len(b) && (b[j] == '"' || b[j] == '\''):
+		j++
+	case j+3 <= len(b) && b[j] == 0xe2 && b[j+1] == 0x80 && b[j+2] == 0x9d: // ”
+		j += 3
+	}
+	for j < len(b) {
+		if b[j] == ' ' || b[j] == '\t' {
+			j++
+		} else if fullWidth && j+3 <= len(b) && b[j] == 0xe3 && b[j+1] == 0x80 && b[j+2] == 0x80 {
+			j += 3
+		} else {
+			break
+		}
+	}
+	switch {
+	case j < len(b) && (b[j] == '=' || b[j] == ':'):
+		return j
+	case fullWidth && j+3 <= len(b) && b[j] == 0xef && b[j+1] == 0xbc && b[j+2] == 0x9a: // ：
+		return j
+	}
+	return -1
 }
 
 // Keys that are secret whatever stands before them (dbpassword, csrftoken).
@@ -400,7 +436,7 @@ var keyKinds = []string{"api", "access", "secret", "private", "client", "signing
 
 // secretKeyBefore reports whether a secret key ends where the separator at
 // sep starts. pass and pwd count only as a whole key (db_pass, not bypass).
-func secretKeyBefore(s string, sep int) bool {
+func secretKeyBefore[T ~string | ~[]byte](s T, sep int) bool {
 	k := s[:keyEnd(s, sep)]
 	for _, w := range secretKeys {
 		if hasSuffixFold(k, w) {
@@ -410,14 +446,16 @@ func secretKeyBefore(s string, sep int) bool {
 	for _, w := range []string{"pass", "pwd"} {
 		if hasSuffixFold(k, w) {
 			rest := k[:len(k)-len(w)]
-			r, _ := utf8.DecodeLastRuneInString(rest)
-			return rest == "" || !unicode.IsLetter(r) && !unicode.IsDigit(r)
+			var last [utf8.UTFMax]byte
+			n := copy(last[:], rest[max(0, len(rest)-utf8.UTFMax):])
+			r, _ := utf8.DecodeLastRune(last[:n])
+			return len(rest) == 0 || !unicode.IsLetter(r) && !unicode.IsDigit(r)
 		}
 	}
 	if hasSuffixFold(k, "key") {
 		k = k[:len(k)-3]
-		if strings.HasSuffix(k, "_") || strings.HasSuffix(k, "-") {
-			k = k[:len(k)-1]
+		if n := len(k); n > 0 && (k[n-1] == '_' || k[n-1] == '-') {
+			k = k[:n-1]
 		}
 		for _, w := range keyKinds {
 			if hasSuffixFold(k, w) {
@@ -440,7 +478,7 @@ func isPathPWD(s string, sep, a int) bool {
 
 // hasSuffixFold reports whether s ends with suffix (lower case), ASCII
 // letters in any case.
-func hasSuffixFold(s, suffix string) bool {
+func hasSuffixFold[T ~string | ~[]byte](s T, suffix string) bool {
 	if len(s) < len(suffix) {
 		return false
 	}
@@ -698,16 +736,26 @@ func (m *marker) at(b []byte, i int) bool {
 		return false
 	}
 	if !m.fold {
-		return string(b[a:a+len(m.s)]) == m.s
-	}
-	for j := 0; j < len(m.s); j++ {
-		c := b[a+j]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != m.s[j] {
+		if string(b[a:a+len(m.s)]) != m.s {
 			return false
 		}
+	} else {
+		for j := 0; j < len(m.s); j++ {
+			c := b[a+j]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != m.s[j] {
+				return false
+			}
+		}
+	}
+	switch m.kind {
+	case kindKey:
+		sep := sepAfter(b, a+len(m.s), true)
+		return sep >= 0 && secretKeyBefore(b, sep)
+	case kindSep:
+		return sepAfter(b, a+len(m.s), false) >= 0
 	}
 	return true
 }
@@ -816,7 +864,6 @@ func base64Line(b []byte) bool {
 	}
 	return true
 }
-
 
 // Message redacts every text part of m, files included.
 func (r *Redactor) Message(m Message) Message {

@@ -194,7 +194,7 @@ func TestSuspectIsNeverWrong(t *testing.T) {
 		"Bearer ", "eyJhbGciOiJIUzI1NiJ9", ".", "eyJzdWIiOiIxIn0", "sig", "https://", "redis://", ":", "@", "host",
 		"xoxb-", "sk-", "AKIA", "IOSFODNN7EXAMPLE", "ghp_", "abcdefghijklmnopqrstuvwxyz", "0123456789",
 		"-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----", "MTA5ODc2NTQzMjEwOTg3NjU0MzI", "GaBcDe",
-		"x7", "X", "7", "zq", "aHVudGVyMi1jb25maWd1cmVk", " ", " ", "INFO", "GET /api/chat", "200", "ſ", "K", "[REDACTED]",
+		"x7", "X", "7", "zq", "\u3000", "api", "_key", "KEY", "-", "by", "credentials", "passwd", "Passphrase", "\\", "Cookie", "[", "aHVudGVyMi1jb25maWd1cmVk", " ", " ", "INFO", "GET /api/chat", "200", "ſ", "K", "[REDACTED]",
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 200000 {

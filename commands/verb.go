@@ -110,6 +110,10 @@ type Verb struct {
 	Dangerous bool
 	// Slow verbs are acknowledged at once and answered later by adapters.
 	Slow bool
+	// Private verbs answer with text that may quote logs: the reply is
+	// shown only to the requester unless the call has --public (the verb
+	// declares that flag).
+	Private bool
 	// Describe words the confirmation prompt ("restart api").
 	Describe func(c *Call) string
 	// Target names the served target a call concerns (for audit and incident timelines).
@@ -170,6 +174,10 @@ type Call struct {
 	Flags map[string]string
 	// Now is the registry's clock at the start of the call.
 	Now time.Time
+	// Redactor is the one the registry applies to the reply. Verbs that
+	// match or cut text before it is shown (a log search) use it first.
+	// Nil applies the built-in rules.
+	Redactor *chat.Redactor
 }
 
 // Has reports whether a flag was given.
@@ -202,7 +210,7 @@ func (c *Call) Arg(i int) string {
 // Progress reports progress of long work to the adapter, if it listens.
 func (c *Call) Progress(format string, args ...any) {
 	if c.Req != nil && c.Req.Progress != nil {
-		c.Req.Progress(chat.Message{Text: fmt.Sprintf(format, args...)})
+		c.Req.Progress(c.Redactor.Message(chat.Message{Text: fmt.Sprintf(format, args...)}))
 	}
 }
 
