@@ -178,7 +178,7 @@ func rarest(s string) int {
 				w = 10
 			}
 		case c >= '0' && c <= '9':
-			w = 7
+			w = 9 // every timestamp is full of them
 		case c >= 'A' && c <= 'Z':
 			w = 4
 		case c >= 0x80:

@@ -199,7 +199,9 @@ func (a *Adapter) onCommand(in *discordgo.Interaction) (*discordgo.InteractionRe
 	if a.reg.IsSlow(req) && !outsideAllowlist(a.cfg(), req) {
 		wait = 0
 	}
-	j := &job{a: a, in: in, done: make(chan commands.Response, 1)}
+	// A reply that may quote logs is for the requester alone: deferred, its
+	// placeholder is private too, and so is every progress edit of it.
+	j := &job{a: a, in: in, private: a.reg.IsPrivate(req), done: make(chan commands.Response, 1)}
 	if !a.goWork(func() { j.run(func(ctx context.Context) commands.Response { return a.reg.Handle(ctx, req) }, &req) }) {
 		return ephemeral("opsbot is shutting down; try again in a minute"), nil
 	}
@@ -229,6 +231,7 @@ type job struct {
 	a         *Adapter
 	in        *discordgo.Interaction
 	component bool
+	private   bool // deferred with a private placeholder
 	done      chan commands.Response
 
 	mu       sync.Mutex
@@ -262,6 +265,8 @@ func (j *job) settle(wait time.Duration) (*discordgo.InteractionResponse, func(b
 	typ := discordgo.InteractionResponseDeferredChannelMessageWithSource
 	if j.component {
 		typ = discordgo.InteractionResponseDeferredMessageUpdate
+	} else if j.private {
+		return &discordgo.InteractionResponse{Type: typ, Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}, j.later
 	}
 	return &discordgo.InteractionResponse{Type: typ}, j.later
 }
@@ -320,6 +325,10 @@ func (j *job) markSent() {
 func (j *job) deliver(ctx context.Context, resp commands.Response) error {
 	s := j.a.hookSession()
 	r := render(resp.Message)
+	if resp.Ephemeral && !j.component && j.private {
+		// The placeholder is private: the answer takes its place.
+		return j.editOriginal(ctx, s, r)
+	}
 	if resp.Ephemeral {
 		if !j.component {
 			// The deferred "thinking" message was public; the refusal is not.
