@@ -305,3 +305,14 @@ func TestTailRedactsBeforeCutting(t *testing.T) {
 		t.Fatalf("tail code:\n%s", resp.Code)
 	}
 }
+
+// Progress quotes the pattern, redacted like the reply.
+func TestProgressIsRedacted(t *testing.T) {
+	e := newEnv(t, 1)
+	var heard []string
+	e.reg.Handle(context.Background(), commands.Request{Platform: "slack", User: "U1", Channel: "C1", Text: `logs search "webhook token ` + planted[3] + `"`,
+		Progress: func(m chat.Message) { heard = append(heard, m.Text) }})
+	if len(heard) == 0 || strings.Contains(strings.Join(heard, "\n"), planted[3]) || !strings.Contains(heard[0], "[REDACTED]") {
+		t.Fatalf("progress %q", heard)
+	}
+}
