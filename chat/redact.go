@@ -30,6 +30,11 @@ type Redactor struct {
 	// lists; 0 = none).
 	trig  [256]uint8
 	lists [][]marker
+	// pairs has a bit for each two bytes at k and k+1 of a marker: a
+	// trigger byte not followed by one of its seconds is passed over
+	// without looking at its markers. single marks the one-byte markers.
+	pairs  [1 << 13]uint8
+	single [256]bool
 }
 
 // form is one way a configured secret may be written.
@@ -107,6 +112,7 @@ func NewRedactor(values []string, patterns []*regexp.Regexp) *Redactor {
 	// A newline triggers too (see Suspect); its list stays empty.
 	r.lists = append(r.lists, nil)
 	r.trig['\n'] = uint8(len(r.lists) - 1)
+	r.single['\n'] = true
 	return r
 }
 
@@ -146,10 +152,25 @@ func encodings(v string) []string {
 }
 
 func (r *Redactor) addMarker(m marker) {
-	c := m.s[m.k]
-	cs := []byte{c}
-	if m.fold && c >= 'a' && c <= 'z' {
-		cs = append(cs, c-32)
+	if n := len(m.s); n >= 2 && m.k > n-2 {
+		m.k = n - 2 // the trigger needs a byte after it
+	}
+	cases := func(c byte) []byte {
+		if m.fold && c >= 'a' && c <= 'z' {
+			return []byte{c, c - 32}
+		}
+		return []byte{c}
+	}
+	cs := cases(m.s[m.k])
+	if len(m.s) == 1 {
+		r.single[m.s[0]] = true
+	} else {
+		for _, a := range cs {
+			for _, b := range cases(m.s[m.k+1]) {
+				x := uint16(a)<<8 | uint16(b)
+				r.pairs[x>>3] |= 1 << (x & 7)
+			}
+		}
 	}
 	for _, b := range cs {
 		i := r.trig[b]
@@ -700,6 +721,14 @@ func (r *Redactor) Suspect(line []byte) bool {
 		t := r.trig[c]
 		if t == 0 {
 			continue
+		}
+		if !r.single[c] {
+			if i+1 == n {
+				continue
+			}
+			if x := uint16(c)<<8 | uint16(line[i+1]); r.pairs[x>>3]&(1<<(x&7)) == 0 {
+				continue
+			}
 		}
 		if c == '\n' {
 			return true // several lines: a private-key block may span them
