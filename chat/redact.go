@@ -51,11 +51,30 @@ type extraRule struct {
 // marker is a string every secret of some rule contains, found by the
 // byte at k (the rarest of it).
 type marker struct {
-	s    string
-	fold bool // s is lower case; ASCII letters match in any case
-	k    int
-	kind uint8
+	s     string
+	fold  bool // s is lower case; ASCII letters match in any case
+	k     int
+	kind  uint8
+	group uint16 // the rule it is a marker of
 }
+
+// Groups of markers: the rule each belongs to. Redact runs a rule only when
+// one of its markers is in the text, so Suspect, which looks for the same
+// markers, can never be wrong.
+const (
+	gValues uint16 = 1 << iota
+	gExtra
+	gPEMBegin
+	gPEMEnd
+	gKey
+	gCookie
+	gURL
+	gBearer
+	gJWT
+	gPrefix
+	gDiscord
+	gNewline
+)
 
 const (
 	kindPlain   uint8 = iota
@@ -96,13 +115,13 @@ func NewRedactor(values []string, patterns []*regexp.Regexp) *Redactor {
 	// Longest first: a value inside another is masked with it.
 	sort.SliceStable(r.forms, func(i, j int) bool { return len(r.forms[i].s) > len(r.forms[j].s) })
 	for _, f := range r.forms {
-		r.addMarker(marker{s: f.s, fold: f.fold, k: rarest(f.s)})
+		r.addMarker(marker{s: f.s, fold: f.fold, k: rarest(f.s), group: gValues})
 	}
 	for _, p := range patterns {
 		x := extraRule{re: p}
 		if pre, _ := p.LiteralPrefix(); pre != "" {
 			x.prefix = pre
-			r.addMarker(marker{s: pre, k: rarest(pre)})
+			r.addMarker(marker{s: pre, k: rarest(pre), group: gExtra})
 		}
 		r.extra = append(r.extra, x)
 	}
@@ -216,56 +235,51 @@ func rarest(s string) int {
 // none of its markers; Suspect relies on it.
 var builtinMarkers = []marker{
 	// key-value secrets, by the words keys end with
-	{s: "password", fold: true, k: 4, kind: kindKey},
-	{s: "passwd", fold: true, k: 4, kind: kindKey},
-	{s: "passphrase", fold: true, k: 4, kind: kindKey},
-	{s: "pass", fold: true, k: 0, kind: kindKey},
-	{s: "pwd", fold: true, k: 1, kind: kindKey},
-	{s: "secret", fold: true, k: 2, kind: kindKey},
-	{s: "token", fold: true, k: 2, kind: kindKey},
-	{s: "key", fold: true, k: 0, kind: kindKey},
-	{s: "credential", fold: true, k: 0, kind: kindKey},
-	{s: "credentials", fold: true, k: 0, kind: kindKey},
-	{s: "authorization", fold: true, k: 7, kind: kindKey},
-	{s: "密码", k: 2, kind: kindKey},
-	{s: "口令", k: 2, kind: kindKey},
-	{s: "密钥", k: 2, kind: kindKey},
-	{s: "令牌", k: 2, kind: kindKey},
+	{s: "password", fold: true, k: 4, kind: kindKey, group: gKey},
+	{s: "passwd", fold: true, k: 4, kind: kindKey, group: gKey},
+	{s: "passphrase", fold: true, k: 4, kind: kindKey, group: gKey},
+	{s: "pass", fold: true, k: 0, kind: kindKey, group: gKey},
+	{s: "pwd", fold: true, k: 1, kind: kindKey, group: gKey},
+	{s: "secret", fold: true, k: 2, kind: kindKey, group: gKey},
+	{s: "token", fold: true, k: 2, kind: kindKey, group: gKey},
+	{s: "key", fold: true, k: 0, kind: kindKey, group: gKey},
+	{s: "credential", fold: true, k: 0, kind: kindKey, group: gKey},
+	{s: "credentials", fold: true, k: 0, kind: kindKey, group: gKey},
+	{s: "authorization", fold: true, k: 7, kind: kindKey, group: gKey},
+	{s: "密码", k: 2, kind: kindKey, group: gKey},
+	{s: "口令", k: 2, kind: kindKey, group: gKey},
+	{s: "密钥", k: 2, kind: kindKey, group: gKey},
+	{s: "令牌", k: 2, kind: kindKey, group: gKey},
 	// cookies, bearer tokens, JWTs
-	{s: "cookie", fold: true, k: 3, kind: kindSep},
-	{s: "bearer", fold: true, k: 0},
-	{s: "eyJ", k: 2},
+	{s: "cookie", fold: true, k: 3, kind: kindSep, group: gCookie},
+	{s: "bearer", fold: true, k: 0, group: gBearer},
+	{s: "eyJ", k: 2, group: gJWT},
 	// known prefixes
-	{s: "xox", k: 0},
-	{s: "xapp-", k: 0},
-	{s: "sk-", k: 1},
-	{s: "sk_", k: 1},
-	{s: "rk_", k: 1},
-	{s: "ghp_", k: 3}, {s: "gho_", k: 3}, {s: "ghu_", k: 3}, {s: "ghs_", k: 3}, {s: "ghr_", k: 3},
-	{s: "github_pat_", k: 6},
-	{s: "glpat-", k: 2},
-	{s: "AKIA", k: 1},
-	{s: "ASIA", k: 1},
-	{s: "AIza", k: 2},
+	{s: "xox", k: 0, group: gPrefix},
+	{s: "xapp-", k: 0, group: gPrefix},
+	{s: "sk-", k: 1, group: gPrefix},
+	{s: "sk_", k: 1, group: gPrefix},
+	{s: "rk_", k: 1, group: gPrefix},
+	{s: "ghp_", k: 3, group: gPrefix}, {s: "gho_", k: 3, group: gPrefix}, {s: "ghu_", k: 3, group: gPrefix}, {s: "ghs_", k: 3, group: gPrefix}, {s: "ghr_", k: 3, group: gPrefix},
+	{s: "github_pat_", k: 6, group: gPrefix},
+	{s: "glpat-", k: 2, group: gPrefix},
+	{s: "AKIA", k: 1, group: gPrefix},
+	{s: "ASIA", k: 1, group: gPrefix},
+	{s: "AIza", k: 2, group: gPrefix},
 	// private keys
-	{s: "-----BEGIN", k: 7},
-	{s: "-----END", k: 7},
+	{s: "-----BEGIN", k: 7, group: gPEMBegin},
+	{s: "-----END", k: 7, group: gPEMEnd},
 	// URL user-info and Discord tokens are checked around one byte.
-	{s: "@", k: 0, kind: kindURL},
-	{s: ".", k: 0, kind: kindDiscord},
+	{s: "@", k: 0, kind: kindURL, group: gURL},
+	{s: ".", k: 0, kind: kindDiscord, group: gDiscord},
 }
 
-// rule is a built-in rule: gate, when set, is a cheap test on s (and s in
-// ASCII lower case) without which the rule cannot match; apply returns s
-// with the rule's secrets masked.
+// rule is a built-in rule: it runs only when one of the markers of its
+// group is in the text (group 0: always), and returns the text with its
+// secrets masked.
 type rule struct {
-	gate  func(s, low string) bool
+	group uint16
 	apply func(s string) string
-}
-
-// anyOf gates on a set of lower-case markers.
-func anyOf(markers ...string) func(s, low string) bool {
-	return func(_, low string) bool { return containsAny(low, markers) }
 }
 
 // re masks group (0: the whole match) of every match of pattern.
@@ -293,27 +307,26 @@ var valueRE = regexp.MustCompile(`^(?:(?i:bearer|basic|token|digest|negotiate|nt
 var builtinRules = []rule{
 	// Private-key blocks, whole: to their END line, or to the end of the
 	// text when it is cut.
-	{anyOf("-----begin"), re(`(?s)-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`, 0)},
+	{gPEMBegin, re(`(?s)-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`, 0)},
 	// The end of a block whose start is not in the text (a tail).
-	{anyOf("-----end"), re(`(?m)(?:^[A-Za-z0-9+/=]+\r?\n)+-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`, 0)},
+	{gPEMEnd, re(`(?m)(?:^[A-Za-z0-9+/=]+\r?\n)+-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`, 0)},
 	// A line of a key's body on its own.
-	{nil, bodyLines},
+	{0, bodyLines},
 	// key = value, key: value, "key": "value", 密码：value.
-	{anyOf("pass", "pwd", "secret", "token", "credential", "authorization", "key", "密码", "口令", "密钥", "令牌"), keyValues},
+	{gKey, keyValues},
 	// Cookie and Set-Cookie: the whole value, to the end of the line.
-	{anyOf("cookie"), re(`(?i)\b(?:set-)?cookie(?:\\?["'])?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"|\\"(?:[^\\\n]|\\[^"\n])*\\"|[^"\r\n]+)`, 1)},
+	{gCookie, re(`(?i)\b(?:set-)?cookie(?:\\?["'])?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"|\\"(?:[^\\\n]|\\[^"\n])*\\"|[^"\r\n]+)`, 1)},
 	// scheme://user:password@ and scheme://:password@
-	{anyOf("://"), userInfo},
+	{gURL, userInfo},
 	// A bearer token wherever it stands.
-	{anyOf("bearer"), re(`(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)`, 1)},
+	{gBearer, re(`(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)`, 1)},
 	// JWTs.
-	{anyOf("eyj"), re(`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`, 0)},
+	{gJWT, re(`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`, 0)},
 	// Tokens by their prefix: Slack, OpenAI and Anthropic, Stripe, GitHub,
 	// GitLab, AWS access key ids, Google API keys.
-	{anyOf("xox", "xapp-", "sk-", "sk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "akia", "asia", "aiza"),
-		re(`\b(?:xox[a-z]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|sk-[A-Za-z0-9_-]{16,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35})`, 0)},
+	{gPrefix, re(`\b(?:xox[a-z]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|sk-[A-Za-z0-9_-]{16,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35})`, 0)},
 	// Discord bot tokens: the user id in base64, a timestamp, an HMAC.
-	{discordGate, re(`\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{25,}`, 0)},
+	{gDiscord, re(`\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{25,}`, 0)},
 }
 
 // bodyLines masks lines of exactly 64 base64 characters with letters in
@@ -421,7 +434,7 @@ func keyEnd[T ~string | ~[]byte](s T, sep int) int {
 
 // sepAfter returns where the separator after a key ending at e stands (a
 // closing quote and spaces skipped), or -1 when none follows.
-func sepAfter(b []byte, e int, fullWidth bool) int {
+func sepAfter[T ~string | ~[]byte](b T, e int, fullWidth bool) int {
 	j := e
 	switch {
 	case j+1 < len(b) && b[j] == '\\' && (b[j+1] == '"' || b[j+1] == '\''):
@@ -551,22 +564,7 @@ func schemeChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '.' || c == '-'
 }
 
-// discordGate finds ".xxxxxx." after 24 token characters, as Suspect does.
-func discordGate(s, _ string) bool {
-	for i := strings.IndexByte(s, '.'); i >= 0; {
-		if discordAt(s, i) {
-			return true
-		}
-		j := strings.IndexByte(s[i+1:], '.')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
-}
-
-func discordAt[T string | []byte](b T, i int) bool {
+func discordAt[T ~string | ~[]byte](b T, i int) bool {
 	if i+7 >= len(b) || b[i+7] != '.' || i < 24 {
 		return false
 	}
@@ -591,14 +589,13 @@ func (r *Redactor) Redact(s string) string {
 	if r == nil {
 		r = builtinRedactor
 	}
-	s = r.values(s)
-	low := asciiLower(s)
+	groups := scan(r, s, true)
+	if groups&gValues != 0 {
+		s = r.values(s)
+	}
 	for _, ru := range builtinRules {
-		if ru.gate != nil && !ru.gate(s, low) {
-			continue
-		}
-		if t := ru.apply(s); t != s {
-			s, low = t, asciiLower(t)
+		if ru.group == 0 || groups&ru.group != 0 {
+			s = ru.apply(s)
 		}
 	}
 	for _, x := range r.extra {
@@ -717,7 +714,17 @@ func (r *Redactor) Suspect(line []byte) bool {
 			return true
 		}
 	}
-	for i, c := range line {
+	return scan(r, line, false) != 0
+}
+
+// scan finds the groups whose markers are in b: all of them, or the first.
+// A newline counts as a marker when only the first is wanted (Suspect is
+// for one line; a private key's block spans several).
+func scan[T ~string | ~[]byte](r *Redactor, b T, all bool) uint16 {
+	var groups uint16
+	n := len(b)
+	for i := 0; i < n; i++ {
+		c := b[i]
 		t := r.trig[c]
 		if t == 0 {
 			continue
@@ -726,24 +733,31 @@ func (r *Redactor) Suspect(line []byte) bool {
 			if i+1 == n {
 				continue
 			}
-			if x := uint16(c)<<8 | uint16(line[i+1]); r.pairs[x>>3]&(1<<(x&7)) == 0 {
+			if x := uint16(c)<<8 | uint16(b[i+1]); r.pairs[x>>3]&(1<<(x&7)) == 0 {
 				continue
 			}
 		}
 		if c == '\n' {
-			return true // several lines: a private-key block may span them
+			if !all {
+				return gNewline
+			}
+			continue
 		}
-		for _, m := range r.lists[t] {
-			if m.at(line, i) {
-				return true
+		for j := range r.lists[t] {
+			m := &r.lists[t][j]
+			if groups&m.group == 0 && markerAt(m, b, i) {
+				groups |= m.group
+				if !all {
+					return groups
+				}
 			}
 		}
 	}
-	return false
+	return groups
 }
 
-// at reports whether m's string is in b with its byte k at i.
-func (m *marker) at(b []byte, i int) bool {
+// markerAt reports whether m's string is in b with its byte k at i.
+func markerAt[T ~string | ~[]byte](m *marker, b T, i int) bool {
 	switch m.kind {
 	case kindURL:
 		// scheme://user:pw@: user-info holds no space and no slash, so
@@ -764,19 +778,13 @@ func (m *marker) at(b []byte, i int) bool {
 	if a < 0 || a+len(m.s) > len(b) {
 		return false
 	}
-	if !m.fold {
-		if string(b[a:a+len(m.s)]) != m.s {
-			return false
+	for j := 0; j < len(m.s); j++ {
+		c := b[a+j]
+		if m.fold && c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
 		}
-	} else {
-		for j := 0; j < len(m.s); j++ {
-			c := b[a+j]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != m.s[j] {
-				return false
-			}
+		if c != m.s[j] {
+			return false
 		}
 	}
 	switch m.kind {
@@ -807,15 +815,6 @@ func asciiLower(s string) string {
 		}
 	}
 	return s
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }
 
 var (
