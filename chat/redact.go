@@ -832,11 +832,10 @@ var (
 func (r *Redactor) KeyLines(b []byte) [][2]int {
 	var out [][2]int
 	for from := 0; from < len(b); {
-		k := bytes.Index(b[from:], privateKey)
+		k := indexPrivateKey(b, from)
 		if k < 0 {
 			break
 		}
-		k += from
 		ls, le := lineAround(b, k)
 		line := b[ls:le]
 		from = le + 1
@@ -866,6 +865,24 @@ func (r *Redactor) KeyLines(b []byte) [][2]int {
 		}
 	}
 	return out
+}
+
+// indexPrivateKey finds "PRIVATE KEY" at or after from by its V, a byte
+// rare in logs (bytes.Index keys on the P of every "HTTP").
+func indexPrivateKey(b []byte, from int) int {
+	const v = 3 // index of the V
+	for i := from + v; i < len(b); {
+		j := bytes.IndexByte(b[i:], 'V')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if a := i - v; a >= from && a+len(privateKey) <= len(b) && bytes.Equal(b[a:a+len(privateKey)], privateKey) {
+			return a
+		}
+		i++
+	}
+	return -1
 }
 
 // lineAround returns the bounds of the line holding b[i] (no newline).

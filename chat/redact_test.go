@@ -250,3 +250,32 @@ func BenchmarkRedactSecretLine(b *testing.B) {
 		r.Redact(line)
 	}
 }
+
+func TestKeyLines(t *testing.T) {
+	var r *Redactor
+	spans := func(b string) string {
+		var out []string
+		for _, sp := range r.KeyLines([]byte(b)) {
+			out = append(out, b[sp[0]:sp[1]])
+		}
+		return strings.Join(out, "|")
+	}
+	body := "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nagw="
+	cases := map[string]string{
+		// the lines after BEGIN through END; BEGIN itself is Redact's
+		"x\n-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----\ny\n": body + "\n-----END PRIVATE KEY-----",
+		// cut at the end of the block: to its end
+		"x\n-----BEGIN RSA PRIVATE KEY-----\n" + body + "\n": body + "\n",
+		// started before the block: the base64 lines before END
+		body + "\n-----END PRIVATE KEY-----\ny\n":            body + "\n-----END PRIVATE KEY-----",
+		"VIP x\n" + body + "\n-----END PRIVATE KEY-----\n": body + "\n-----END PRIVATE KEY-----",
+		// a block on one line, escaped: Redact masks it in the line
+		`{"key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"}` + "\n": "",
+		"no key here, a PRIVATE matter\n": "",
+	}
+	for in, want := range cases {
+		if got := spans(in); got != want {
+			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
