@@ -267,11 +267,11 @@ func TestKeyLines(t *testing.T) {
 		// cut at the end of the block: to its end
 		"x\n-----BEGIN RSA PRIVATE KEY-----\n" + body + "\n": body + "\n",
 		// started before the block: the base64 lines before END
-		body + "\n-----END PRIVATE KEY-----\ny\n":            body + "\n-----END PRIVATE KEY-----",
+		body + "\n-----END PRIVATE KEY-----\ny\n":          body + "\n-----END PRIVATE KEY-----",
 		"VIP x\n" + body + "\n-----END PRIVATE KEY-----\n": body + "\n-----END PRIVATE KEY-----",
 		// a block on one line, escaped: Redact masks it in the line
 		`{"key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"}` + "\n": "",
-		"no key here, a PRIVATE matter\n": "",
+		"no key here, a PRIVATE matter\n":                                                "",
 	}
 	for in, want := range cases {
 		if got := spans(in); got != want {
