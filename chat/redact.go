@@ -28,7 +28,7 @@ type Redactor struct {
 	extra []extraRule
 	// Suspect's triggers: the markers a byte may belong to (index into
 	// lists; 0 = none).
-	trig  [256]uint8
+	trig  [256]uint16
 	lists [][]marker
 	// pairs has a bit for each two bytes at k and k+1 of a marker: a
 	// trigger byte not followed by one of its seconds is passed over
@@ -130,7 +130,7 @@ func NewRedactor(values []string, patterns []*regexp.Regexp) *Redactor {
 	}
 	// A newline triggers too (see Suspect); its list stays empty.
 	r.lists = append(r.lists, nil)
-	r.trig['\n'] = uint8(len(r.lists) - 1)
+	r.trig['\n'] = uint16(len(r.lists) - 1)
 	r.single['\n'] = true
 	return r
 }
@@ -195,7 +195,7 @@ func (r *Redactor) addMarker(m marker) {
 		i := r.trig[b]
 		if i == 0 {
 			r.lists = append(r.lists, nil)
-			i = uint8(len(r.lists) - 1)
+			i = uint16(len(r.lists) - 1)
 			r.trig[b] = i
 		}
 		r.lists[i] = append(r.lists[i], m)
