@@ -373,6 +373,7 @@ func (j *job) progress(m chat.Message) {
 		j.mu.Unlock()
 		return
 	}
+	prev := j.lastProg
 	j.lastProg = now
 	j.mu.Unlock()
 	s := j.a.hookSession()
@@ -386,6 +387,13 @@ func (j *job) progress(m chat.Message) {
 	content := r.Content
 	if _, err := s.InteractionResponseEdit(j.in, &discordgo.WebhookEdit{Content: &content, Embeds: &r.Embeds, AllowedMentions: r.Mentions}, restOpts(ctx)...); err != nil {
 		j.a.log.Debug("discord progress edit failed", "err", err)
+		// Refused (Discord had not processed the deferral yet): the next
+		// progress may try again rather than wait out the interval.
+		j.mu.Lock()
+		if j.lastProg.Equal(now) {
+			j.lastProg = prev
+		}
+		j.mu.Unlock()
 	}
 }
 
