@@ -285,24 +285,29 @@ type Secrets struct {
 // All returns every configured secret value, for redaction.
 func (c *Config) All() []string {
 	var out []string
+	// Any length: a short secret is still a secret.
 	for _, s := range []Secret{c.Secrets.SlackBotToken, c.Secrets.SlackSigningSecret, c.Secrets.SlackAppToken,
 		c.Secrets.DiscordBotToken, c.Secrets.DiscordPublicKey, c.Secrets.AlertmanagerToken} {
-		if len(s) >= 6 {
+		if s != "" {
 			out = append(out, s.Reveal())
 		}
 	}
-	for _, t := range c.Targets {
-		if len(t.Redis.Password) >= 4 {
-			out = append(out, t.Redis.Password.Reveal())
-		}
-	}
-	if strings.Contains(c.Store.DSN.Reveal(), "@") {
-		if u, err := url.Parse(c.Store.DSN.Reveal()); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok && p != "" {
-				out = append(out, p)
+	dsnPassword := func(dsn Secret) {
+		if strings.Contains(dsn.Reveal(), "@") {
+			if u, err := url.Parse(dsn.Reveal()); err == nil && u.User != nil {
+				if p, ok := u.User.Password(); ok && p != "" {
+					out = append(out, p)
+				}
 			}
 		}
 	}
+	for _, t := range c.Targets {
+		if t.Redis.Password != "" {
+			out = append(out, t.Redis.Password.Reveal())
+		}
+		dsnPassword(t.Database.DSN)
+	}
+	dsnPassword(c.Store.DSN)
 	return out
 }
 

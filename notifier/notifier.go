@@ -66,6 +66,10 @@ type Notifier struct {
 	Fence func() bool
 	lanes lanes // delivery lanes: claim holder, channels in flight
 
+	// Redact cleans what producers observed before it is stored (nil:
+	// the built-in rules).
+	Redact func(string) string
+
 	actions       Actions
 	defaultSource alert.Sink
 	amSource      alert.Sink

@@ -1,7 +1,9 @@
 // Package logs holds the `logs search` and `logs tail` verbs. The work is
 // done by ops/logs; this package parses flags and shapes replies that fit a
 // chat (first matches, counts per file, the full list as an attachment).
-// Redaction of every line is the registry's job, on the whole Response.
+// Lines are matched and shown redacted (the registry's redactor, which
+// redacts the whole Response again), and replies go to the requester alone
+// unless --public asks for the channel.
 package logs
 
 import (
@@ -47,6 +49,7 @@ const (
 func Verbs(d Deps) []*commands.Verb {
 	target := func(c *commands.Call) string { return commands.DefaultTarget(d.Config(), c.Flag("target")) }
 	targetFlag := commands.Flag{Name: "target", Help: "target whose logs to read (default: the only one)"}
+	publicFlag := commands.Flag{Name: "public", Bool: true, Help: "show the reply to the channel (by default only you see it: it quotes log lines)"}
 	return []*commands.Verb{{
 		Name:    "logs",
 		Summary: "search or tail the served service's logs by name (app, error, access, llm, performance, security)",
@@ -66,14 +69,16 @@ func Verbs(d Deps) []*commands.Verb {
 				{Name: "context", Short: "C", Help: fmt.Sprintf("lines of context around each match (at most %d)", oplogs.MaxContext), Kind: "int"},
 				{Name: "count", Bool: true, Help: "counts per file only"},
 				targetFlag,
+				publicFlag,
 			},
 			Examples: []string{
 				`/ops logs search "LLM API Error" --since 1h`,
 				`/ops logs search "ERROR|timeout" --regex --file app,error -C 2`,
 				`/ops logs search " 502 " --file access --count`,
 			},
-			Slow:   true,
-			Target: target,
+			Slow:    true,
+			Private: true,
+			Target:  target,
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return search(ctx, d, c)
 			},
@@ -85,8 +90,9 @@ func Verbs(d Deps) []*commands.Verb {
 				{Name: "name", Required: true, Help: "log name (app, error, access, …)"},
 				{Name: "n", Help: fmt.Sprintf("number of lines (default %d, at most %d)", oplogs.DefaultTail, oplogs.MaxTail), Kind: "int"},
 			},
-			Flags:    []commands.Flag{targetFlag},
-			Examples: []string{"/ops logs tail error", "/ops logs tail access 50"},
+			Flags:    []commands.Flag{targetFlag, publicFlag},
+			Examples: []string{"/ops logs tail error", "/ops logs tail access 50", "/ops logs tail error 5 --public"},
+			Private:  true,
 			Target:   target,
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return tail(ctx, d, c)
@@ -113,6 +119,8 @@ func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, e
 		Since:      c.Flag("since"),
 		Until:      c.Flag("until"),
 		CountOnly:  c.Has("count"),
+		// Matched as shown: no pattern can probe a secret.
+		Redactor: c.Redactor,
 	}
 	if f := c.Flag("file"); f != "" {
 		for _, name := range strings.Split(f, ",") {
@@ -292,12 +300,15 @@ func tail(ctx context.Context, d Deps, c *commands.Call) (commands.Response, err
 		msg.Text = "the log is empty"
 		return commands.Response{Message: msg}, nil
 	}
-	full := strings.Join(res.Lines, "\n")
+	// Redacted before anything is cut, so no cut can split a secret out of
+	// sight of the redactor; whole, so a private key's block is one mask.
+	full := c.Redactor.Redact(strings.Join(res.Lines, "\n"))
+	lines := strings.Split(full, "\n")
 	// The newest lines matter most: when they do not fit, show the last ones.
-	shown := make([]string, 0, len(res.Lines))
+	shown := make([]string, 0, len(lines))
 	size := 0
-	for i := len(res.Lines) - 1; i >= 0; i-- {
-		l := textclip.Bytes(res.Lines[i], shownLine, textclip.Ellipsis)
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := textclip.Bytes(lines[i], shownLine, textclip.Ellipsis)
 		if size+len(l)+1 > shownChars {
 			break
 		}
