@@ -30,8 +30,8 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
-	"opsbot/standin"
 	"opsbot/remediate"
+	"opsbot/standin"
 	"opsbot/store"
 	demoverbs "opsbot/verbs/demo"
 )

@@ -348,7 +348,6 @@ func (n *Notifier) Run(ctx context.Context) error {
 
 const maxSleep = 5 * time.Second
 
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
