@@ -12,6 +12,7 @@ import (
 
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store"
 	"opsbot/store/storetest"
 	"opsbot/textclip/textcliptest"
@@ -29,7 +30,7 @@ func TestAuditRowsOfMultibyteCommandsAreKept(t *testing.T) {
 		cfg := config.Default()
 		cfg.RateLimits.Default = config.RateLimit{Count: 10 * n, Per: time.Minute}
 		reg := commands.NewRegistry(func() *config.Config { return cfg }, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		reg.MustRegister(&commands.Verb{Name: "fail", Summary: "fails with its text",
+		reg.MustRegister(&commands.Verb{Name: "fail", Access: policy.Read, Summary: "fails with its text",
 			Params: []commands.Param{{Name: "text", Rest: true}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return commands.Response{}, errors.New(c.Arg(0) + c.Arg(0))
