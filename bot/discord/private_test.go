@@ -7,11 +7,12 @@ import (
 
 	"opsbot/bot/discord/discordfake"
 	"opsbot/commands"
+	"opsbot/policy"
 )
 
 // peek is a slow verb whose reply quotes logs: private unless --public.
 func peek(release chan struct{}) *commands.Verb {
-	return &commands.Verb{Name: "peek", Summary: "quotes a log line", Slow: true, Private: true,
+	return &commands.Verb{Name: "peek", Summary: "quotes a log line", Access: policy.Read, Slow: true, Private: true,
 		Flags: []commands.Flag{{Name: "public", Bool: true, Help: "show it to the channel"}},
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			c.Progress("reading the log")

@@ -8,11 +8,12 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/policy"
 )
 
 // peek is a slow verb whose reply quotes logs, with the full excerpt
 // attached: private unless --public.
-var peek = &commands.Verb{Name: "peek", Summary: "quotes a log line", Slow: true, Private: true,
+var peek = &commands.Verb{Name: "peek", Summary: "quotes a log line", Access: policy.Read, Slow: true, Private: true,
 	Flags: []commands.Flag{{Name: "public", Bool: true, Help: "show it to the channel"}},
 	Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 		return commands.Response{Message: chat.Message{Text: "ERROR login failed password=hunter2 user=7",
