@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"opsbot/chat"
 	"opsbot/config"
@@ -43,7 +42,7 @@ type Registry struct {
 	order    []string
 	buttons  map[string]ButtonHandler
 	hooks    []Hook
-	limiters map[string]*rate.Limiter
+	limiters *limiterSet
 
 	// redactor is built once per configuration (every response passes it).
 	redactor atomic.Pointer[redactorFor]
@@ -64,7 +63,7 @@ func NewRegistry(cfg func() *config.Config, st *store.Store, log *slog.Logger) *
 		Now:      time.Now,
 		verbs:    map[string]*Verb{},
 		buttons:  map[string]ButtonHandler{},
-		limiters: map[string]*rate.Limiter{},
+		limiters: &limiterSet{},
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsbot_commands_total", Help: "Commands by verb and result.",
 		}, []string{"verb", "result"}),
@@ -363,32 +362,6 @@ func (r *Registry) Allowed(req *Request, verb string) bool {
 		}
 	}
 	return false
-}
-
-func (r *Registry) allow(req *Request, verb string, now time.Time) (time.Duration, bool) {
-	cfg := r.Config()
-	check := func(key string, rl config.RateLimit) (time.Duration, bool) {
-		r.mu.Lock()
-		l, ok := r.limiters[key]
-		if !ok {
-			l = rate.NewLimiter(rate.Every(rl.Per/time.Duration(rl.Count)), rl.Count)
-			r.limiters[key] = l
-		}
-		r.mu.Unlock()
-		res := l.ReserveN(now, 1)
-		if d := res.DelayFrom(now); d > 0 {
-			res.CancelAt(now)
-			return d, false
-		}
-		return 0, true
-	}
-	if rl, ok := cfg.RateLimits.Verbs[verb]; ok {
-		if d, ok := check(fmt.Sprintf("%s|%s|%d/%s", req.Principal(), verb, rl.Count, rl.Per), rl); !ok {
-			return d, false
-		}
-	}
-	rl := cfg.RateLimits.Default
-	return check(fmt.Sprintf("%s|*|%d/%s", req.Principal(), rl.Count, rl.Per), rl)
 }
 
 func (r *Registry) askConfirmation(ctx context.Context, req *Request, call *Call, words []string, now time.Time) (Response, error) {
