@@ -68,6 +68,9 @@ type App struct {
 	reloaders []func(*config.Config)
 	routes    map[string]http.Handler
 	closers   []func()
+	// verbs are the command names a configuration may name (the registered
+	// ones, and demo), fixed once wired.
+	verbs []string
 }
 
 // Config returns the configuration in force (reloaded on SIGHUP).
@@ -170,15 +173,15 @@ func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Option
 		a.close()
 		return nil, err
 	}
-	config.KnownVerbs = a.reg.Names()
+	a.verbs = a.reg.Names()
 	if a.demo == nil {
 		// A role may grant the demo verb for the sessions that have it.
-		config.KnownVerbs = append(config.KnownVerbs, "demo")
+		a.verbs = append(a.verbs, "demo")
 	}
 	// The loader could check verb names only by their shape; now that the
 	// commands are known, a role or limit naming one that does not exist
 	// (a typo that would grant nothing) is said at start.
-	if probs := cfg.Validate(); len(probs) > 0 {
+	if probs := cfg.CheckVerbs(a.verbs); len(probs) > 0 {
 		log.Error("configuration problems", "problems", strings.Join(probs, "; "))
 	}
 	return a, nil
@@ -187,7 +190,6 @@ func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Option
 // VerbNames lists the commands this build registers, so `config check` can
 // check the verb names a configuration uses. It wires the bot with the
 // defaults on a throwaway store; the demo verb is included.
-// It sets config.KnownVerbs as build does.
 func VerbNames(ctx context.Context) ([]string, error) {
 	dir, err := os.MkdirTemp("", "opsbot-verbs")
 	if err != nil {
@@ -206,7 +208,7 @@ func VerbNames(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("list commands: %w", err)
 	}
 	defer a.close()
-	return config.KnownVerbs, nil
+	return a.verbs, nil
 }
 
 func (a *App) close() {
@@ -388,6 +390,11 @@ func (a *App) Reload() bool {
 		return false
 	}
 	cfg, err := config.Load(old.Path)
+	if err == nil {
+		if probs := cfg.CheckVerbs(a.verbs); len(probs) > 0 {
+			err = probs
+		}
+	}
 	if err != nil {
 		a.log.Error("reload refused; keeping the old configuration", "err", err.Error())
 		return false

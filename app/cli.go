@@ -25,23 +25,29 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 		demo    bool
 		code    int
 	)
-	load := func() (*config.Config, error) {
+	// loadChecked reads the configuration; known, when set, are the command names
+	// its roles and limits may name (checked with every other problem).
+	loadChecked := func(known []string) (*config.Config, error) {
 		if cfgPath == "" {
 			cfgPath = os.Getenv("OPSBOT_CONFIG")
 		}
 		cfg, err := config.Load(cfgPath)
-		if err != nil {
-			var probs config.Problems
-			if errors.As(err, &probs) {
-				return nil, fmt.Errorf("%s", probs.Error())
-			}
+		var probs config.Problems
+		if err != nil && !errors.As(err, &probs) {
 			return nil, err
+		}
+		if known != nil {
+			probs = append(probs, cfg.CheckVerbs(known)...)
+		}
+		if len(probs) > 0 {
+			return nil, fmt.Errorf("%s", probs.Error())
 		}
 		if demo {
 			cfg.Demo = true
 		}
 		return cfg, nil
 	}
+	load := func() (*config.Config, error) { return loadChecked(nil) }
 	root := &cobra.Command{
 		Use:           "opsbot",
 		Short:         "Run a web backend from Slack, Discord or a terminal",
@@ -87,8 +93,7 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 			if err != nil {
 				return err
 			}
-			config.KnownVerbs = names
-			cfg, err := load()
+			cfg, err := loadChecked(names)
 			if err != nil {
 				return err
 			}

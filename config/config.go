@@ -14,6 +14,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -470,10 +471,6 @@ func loadSecrets(c *Config, env map[string]string, probs *Problems) {
 
 var verbNameRE = regexp.MustCompile(`^[a-z*][a-z-]*$`)
 
-// KnownVerbs is filled by the commands registry's names at wiring time so
-// Validate can check roles; when empty, verb names are checked by shape only.
-var KnownVerbs []string
-
 // Validate returns every problem of c, each with its key path.
 func (c *Config) Validate() Problems {
 	var p Problems
@@ -560,7 +557,7 @@ func (c *Config) Validate() Problems {
 			}
 		}
 		for j, v := range r.Verbs {
-			if !verbNameRE.MatchString(v) || (len(KnownVerbs) > 0 && v != "*" && !contains(KnownVerbs, v)) {
+			if !verbNameRE.MatchString(v) {
 				p.add(fmt.Sprintf("roles.%s.verbs[%d]", name, j), "unknown verb %q", v)
 			}
 		}
@@ -568,14 +565,6 @@ func (c *Config) Validate() Problems {
 	for v, rl := range c.RateLimits.Verbs {
 		if rl.Count <= 0 || rl.Per <= 0 {
 			p.add("rate_limits.verbs."+v, "count and per must be positive")
-		}
-		if len(KnownVerbs) > 0 && !contains(KnownVerbs, v) {
-			p.add("rate_limits.verbs."+v, "unknown verb %q", v)
-		}
-	}
-	for i, v := range c.Confirm.TwoPerson {
-		if len(KnownVerbs) > 0 && !contains(KnownVerbs, v) {
-			p.add(fmt.Sprintf("confirm.two_person[%d]", i), "unknown verb %q", v)
 		}
 	}
 	if c.RateLimits.Default.Count <= 0 || c.RateLimits.Default.Per <= 0 {
@@ -621,6 +610,41 @@ func (c *Config) Validate() Problems {
 	c.Incidents.validate(&p)
 	validateSchedules(c.Schedules, &p)
 	return p
+}
+
+// CheckVerbs reports the verb names in roles, rate limits and two-person
+// rules that are not among known (the registered commands): a typo there
+// would grant or limit nothing. The loader checks names by shape only, as
+// the commands are known only once the bot is wired.
+func (c *Config) CheckVerbs(known []string) Problems {
+	var p Problems
+	for _, name := range sortedKeys(c.Roles) {
+		for j, v := range c.Roles[name].Verbs {
+			if verbNameRE.MatchString(v) && v != "*" && !contains(known, v) {
+				p.add(fmt.Sprintf("roles.%s.verbs[%d]", name, j), "unknown verb %q", v)
+			}
+		}
+	}
+	for _, v := range sortedKeys(c.RateLimits.Verbs) {
+		if !contains(known, v) {
+			p.add("rate_limits.verbs."+v, "unknown verb %q", v)
+		}
+	}
+	for i, v := range c.Confirm.TwoPerson {
+		if !contains(known, v) {
+			p.add(fmt.Sprintf("confirm.two_person[%d]", i), "unknown verb %q", v)
+		}
+	}
+	return p
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // CheckLogFormat accepts a preset or "regexp:<RE2 with named groups>".

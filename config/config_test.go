@@ -27,13 +27,12 @@ func TestDefaultsAreValid(t *testing.T) {
 }
 
 func TestEveryProblemWithItsKeyPath(t *testing.T) {
-	KnownVerbs = []string{"restart", "status", "update"}
-	defer func() { KnownVerbs = nil }()
-	_, err := LoadEnv("testdata/bad.yaml", map[string]string{})
+	c, err := LoadEnv("testdata/bad.yaml", map[string]string{})
 	var probs Problems
 	if !errors.As(err, &probs) {
 		t.Fatalf("want Problems, got %v", err)
 	}
+	probs = append(probs, c.CheckVerbs([]string{"restart", "status", "update"})...)
 	want := []string{
 		"http.adr: unknown key (line 2)",
 		`targets[0].command_timeout: bad value "5 minutes" (line 8): want a duration such as 30s, 5m or 4h`,
@@ -212,13 +211,14 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 // With the commands known, limits and two-person rules naming a verb that
 // does not exist are problems (a typo would silently limit nothing).
 func TestUnknownVerbsInLimitsAndTwoPerson(t *testing.T) {
-	KnownVerbs = []string{"restart", "update", "backup"}
-	defer func() { KnownVerbs = nil }()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "opsbot.yaml")
 	os.WriteFile(path, []byte("confirm:\n  two_person: [updte]\nrate_limits:\n  verbs:\n    bakup: {count: 1, per: 1h}\n"), 0o600)
-	_, err := LoadEnv(path, map[string]string{})
-	got := fmt.Sprint(err)
+	c, err := LoadEnv(path, map[string]string{})
+	if err != nil {
+		t.Fatalf("the loader knows no commands and checks names by shape only: %v", err)
+	}
+	got := fmt.Sprint(c.CheckVerbs([]string{"restart", "update", "backup"}))
 	for _, w := range []string{`confirm.two_person[0]: unknown verb "updte"`, `rate_limits.verbs.bakup: unknown verb "bakup"`} {
 		if !strings.Contains(got, w) {
 			t.Errorf("missing %q in %v", w, got)
