@@ -74,9 +74,22 @@ type Config struct {
 
 // HTTP is the one listener.
 type HTTP struct {
-	Addr         string        `yaml:"addr"`
-	ReadTimeout  time.Duration `yaml:"read_timeout"`
-	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	Addr              string        `yaml:"addr"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+	MaxInFlight       InFlight      `yaml:"max_in_flight"`
+}
+
+// InFlight bounds the requests served at once per platform's endpoints;
+// one more is answered 503 with Retry-After, so a flood on one platform
+// neither exhausts the bot nor starves the others.
+type InFlight struct {
+	Slack        int `yaml:"slack"`
+	Discord      int `yaml:"discord"`
+	Alertmanager int `yaml:"alertmanager"`
 }
 
 // Store picks the SQL store.
@@ -314,7 +327,9 @@ func (c *Config) TargetNames() []string {
 // 127.0.0.1:8080, the seed's thresholds, schedules and automation.
 func Default() *Config {
 	c := &Config{
-		HTTP:  HTTP{Addr: "127.0.0.1:8080", ReadTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
+		HTTP: HTTP{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute, MaxBodyBytes: 1 << 20,
+			MaxInFlight: InFlight{Slack: 64, Discord: 64, Alertmanager: 16}},
 		Store: Store{Driver: "sqlite", DSN: "./data/opsbot.db", Retention: Retention{Audit: 90 * 24 * time.Hour, Samples: 48 * time.Hour, Outbox: 7 * 24 * time.Hour, Events: 365 * 24 * time.Hour}},
 		Log:   Log{Level: "info", Format: "text"},
 		Thresholds: Thresholds{
@@ -476,6 +491,27 @@ func (c *Config) Validate() Problems {
 	var p Problems
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		p.add("http.addr", "not host:port: %q", c.HTTP.Addr)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"read_timeout", c.HTTP.ReadTimeout}, {"write_timeout", c.HTTP.WriteTimeout}, {"idle_timeout", c.HTTP.IdleTimeout}} {
+		if d.v <= 0 {
+			p.add("http."+d.key, "must be positive")
+		}
+	}
+	// Slack and Discord want an answer within 3 s: a shorter write timeout
+	// would cut answers the bot is still allowed to give.
+	if c.HTTP.WriteTimeout > 0 && c.HTTP.WriteTimeout < 5*time.Second {
+		p.add("http.write_timeout", "must be at least 5s (chat platforms wait up to 3s for an answer)")
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"slack", c.HTTP.MaxInFlight.Slack}, {"discord", c.HTTP.MaxInFlight.Discord}, {"alertmanager", c.HTTP.MaxInFlight.Alertmanager}} {
+		if n.v <= 0 {
+			p.add("http.max_in_flight."+n.key, "must be positive")
+		}
 	}
 	switch c.Store.Driver {
 	case "sqlite", "postgres":
