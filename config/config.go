@@ -14,7 +14,9 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -610,8 +612,8 @@ func (c *Config) Validate() Problems {
 		p.add("confirm.ttl", "must be positive")
 	}
 	for i, pat := range c.Redact.Patterns {
-		if _, err := regexp.Compile(pat); err != nil {
-			p.add(fmt.Sprintf("redact.patterns[%d]", i), "invalid regexp: %v", err)
+		if _, err := compileRE(pat); err != nil {
+			p.add(fmt.Sprintf("redact.patterns[%d]", i), "%v", err)
 		}
 	}
 	switch c.Discord.Mode {
@@ -689,9 +691,9 @@ func CheckLogFormat(f string) error {
 		return nil
 	}
 	if re, ok := strings.CutPrefix(f, "regexp:"); ok {
-		r, err := regexp.Compile(re)
+		r, err := compileRE(re)
 		if err != nil {
-			return fmt.Errorf("invalid regexp: %w", err)
+			return err
 		}
 		if r.SubexpIndex("time") < 0 {
 			return fmt.Errorf("regexp needs a named group (?P<time>…)")
@@ -699,6 +701,21 @@ func CheckLogFormat(f string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown format %q (want %s or regexp:…)", f, strings.Join(LogFormats, ", "))
+}
+
+// compileRE compiles a configured regexp. Its error is one line however
+// the expression is written: regexp's own quotes the expression as it is,
+// line breaks included.
+func compileRE(expr string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(expr)
+	if err == nil {
+		return re, nil
+	}
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return nil, fmt.Errorf("invalid regexp: %s in %s", se.Code, strconv.Quote(se.Expr))
+	}
+	return nil, fmt.Errorf("invalid regexp: %s", strconv.Quote(err.Error()))
 }
 
 func validPrincipal(u string) bool {
