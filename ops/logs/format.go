@@ -226,7 +226,11 @@ func parseOffset(b []byte) (int, int, bool) {
 	return sign * (hh*3600 + mm*60), j + 2, true
 }
 
+// digits reads a decimal number of at most 18 digits (more would overflow).
 func digits(b []byte) (int, bool) {
+	if len(b) > 18 {
+		return 0, false
+	}
 	n := 0
 	for _, c := range b {
 		if c < '0' || c > '9' {
@@ -456,6 +460,9 @@ func indexQuote(b []byte) int {
 	}
 }
 
+// maxRequestSeconds bounds a plausible $request_time: a day.
+const maxRequestSeconds = 86400
+
 // parseSeconds reads "0.123" (nginx's $request_time, millisecond resolution).
 func parseSeconds(b []byte) (time.Duration, bool) {
 	var whole, frac int64
@@ -464,6 +471,9 @@ func parseSeconds(b []byte) (time.Duration, bool) {
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 		whole = whole*10 + int64(b[i]-'0')
 		i++
+		if whole > maxRequestSeconds {
+			return 0, false // not a request time (and would overflow)
+		}
 	}
 	if i == 0 {
 		return 0, false
