@@ -2,9 +2,11 @@ package discord
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
@@ -255,7 +257,11 @@ func (sp *spec) args(data discordgo.ApplicationCommandInteractionData) ([]string
 	if sp.run && len(path) == 1 && path[0] == runSubcommand {
 		for _, o := range opts {
 			if o.Name == runOptionName {
-				return commands.Split(optionValue(o))
+				text, err := optionValue(o)
+				if err != nil {
+					return nil, err
+				}
+				return commands.Split(text)
 			}
 		}
 		return nil, commands.Errorf("/%s run needs a command", CommandName)
@@ -278,7 +284,10 @@ func (sp *spec) args(data discordgo.ApplicationCommandInteractionData) ([]string
 		if !ok {
 			return nil, commands.Errorf("unknown option %q for /%s %s", o.Name, CommandName, strings.Join(path, " "))
 		}
-		val := optionValue(o)
+		val, err := optionValue(o)
+		if err != nil {
+			return nil, err
+		}
 		switch {
 		case ref.param >= 0:
 			pos[ref.param], given[ref.param] = val, true
@@ -329,25 +338,34 @@ func (sp *spec) findFlattened(path []string) *leaf {
 	return nil
 }
 
+// maxExactInt bounds the integers a JSON number decoded as float64 holds
+// exactly: beyond it the value is no longer the number sent.
+const maxExactInt = 1<<53 - 1
+
 // optionValue renders a typed option value as the word a user would type.
-func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) string {
+// An integer option that is not a whole number a float64 holds exactly is
+// refused rather than altered.
+func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) (string, error) {
 	switch v := o.Value.(type) {
 	case string:
 		if o.Type == discordgo.ApplicationCommandOptionUser && v != "" {
-			return "<@" + v + ">"
+			return "<@" + v + ">", nil
 		}
-		return v
+		return v, nil
 	case bool:
-		return strconv.FormatBool(v)
+		return strconv.FormatBool(v), nil
 	case float64:
-		if o.Type == discordgo.ApplicationCommandOptionInteger || v == float64(int64(v)) {
-			return strconv.FormatInt(int64(v), 10)
+		if o.Type == discordgo.ApplicationCommandOptionInteger {
+			if v != math.Trunc(v) || math.Abs(v) > maxExactInt {
+				return "", commands.Errorf("option %s: want a whole number from %d to %d", o.Name, -maxExactInt, maxExactInt)
+			}
+			return strconv.FormatInt(int64(v), 10), nil
 		}
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
 	case nil:
-		return ""
+		return "", nil
 	default:
-		return fmt.Sprint(v)
+		return fmt.Sprint(v), nil
 	}
 }
 
@@ -356,7 +374,7 @@ func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) string {
 func commandText(words []string) string {
 	out := make([]string, len(words))
 	for i, w := range words {
-		if w == "" || strings.ContainsAny(w, " \t\n\"'\\") {
+		if w == "" || strings.ContainsFunc(w, unicode.IsSpace) || strings.ContainsAny(w, "\"'\\") {
 			w = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(w) + `"`
 		}
 		out[i] = w
