@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +13,10 @@ import (
 
 // userMessageProblem says what is wrong with msg as an error shown to a
 // user ("" when nothing): one line of plain words in the house style, no
-// trace of Go's formatting or internals.
-func userMessageProblem(msg string) string {
+// trace of Go's formatting or internals. What the user wrote (quoted, or
+// given as user) is left out of the search for internals: it may hold
+// anything.
+func userMessageProblem(msg string, user ...string) string {
 	r, _ := utf8.DecodeRuneInString(msg)
 	switch {
 	case strings.TrimSpace(msg) == "":
@@ -25,13 +28,22 @@ func userMessageProblem(msg string) string {
 	case unicode.IsUpper(r):
 		return "starts with a capital"
 	}
-	for _, noise := range []string{"%!", "Go struct", "Go value", "runtime error", "goroutine", "reflect.", "<nil>", "0x"} {
-		if strings.Contains(msg, noise) {
+	ours := quoted.ReplaceAllString(msg, `""`)
+	for _, u := range user {
+		if u != "" {
+			ours = strings.ReplaceAll(ours, u, "")
+		}
+	}
+	for _, noise := range []string{"%!", "Go struct", "Go value", "runtime error", "goroutine", "reflect.", "<nil>"} {
+		if strings.Contains(ours, noise) {
 			return "Go internals: " + noise
 		}
 	}
 	return ""
 }
+
+// quoted matches a Go-quoted string (%q) in a message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // quoteWords is the printer of Split: words written so that Split reads
 // them back as they are.
@@ -195,7 +207,7 @@ func FuzzBind(f *testing.F) {
 				t.Fatalf("bind(%q): %T is not a user error: %v", words, err, err)
 			}
 			reason, usage, _ := strings.Cut(ue.Msg, "\n")
-			if p := userMessageProblem(reason); p != "" {
+			if p := userMessageProblem(reason, words...); p != "" {
 				t.Fatalf("bind(%q) error %q: %s", words, ue.Msg, p)
 			}
 			if usage != "" && (!strings.HasPrefix(usage, "usage: ") || strings.Contains(usage, "\n")) {

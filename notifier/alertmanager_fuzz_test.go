@@ -3,6 +3,7 @@ package notifier_test
 import (
 	"encoding/json"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +17,10 @@ import (
 
 // userMessageProblem says what is wrong with msg as an error shown to a
 // user ("" when nothing): one line of plain words in the house style, no
-// trace of Go's formatting or internals.
-func userMessageProblem(msg string) string {
+// trace of Go's formatting or internals. What the user wrote (quoted, or
+// given as user) is left out of the search for internals: it may hold
+// anything.
+func userMessageProblem(msg string, user ...string) string {
 	r, _ := utf8.DecodeRuneInString(msg)
 	switch {
 	case strings.TrimSpace(msg) == "":
@@ -29,13 +32,22 @@ func userMessageProblem(msg string) string {
 	case unicode.IsUpper(r):
 		return "starts with a capital"
 	}
+	ours := quoted.ReplaceAllString(msg, `""`)
+	for _, u := range user {
+		if u != "" {
+			ours = strings.ReplaceAll(ours, u, "")
+		}
+	}
 	for _, noise := range []string{"%!", "Go struct", "Go value", "runtime error", "goroutine", "reflect.", "<nil>", "2006-01-02", "UnmarshalJSON"} {
-		if strings.Contains(msg, noise) {
+		if strings.Contains(ours, noise) {
 			return "Go internals: " + noise
 		}
 	}
 	return ""
 }
+
+// quoted matches a Go-quoted string (%q) in a message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // printAlertmanager is the printer of ParseAlertmanager: a version 4 body
 // carrying the alerts as Alertmanager would send them.

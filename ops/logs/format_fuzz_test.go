@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +15,10 @@ import (
 
 // userMessageProblem says what is wrong with msg as an error shown to a
 // user ("" when nothing): one line of plain words in the house style, no
-// trace of Go's formatting or internals.
-func userMessageProblem(msg string) string {
+// trace of Go's formatting or internals. What the user wrote (quoted, or
+// given as user) is left out of the search for internals: it may hold
+// anything.
+func userMessageProblem(msg string, user ...string) string {
 	r, _ := utf8.DecodeRuneInString(msg)
 	switch {
 	case strings.TrimSpace(msg) == "":
@@ -27,13 +30,22 @@ func userMessageProblem(msg string) string {
 	case unicode.IsUpper(r):
 		return "starts with a capital"
 	}
+	ours := quoted.ReplaceAllString(msg, `""`)
+	for _, u := range user {
+		if u != "" {
+			ours = strings.ReplaceAll(ours, u, "")
+		}
+	}
 	for _, noise := range []string{"%!", "Go struct", "Go value", "runtime error", "goroutine", "reflect.", "<nil>"} {
-		if strings.Contains(msg, noise) {
+		if strings.Contains(ours, noise) {
 			return "Go internals: " + noise
 		}
 	}
 	return ""
 }
+
+// quoted matches a Go-quoted string (%q) in a message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // east8 is a fixed zone for lines without an offset: the property tests
 // need a zone without DST gaps or historical second offsets.
