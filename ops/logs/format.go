@@ -346,7 +346,9 @@ func ParseNginxTime(b []byte) (time.Time, bool) {
 // is refused likewise, as Go cannot hold it.
 func exactDate(y, mo, d, h, mi, s, ns int, loc *time.Location) (time.Time, bool) {
 	t := time.Date(y, time.Month(mo), d, h, mi, s, ns, loc)
-	if t.Day() != d || t.Hour() != h || t.Minute() != mi || t.Second() != s {
+	_, _, td := t.Date()
+	th, tm, ts := t.Clock()
+	if td != d || th != h || tm != mi || ts != s {
 		return time.Time{}, false
 	}
 	return t, true
