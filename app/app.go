@@ -70,6 +70,10 @@ type App struct {
 	reloaders []func(*config.Config)
 	routes    map[string]http.Handler
 	closers   []func()
+	inFlight  *inFlight
+	// verbs are the command names a configuration may name (the registered
+	// ones, and demo), fixed once wired.
+	verbs []string
 }
 
 // Config returns the configuration in force (reloaded on SIGHUP).
@@ -171,6 +175,8 @@ func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Option
 	a.router.SetRedactor(a.reg.Redactor)
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics.MustRegister(a.reg.Collectors()...)
+	a.inFlight = newInFlight(a.Config)
+	a.metrics.MustRegister(a.inFlight.refused)
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "opsbot_build_info", Help: "Build information."}, []string{"version", "goversion"})
 	bi.WithLabelValues(opts.Version, goVersion()).Set(1)
 	a.metrics.MustRegister(bi)
@@ -328,7 +334,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 		a.serveRoutes(w, r)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: cfg.HTTP.ReadTimeout}
+	srv := newServer(cfg, mux)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -444,6 +450,8 @@ func restartKeys(old, cur *config.Config) []string {
 		same bool
 	}{
 		{"http.addr", old.HTTP.Addr == cur.HTTP.Addr},
+		{"http timeouts", old.HTTP.ReadHeaderTimeout == cur.HTTP.ReadHeaderTimeout && old.HTTP.ReadTimeout == cur.HTTP.ReadTimeout &&
+			old.HTTP.WriteTimeout == cur.HTTP.WriteTimeout && old.HTTP.IdleTimeout == cur.HTTP.IdleTimeout},
 		{"store.driver", old.Store.Driver == cur.Store.Driver},
 		{"store.dsn", old.Store.DSN == cur.Store.DSN},
 		{"leader.ttl", old.Leader.TTL == cur.Leader.TTL},
@@ -466,7 +474,7 @@ func (a *App) serveRoutes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h, ok := a.routes[r.URL.Path]; ok {
-		h.ServeHTTP(w, r)
+		a.inFlight.serve(w, r, platformOf(r.URL.Path), h)
 		return
 	}
 	http.NotFound(w, r)

@@ -2,19 +2,75 @@ package commands
 
 import (
 	"strings"
-
-	"github.com/google/shlex"
+	"unicode"
 )
 
 // MaxCommandBytes bounds a command line; longer ones are refused unread.
 const MaxCommandBytes = 4096
 
-// Split splits command text like a shell (quotes group words) and drops a
-// leading "/ops" or "ops".
+// Split splits command text like a shell and drops a leading "/ops" or
+// "ops". Words are separated by any white space (an input method's
+// ideographic space too). Double quotes group words, and a backslash in
+// them escapes only '"' and itself, so a regexp such as "took \d+ms" reads
+// as typed; single quotes take everything literally; a backslash outside
+// quotes escapes the next character; quoted parts join the word they touch.
+// Unlike a shell, "#" starts no comment: `note 42 fixed #123` keeps every
+// word (Slack turns channel links into "#name", too). Bytes that are not
+// UTF-8 become U+FFFD.
 func Split(text string) ([]string, error) {
-	words, err := shlex.Split(text)
-	if err != nil {
-		return nil, Errorf("cannot read the command: %v", err)
+	var (
+		words           []string
+		cur             strings.Builder
+		inWord, escaped bool
+		quote           rune // '"' or '\'' while inside quotes
+	)
+	for i, r := range text {
+		next := rune(0)
+		if i+1 < len(text) {
+			next = rune(text[i+1])
+		}
+		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped = false
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case quote == '"':
+			switch {
+			case r == '"':
+				quote = 0
+			case r == '\\' && (next == '"' || next == '\\'):
+				escaped = true
+			default:
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote, inWord = r, true
+		case r == '\\':
+			escaped, inWord = true, true
+		case unicode.IsSpace(r):
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	switch {
+	case quote != 0:
+		return nil, Errorf("cannot read the command: a %c quote is not closed", quote)
+	case escaped:
+		return nil, Errorf("cannot read the command: nothing follows the last backslash")
+	}
+	if inWord {
+		words = append(words, cur.String())
 	}
 	if len(words) > 0 && (words[0] == "/ops" || words[0] == "ops") {
 		words = words[1:]

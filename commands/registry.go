@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"opsbot/chat"
 	"opsbot/config"
@@ -47,7 +46,7 @@ type Registry struct {
 	cat      *policy.Catalogue // of verbs and declared; nil after a change
 	buttons  map[string]ButtonHandler
 	hooks    []Hook
-	limiters map[string]*rate.Limiter
+	limiters *limiterSet
 
 	// redactor is built once per configuration (every response passes it).
 	redactor atomic.Pointer[redactorFor]
@@ -68,7 +67,7 @@ func NewRegistry(cfg func() *config.Config, st *store.Store, log *slog.Logger) *
 		Now:      time.Now,
 		verbs:    map[string]*Verb{},
 		buttons:  map[string]ButtonHandler{},
-		limiters: map[string]*rate.Limiter{},
+		limiters: &limiterSet{},
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsbot_commands_total", Help: "Commands by verb and result.",
 		}, []string{"verb", "result"}),
@@ -407,20 +406,9 @@ func subject(req *Request, channel bool) policy.Subject {
 // path (named as the policy names verbs) and from the default limit.
 func (r *Registry) allow(req *Request, limits []rateLimit, top, path string, now time.Time) (string, time.Duration, bool) {
 	cfg := r.Config()
+	// Buckets live in an expiring set: a full one is dropped.
 	check := func(key string, rl config.RateLimit) (time.Duration, bool) {
-		r.mu.Lock()
-		l, ok := r.limiters[key]
-		if !ok {
-			l = rate.NewLimiter(rate.Every(rl.Per/time.Duration(rl.Count)), rl.Count)
-			r.limiters[key] = l
-		}
-		r.mu.Unlock()
-		res := l.ReserveN(now, 1)
-		if d := res.DelayFrom(now); d > 0 {
-			res.CancelAt(now)
-			return d, false
-		}
-		return 0, true
+		return r.limiters.allow(key, rl, now)
 	}
 	for _, lim := range limits {
 		if !lim.paths[path] {

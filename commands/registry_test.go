@@ -127,7 +127,7 @@ func TestBadInputGetsOneLineAndUsage(t *testing.T) {
 		"echo hi --bogus":                      "unknown flag --bogus for echo\nusage: echo <text…> [--upper] [--limit L] [--level L]",
 		"echo hi --level WARN":                 `--level must be one of INFO, ERROR, got "WARN"`,
 		"echo hi --limit":                      "--limit needs a value\nusage: echo <text…> [--upper] [--limit L] [--level L]",
-		`echo "unterminated`:                   "cannot read the command: EOF found when expecting closing quote",
+		`echo "unterminated`:                   `cannot read the command: a " quote is not closed`,
 		"backup nosuch":                        "too many arguments for backup create: \"nosuch\"\nusage: backup create",
 		"echo " + strings.Repeat("x", 10*1024): "command too long (10245 bytes, at most 4096)",
 	}

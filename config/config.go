@@ -14,6 +14,9 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,9 +79,22 @@ type Config struct {
 
 // HTTP is the one listener.
 type HTTP struct {
-	Addr         string        `yaml:"addr"`
-	ReadTimeout  time.Duration `yaml:"read_timeout"`
-	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	Addr              string        `yaml:"addr"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+	MaxInFlight       InFlight      `yaml:"max_in_flight"`
+}
+
+// InFlight bounds the requests served at once per platform's endpoints;
+// one more is answered 503 with Retry-After, so a flood on one platform
+// neither exhausts the bot nor starves the others.
+type InFlight struct {
+	Slack        int `yaml:"slack"`
+	Discord      int `yaml:"discord"`
+	Alertmanager int `yaml:"alertmanager"`
 }
 
 // Store picks the SQL store.
@@ -334,7 +350,9 @@ func (c *Config) TargetNames() []string {
 // 127.0.0.1:8080, the seed's thresholds, schedules and automation.
 func Default() *Config {
 	c := &Config{
-		HTTP:  HTTP{Addr: "127.0.0.1:8080", ReadTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
+		HTTP: HTTP{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute, MaxBodyBytes: 1 << 20,
+			MaxInFlight: InFlight{Slack: 64, Discord: 64, Alertmanager: 16}},
 		Store: Store{Driver: "sqlite", DSN: "./data/opsbot.db", Retention: Retention{Audit: 90 * 24 * time.Hour, Samples: 48 * time.Hour, Outbox: 7 * 24 * time.Hour, Events: 365 * 24 * time.Hour}},
 		Log:   Log{Level: "info", Format: "text"},
 		Thresholds: Thresholds{
@@ -501,6 +519,27 @@ func (c *Config) Validate() Problems {
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		p.add("http.addr", "not host:port: %q", c.HTTP.Addr)
 	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"read_timeout", c.HTTP.ReadTimeout}, {"write_timeout", c.HTTP.WriteTimeout}, {"idle_timeout", c.HTTP.IdleTimeout}} {
+		if d.v <= 0 {
+			p.add("http."+d.key, "must be positive")
+		}
+	}
+	// Slack and Discord want an answer within 3 s: a shorter write timeout
+	// would cut answers the bot is still allowed to give.
+	if c.HTTP.WriteTimeout > 0 && c.HTTP.WriteTimeout < 5*time.Second {
+		p.add("http.write_timeout", "must be at least 5s (chat platforms wait up to 3s for an answer)")
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"slack", c.HTTP.MaxInFlight.Slack}, {"discord", c.HTTP.MaxInFlight.Discord}, {"alertmanager", c.HTTP.MaxInFlight.Alertmanager}} {
+		if n.v <= 0 {
+			p.add("http.max_in_flight."+n.key, "must be positive")
+		}
+	}
 	switch c.Store.Driver {
 	case "sqlite", "postgres":
 	default:
@@ -620,8 +659,8 @@ func (c *Config) Validate() Problems {
 		p.add("confirm.ttl", "must be positive")
 	}
 	for i, pat := range c.Redact.Patterns {
-		if _, err := regexp.Compile(pat); err != nil {
-			p.add(fmt.Sprintf("redact.patterns[%d]", i), "invalid regexp: %v", err)
+		if _, err := compileRE(pat); err != nil {
+			p.add(fmt.Sprintf("redact.patterns[%d]", i), "%v", err)
 		}
 	}
 	switch c.Discord.Mode {
@@ -660,15 +699,25 @@ func (c *Config) Validate() Problems {
 	return p
 }
 
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // CheckLogFormat accepts a preset or "regexp:<RE2 with named groups>".
 func CheckLogFormat(f string) error {
 	if contains(LogFormats, f) {
 		return nil
 	}
 	if re, ok := strings.CutPrefix(f, "regexp:"); ok {
-		r, err := regexp.Compile(re)
+		r, err := compileRE(re)
 		if err != nil {
-			return fmt.Errorf("invalid regexp: %w", err)
+			return err
 		}
 		if r.SubexpIndex("time") < 0 {
 			return fmt.Errorf("regexp needs a named group (?P<time>…)")
@@ -676,6 +725,21 @@ func CheckLogFormat(f string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown format %q (want %s or regexp:…)", f, strings.Join(LogFormats, ", "))
+}
+
+// compileRE compiles a configured regexp. Its error is one line however
+// the expression is written: regexp's own quotes the expression as it is,
+// line breaks included.
+func compileRE(expr string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(expr)
+	if err == nil {
+		return re, nil
+	}
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return nil, fmt.Errorf("invalid regexp: %s in %s", se.Code, strconv.Quote(se.Expr))
+	}
+	return nil, fmt.Errorf("invalid regexp: %s", strconv.Quote(err.Error()))
 }
 
 func validPrincipal(u string) bool {

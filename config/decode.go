@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -16,11 +18,34 @@ import (
 type Problems []string
 
 func (p *Problems) add(path, format string, args ...any) {
-	if path == "" {
-		*p = append(*p, fmt.Sprintf(format, args...))
-		return
+	line := fmt.Sprintf(format, args...)
+	if path != "" {
+		line = path + ": " + line
 	}
-	*p = append(*p, path+": "+fmt.Sprintf(format, args...))
+	*p = append(*p, oneLine(line))
+}
+
+// oneLine escapes what would break a problem's line or not print: a map
+// key of the file ("weird\nkey") or a value named as it is.
+func oneLine(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case unicode.IsPrint(r) || r == ' ':
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		s = s[n:]
+	}
+	return b.String()
 }
 
 func (p Problems) Error() string {

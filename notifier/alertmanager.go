@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -37,13 +38,15 @@ type amPayload struct {
 }
 
 type amAlert struct {
-	Status       string            `json:"status"`
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations"`
-	StartsAt     time.Time         `json:"startsAt"`
-	EndsAt       time.Time         `json:"endsAt"`
-	GeneratorURL string            `json:"generatorURL"`
-	Fingerprint  string            `json:"fingerprint"`
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	// Times are read by ParseAlertmanager, which can name the alert whose
+	// time is bad; encoding/json's own error names Go's layout instead.
+	StartsAt     string `json:"startsAt"`
+	EndsAt       string `json:"endsAt"`
+	GeneratorURL string `json:"generatorURL"`
+	Fingerprint  string `json:"fingerprint"`
 }
 
 // AlertmanagerHandler serves /webhooks/alertmanager: a version 4 payload
@@ -232,7 +235,7 @@ func resolveTarget(cfg *config.Config, v string) (string, bool) {
 func ParseAlertmanager(body []byte) ([]alert.Alert, error) {
 	var p amPayload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("malformed alertmanager payload: %w", err)
+		return nil, fmt.Errorf("malformed alertmanager payload: %s", jsonProblem(err))
 	}
 	if p.Version != "4" {
 		return nil, fmt.Errorf("malformed alertmanager payload: version %q, want \"4\"", p.Version)
@@ -248,8 +251,16 @@ func ParseAlertmanager(body []byte) ([]alert.Alert, error) {
 		if len(a.Labels) == 0 {
 			return nil, fmt.Errorf("malformed alertmanager payload: alerts[%d] has no labels", i)
 		}
-		if a.StartsAt.IsZero() {
+		startsAt, err := amTime(a.StartsAt)
+		if err != nil {
+			return nil, fmt.Errorf("malformed alertmanager payload: alerts[%d].startsAt %v", i, err)
+		}
+		if startsAt.IsZero() {
 			return nil, fmt.Errorf("malformed alertmanager payload: alerts[%d] has no startsAt", i)
+		}
+		endsAt, err := amTime(a.EndsAt)
+		if err != nil {
+			return nil, fmt.Errorf("malformed alertmanager payload: alerts[%d].endsAt %v", i, err)
 		}
 		fp := a.Fingerprint
 		if fp == "" {
@@ -278,13 +289,57 @@ func ParseAlertmanager(body []byte) ([]alert.Alert, error) {
 			summary = rule
 		}
 		al := alert.Alert{Fingerprint: "am:" + fp, Kind: "external", Rule: ExternalRulePrefix + rule, Target: target, Severity: sev, Status: a.Status,
-			Summary: summary, Labels: a.Labels, StartsAt: a.StartsAt}
+			Summary: summary, Labels: a.Labels, StartsAt: startsAt}
 		if a.Status == alert.Resolved {
-			al.EndsAt = a.EndsAt
+			al.EndsAt = endsAt
 		}
 		out = append(out, al)
 	}
 	return out, nil
+}
+
+// amTime reads an RFC 3339 time; empty is the zero time.
+func amTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		if len(s) > 40 {
+			s = s[:40] + "…"
+		}
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+// jsonProblem words a decoding error for the sender: where and what was
+// wrong, without Go's type names.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		where := te.Field
+		if where == "" {
+			where = "the body"
+		}
+		want := "a " + te.Type.Kind().String()
+		switch te.Type.Kind() {
+		case reflect.String:
+			want = "a string"
+		case reflect.Map, reflect.Struct:
+			want = "an object"
+		case reflect.Slice:
+			want = "a list"
+		case reflect.Int:
+			want = "a whole number"
+		}
+		return fmt.Sprintf("%s: want %s, got %s", where, want, te.Value)
+	case errors.As(err, &se):
+		return "not JSON: " + se.Error()
+	}
+	return "not JSON"
 }
 
 func labelsFingerprint(labels map[string]string) string {

@@ -130,6 +130,11 @@ type Engine struct {
 	// finding may quote a log); nil applies chat's built-in rules.
 	Redact func(string) string
 
+	// MaxUnsent bounds the alerts kept while the sink refuses them (the
+	// oldest go first); UnsentBatch is the most handed over in one call
+	// when the backlog drains. Zero means the defaults.
+	MaxUnsent, UnsentBatch int
+
 	mu        sync.Mutex // guards what follows
 	groupMu   map[string]*sync.Mutex
 	sources   []*registered
@@ -221,7 +226,8 @@ func (e *Engine) load(ctx context.Context) {
 	for _, a := range p.Active {
 		e.active[a.Fingerprint] = a
 	}
-	e.unsent = p.Unsent
+	// A state saved before the bound existed may hold any number.
+	e.unsent = e.boundUnsent(p.Unsent)
 }
 
 func (e *Engine) save(ctx context.Context, now time.Time) error {
@@ -347,19 +353,72 @@ func safeCollect(ctx context.Context, src Source, now time.Time) (out Output, er
 	return src.Collect(ctx, now)
 }
 
-// deliver hands alerts (and earlier unsent ones) to the sink; on failure
-// they are kept and tried again next evaluation.
+// Defaults of the unsent backlog: a sink down for a day of one-minute
+// evaluations keeps the latest news of up to a thousand conditions.
+const (
+	defaultMaxUnsent   = 1000
+	defaultUnsentBatch = 200
+)
+
+// deliver hands alerts (and earlier unsent ones) to the sink in batches; on
+// a failure what was not taken is kept, bounded, and tried again at the next
+// evaluation.
 func (e *Engine) deliver(ctx context.Context, alerts []alert.Alert) error {
-	all := append(e.unsent, alerts...)
-	e.unsent = nil
-	if len(all) == 0 || e.Sink == nil {
+	if e.Sink == nil {
+		e.unsent = nil
 		return nil
 	}
-	if err := e.Sink.Notify(ctx, all...); err != nil {
-		e.unsent = all
-		return fmt.Errorf("rules: notify: %w", err)
+	pending := append(e.unsent, alerts...)
+	e.unsent = nil
+	batch := e.UnsentBatch
+	if batch <= 0 {
+		batch = defaultUnsentBatch
+	}
+	for len(pending) > 0 {
+		n := min(len(pending), batch)
+		if err := e.Sink.Notify(ctx, pending[:n]...); err != nil {
+			e.unsent = e.boundUnsent(pending)
+			return fmt.Errorf("rules: notify: %w", err)
+		}
+		pending = pending[n:]
 	}
 	return nil
+}
+
+// boundUnsent keeps, of the alerts of one fingerprint and status, only the
+// latest (a condition that fired twice while the sink was down is announced
+// once, with its latest severity and value), then at most MaxUnsent of what
+// remains, newest kept. Order is kept.
+func (e *Engine) boundUnsent(all []alert.Alert) []alert.Alert {
+	if len(all) == 0 {
+		return nil
+	}
+	type key struct{ fp, status string }
+	seen := make(map[key]bool, len(all))
+	keep := make([]bool, len(all))
+	n := 0
+	for i := len(all) - 1; i >= 0; i-- {
+		k := key{all[i].Fingerprint, all[i].Status}
+		if !seen[k] {
+			seen[k], keep[i] = true, true
+			n++
+		}
+	}
+	out := make([]alert.Alert, 0, n)
+	for i, a := range all {
+		if keep[i] {
+			out = append(out, a)
+		}
+	}
+	limit := e.MaxUnsent
+	if limit <= 0 {
+		limit = defaultMaxUnsent
+	}
+	if drop := len(out) - limit; drop > 0 {
+		e.Log.Warn("rules: the sink has refused alerts for long; dropping the oldest unsent", "dropped", drop, "kept", limit)
+		out = append([]alert.Alert(nil), out[drop:]...)
+	}
+	return out
 }
 
 // evalRules moves each rule's per-target state with this evaluation's samples.

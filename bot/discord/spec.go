@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -373,7 +374,7 @@ func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) (string, 
 func commandText(words []string) string {
 	out := make([]string, len(words))
 	for i, w := range words {
-		if w == "" || strings.ContainsAny(w, " \t\n\"'\\") {
+		if w == "" || strings.ContainsFunc(w, unicode.IsSpace) || strings.ContainsAny(w, "\"'\\") {
 			w = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(w) + `"`
 		}
 		out[i] = w

@@ -57,19 +57,13 @@ func NewFormat(spec string, loc *time.Location) (Format, error) {
 	case "nginx_timed":
 		return NginxFormat{Loc: loc, Timed: true}, nil
 	}
-	expr, ok := strings.CutPrefix(spec, "regexp:")
-	if !ok {
-		return nil, fmt.Errorf("log format: unknown format %q (want %s or regexp:…)", spec, strings.Join(config.LogFormats, ", "))
+	// The configuration's check is the one judge of a format, so what it
+	// accepts is what can be read, with the same words when it is not.
+	if err := config.CheckLogFormat(spec); err != nil {
+		return nil, fmt.Errorf("log format: %w", err)
 	}
-	re, err := regexp.Compile(expr)
-	if err != nil {
-		return nil, fmt.Errorf("log format: invalid regexp: %w", err)
-	}
-	rf := &RegexpFormat{re: re, spec: spec, loc: loc, time: re.SubexpIndex("time"), level: re.SubexpIndex("level")}
-	if rf.time < 0 {
-		return nil, fmt.Errorf("log format: regexp needs a named group (?P<time>…)")
-	}
-	return rf, nil
+	re := regexp.MustCompile(strings.TrimPrefix(spec, "regexp:"))
+	return &RegexpFormat{re: re, spec: spec, loc: loc, time: re.SubexpIndex("time"), level: re.SubexpIndex("level")}, nil
 }
 
 // ---- app_iso ----
@@ -201,7 +195,8 @@ func ParseISO(b []byte, loc *time.Location) (time.Time, int, bool) {
 			}
 		}
 	}
-	return time.Date(y, time.Month(mo), d, h, mi, s, ns, zone), n, true
+	t, ok := exactDate(y, mo, d, h, mi, s, ns, zone)
+	return t, n, ok
 }
 
 // parseOffset reads ±hh:mm or ±hhmm; it returns seconds east of UTC.
@@ -231,7 +226,11 @@ func parseOffset(b []byte) (int, int, bool) {
 	return sign * (hh*3600 + mm*60), j + 2, true
 }
 
+// digits reads a decimal number of at most 18 digits (more would overflow).
 func digits(b []byte) (int, bool) {
+	if len(b) > 18 {
+		return 0, false
+	}
 	n := 0
 	for _, c := range b {
 		if c < '0' || c > '9' {
@@ -338,7 +337,21 @@ func ParseNginxTime(b []byte) (time.Time, bool) {
 	if mon == 0 || !ok {
 		return time.Time{}, false
 	}
-	return time.Date(y, time.Month(mon), d, h, mi, s, 0, fixedZone(off)), true
+	return exactDate(y, mon, d, h, mi, s, 0, fixedZone(off))
+}
+
+// exactDate is time.Date for fields that name a real instant: 31 February
+// or 25:61 is not a timestamp (time.Date would roll it into the next day
+// and mislead the binary search of a --since window). A leap second (:60)
+// is refused likewise, as Go cannot hold it.
+func exactDate(y, mo, d, h, mi, s, ns int, loc *time.Location) (time.Time, bool) {
+	t := time.Date(y, time.Month(mo), d, h, mi, s, ns, loc)
+	_, _, td := t.Date()
+	th, tm, ts := t.Clock()
+	if td != d || th != h || tm != mi || ts != s {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // NginxFields are the fields of an access log line that monitors use. The
@@ -449,6 +462,9 @@ func indexQuote(b []byte) int {
 	}
 }
 
+// maxRequestSeconds bounds a plausible $request_time: a day.
+const maxRequestSeconds = 86400
+
 // parseSeconds reads "0.123" (nginx's $request_time, millisecond resolution).
 func parseSeconds(b []byte) (time.Duration, bool) {
 	var whole, frac int64
@@ -457,6 +473,9 @@ func parseSeconds(b []byte) (time.Duration, bool) {
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 		whole = whole*10 + int64(b[i]-'0')
 		i++
+		if whole > maxRequestSeconds {
+			return 0, false // not a request time (and would overflow)
+		}
 	}
 	if i == 0 {
 		return 0, false
