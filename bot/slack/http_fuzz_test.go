@@ -20,6 +20,7 @@ import (
 
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 )
 
 // FuzzCommandText: text the user typed, escaped as Slack sends it, reads
@@ -80,8 +81,8 @@ func newFuzzRig(f *testing.F) *fuzzRig {
 	log := slog.New(slog.DiscardHandler)
 	reg := commands.NewRegistry(cfgFn, nil, log)
 	reg.MustRegister(
-		&commands.Verb{Name: "ping", Run: func(context.Context, *commands.Call) (commands.Response, error) { return commands.Text("pong"), nil }},
-		&commands.Verb{Name: "echo", Params: []commands.Param{{Name: "text", Rest: true}}, Flags: []commands.Flag{{Name: "public", Bool: true}},
+		&commands.Verb{Name: "ping", Access: policy.Read, Run: func(context.Context, *commands.Call) (commands.Response, error) { return commands.Text("pong"), nil }},
+		&commands.Verb{Name: "echo", Access: policy.Read, Params: []commands.Param{{Name: "text", Rest: true}}, Flags: []commands.Flag{{Name: "public", Bool: true}},
 			Run: func(_ context.Context, c *commands.Call) (commands.Response, error) {
 				resp := commands.Text("%s", c.Arg(0))
 				resp.Ephemeral = !c.Has("public")
@@ -89,6 +90,8 @@ func newFuzzRig(f *testing.F) *fuzzRig {
 			}},
 	)
 	reg.AddHook(func(_ context.Context, c *commands.Call, _ string, _ commands.Response) { r.record(*c.Req) })
+	// A button is its verb to the policy: everyone may click this one.
+	reg.Declare(&commands.Verb{Name: "fuzz", Access: policy.Read})
 	reg.RegisterButton("fuzz", func(_ context.Context, req commands.Request, value string) (commands.Response, error) {
 		req.Text = value // the value, for the check
 		r.record(req)
