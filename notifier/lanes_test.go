@@ -175,8 +175,9 @@ func TestSickChannelDoesNotDelayHealthyOne(t *testing.T) {
 		// second for each held answer (the lookup before a resend, then the
 		// post): about ten attempts in the minute when the machine is idle.
 		// The clock moves as fast as the healthy channel is served, so a
-		// loaded machine records fewer; at least some, into the second half.
-		if posts < 4 || reqs[len(reqs)-1].At.Sub(start) < 30*time.Second {
+		// loaded machine records fewer (3 at a load of 16); at least two, the
+		// last in the second half.
+		if posts < 2 || reqs[len(reqs)-1].At.Sub(start) < 30*time.Second {
 			t.Fatalf("sick channel tried %d times over %s, last at %s: not retried all the while", posts, sickPhase, reqs[len(reqs)-1].At.Sub(start))
 		}
 		if got := len(fake.Messages()) - len(queued); got != 0 {
