@@ -476,7 +476,7 @@ func TestOutageAgainAfterRecovery(t *testing.T) {
 	if again.at != 15*time.Minute+o.cfg.Notifier.GroupWait {
 		t.Errorf("the second outage announced at %s, want at %s", rel(again.at), rel(15*time.Minute+o.cfg.Notifier.GroupWait))
 	}
-	if _, l := o.tr.find(t, i, "Value: 1"); l.at != again.at {
+	if _, l := o.tr.find(t, i, "Failed checks: 1"); l.at != again.at {
 		t.Errorf("the second outage does not count from its own first failure")
 	}
 	_, second := o.tr.find(t, i, "[#6 in #5] [WARNING] restarting demo (attempt 2 of 3)…")
