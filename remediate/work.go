@@ -354,7 +354,9 @@ func (r *Remediator) spent(ctx context.Context, target, action, fingerprint stri
 			r.Log.Error("remediation: budget alert", "target", target, "err", err)
 		}
 	}
-	r.tell(ctx, target, fingerprint, chat.SevCritical, text)
+	r.reply(ctx, fingerprint, chat.SevCritical, text)
+	// The incident's own thread is not told that it is being opened.
+	r.record(ctx, target, budget+": a human is needed")
 	r.audit(ctx, target, action, text, "error")
 }
 
@@ -364,11 +366,21 @@ func BudgetFingerprint(target string) string { return "restart_budget:" + target
 // tell posts text in the thread of the alert that caused the action and
 // in the incident timeline of the target.
 func (r *Remediator) tell(ctx context.Context, target, fingerprint string, sev chat.Severity, text string) {
+	r.reply(ctx, fingerprint, sev, text)
+	r.record(ctx, target, text)
+}
+
+// reply posts text in the thread of the alert with fingerprint.
+func (r *Remediator) reply(ctx context.Context, fingerprint string, sev chat.Severity, text string) {
 	if r.Outbox != nil && fingerprint != "" {
 		if err := r.Outbox.Reply(ctx, "alert:"+fingerprint, chat.Message{Text: text, Severity: sev}); err != nil {
 			r.Log.Warn("remediation: reply in the alert's thread", "err", err)
 		}
 	}
+}
+
+// record puts text in the incident timeline of target.
+func (r *Remediator) record(ctx context.Context, target, text string) {
 	if r.Timeline != nil {
 		r.Timeline(ctx, target, Actor, text)
 	}
