@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"opsbot/chat"
+	"opsbot/human"
 	"opsbot/incident"
 )
 
@@ -43,7 +44,7 @@ func header(inc incident.Incident, now time.Time) chat.Message {
 			{Name: "Stage", Value: stage, Inline: true},
 			{Name: "Severity", Value: inc.Severity, Inline: true},
 			{Name: "Lead", Value: lead, Inline: true},
-			{Name: "Elapsed", Value: incident.FormatDuration(inc.Elapsed(now)), Inline: true},
+			{Name: "Elapsed", Value: human.Duration(inc.Elapsed(now)), Inline: true},
 			{Name: "Target", Value: orDefault(inc.Target, "every target"), Inline: true},
 		},
 		Context: fmt.Sprintf("opened %s by %s · as of %s · /ops incident show %d",
@@ -86,7 +87,9 @@ func entryMessage(inc incident.Incident, e incident.Entry) chat.Message {
 	case incident.KindCommand:
 		m.Text = "Command" + who + ": " + e.Text
 	case incident.KindAction:
-		m.Text = "Automatic action" + who + ": " + e.Text
+		// The bot is the actor of every automatic action: "Automatic
+		// action (opsbot (automatic))" would say it twice.
+		m.Text = "Automatic action: " + e.Text
 	case incident.KindPostMortem:
 		m.Text = "Post-mortem draft written" + who + ": fill in root cause and prevention."
 	default:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"opsbot/chat"
+	"opsbot/human"
 	"opsbot/incident"
 )
 
@@ -25,7 +26,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) error {
 			continue
 		}
 		e := incident.Entry{At: now, Actor: "opsbot", Kind: incident.KindReminder, Stage: 0, Ref: inc.ReminderKey(),
-			Text: fmt.Sprintf("%s is past its target (%s on the incident clock, %s since opening)", inc.Stage, incident.FormatDuration(inc.Stage.Target()), incident.FormatDuration(inc.Elapsed(now)))}
+			Text: fmt.Sprintf("%s is past its target (%s on the incident clock, %s since opening)", inc.Stage, human.Duration(inc.Stage.Target()), human.Duration(inc.Elapsed(now)))}
 		marked, err := s.st.MarkReminded(ctx, inc.ID, inc.ReminderKey(), e)
 		if err != nil {
 			errs = append(errs, err)
@@ -48,10 +49,10 @@ func (s *Service) reminder(inc incident.Incident, now time.Time) chat.Message {
 	}
 	m := chat.Message{Severity: chat.SevWarning, Title: fmt.Sprintf("Reminder: incident #%d is past its %s target", inc.ID, inc.Stage)}
 	if inc.Lead != "" {
-		m.Text = fmt.Sprintf("Lead %s: the %s stage (%s) has run %s since opening; %s.", incident.LeadName(inc.Lead), inc.Stage, inc.Stage.WindowText(), incident.FormatDuration(inc.Elapsed(now)), next)
+		m.Text = fmt.Sprintf("Lead %s: the %s stage (%s) has run %s since opening; %s.", incident.LeadName(inc.Lead), inc.Stage, inc.Stage.WindowText(), human.Duration(inc.Elapsed(now)), next)
 		m.Mentions = append(m.Mentions, incident.MentionID(inc.Lead))
 	} else {
-		m.Text = fmt.Sprintf("Nobody leads it: take it with /ops incident lead %d <user>. The %s stage (%s) has run %s since opening; %s.", inc.ID, inc.Stage, inc.Stage.WindowText(), incident.FormatDuration(inc.Elapsed(now)), next)
+		m.Text = fmt.Sprintf("Nobody leads it: take it with /ops incident lead %d <user>. The %s stage (%s) has run %s since opening; %s.", inc.ID, inc.Stage, inc.Stage.WindowText(), human.Duration(inc.Elapsed(now)), next)
 	}
 	if s.cfg().Incidents.RemindChannel {
 		if c := channelMention(inc.Channel); c != "" {

@@ -109,7 +109,7 @@ func TestReminderNamesTheLeadAndTheChannel(t *testing.T) {
 	}
 	out := e.out.String()
 	if !strings.Contains(out, "Reminder: incident #1 is past its discovery target @alice @channel") ||
-		!strings.Contains(out, "Lead @alice: the discovery stage (0–5 min) has run 5m since opening") {
+		!strings.Contains(out, "Lead @alice: the discovery stage (0–5 min) has run 5 min since opening") {
 		t.Fatalf("reminder does not name the lead and the channel:\n%s", out)
 	}
 }
@@ -370,7 +370,7 @@ func TestOneThreadOnTheConsole(t *testing.T) {
 		"    ↳ [#4 in #1] Note (console:alice): workers stuck",
 		"  Stage: assessment (5–10 min)",
 		"  Lead: @alice",
-		"  Elapsed: 4m",
+		"  Elapsed: 4 min",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console lacks %q:\n%s", want, out)

@@ -115,6 +115,11 @@ func (h *Health) observe(ctx context.Context, cfg *config.Config, t config.Targe
 		l, ok := lines[check]
 		cs := st.Checks[check]
 		if ok && down(l) {
+			if check == "api" && cs.Failures > 0 && h.restartCleared(ctx, t.Name, time.UnixMilli(cs.Since)) {
+				// Down again after a restart brought it back (and resolved
+				// its alert): a new outage, counted and announced afresh.
+				cs = checkState{}
+			}
 			cs.Failures++
 			if cs.Since == 0 {
 				cs.Since = now.UnixMilli()
@@ -172,6 +177,13 @@ func (h *Health) recovery(ctx context.Context, target string, downSince time.Tim
 		return ""
 	}
 	return fmt.Sprintf("; recovered after restart %d of %d (%s)", a.Attempt, a.Budget, human.Duration(a.FinishedAt.Sub(a.StartedAt.Time)))
+}
+
+// restartCleared reports whether an automatic restart of target brought
+// its api back after since.
+func (h *Health) restartCleared(ctx context.Context, target string, since time.Time) bool {
+	a, err := store.LastRemediationAttempt(ctx, h.Store.DB, target, ActRestart)
+	return err == nil && a.Outcome == outcomeCleared && !a.FinishedAt.IsZero() && a.FinishedAt.After(since)
 }
 
 // down reports whether a status line means its check is down. A slow api

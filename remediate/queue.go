@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"time"
 
@@ -151,20 +152,26 @@ func MigrateQueue(ctx context.Context, st *store.Store, log *slog.Logger) error 
 		return fmt.Errorf("migrate action queue: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
+	// One lock per schema, as the store's migrations: stores in other
+	// schemas of the database do not wait for each other.
+	var schema string
+	if err := conn.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("migrate action queue: %w", err)
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("opsbot-queue-migrate:" + schema))
+	key := int64(h.Sum64() >> 1)
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
 		return fmt.Errorf("migrate action queue: lock: %w", err)
 	}
 	defer func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLockKey)
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
 	}()
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate action queue: %w", err)
 	}
 	return nil
 }
-
-// migrateLockKey names the advisory lock of the queue's migrations.
-const migrateLockKey int64 = 0x6f7073626f7471 // "opsbotq"
 
 func (r *Remediator) newClient() (*river.Client[*sql.Tx], error) {
 	workers := river.NewWorkers()

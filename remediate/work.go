@@ -66,6 +66,9 @@ func orDur(d, def time.Duration) time.Duration {
 type result struct {
 	outcome string
 	text    string // told in the thread, the timeline and the audit
+	// resolve, when set, is the observation that the alert the action
+	// answered is over, made once the outcome is told.
+	resolve *alert.Alert
 }
 
 // work runs one queued attempt and tells what it did.
@@ -87,7 +90,7 @@ func (r *Remediator) work(ctx context.Context, a Args, complete func(ctx context
 	t, known := r.Config().Target(a.Target)
 	switch {
 	case !known:
-		res = result{outcomeFailed, fmt.Sprintf("%s of %s not started: the target is no longer configured", actionNoun(a.Action), a.Target)}
+		res = result{outcome: outcomeFailed, text: fmt.Sprintf("%s of %s not started: the target is no longer configured", actionNoun(a.Action), a.Target)}
 	default:
 		r.tell(bg, a.Target, a.Fingerprint, chat.SevWarning, starting(a))
 		switch a.Action {
@@ -100,7 +103,7 @@ func (r *Remediator) work(ctx context.Context, a Args, complete func(ctx context
 		}
 	}
 	if ctx.Err() != nil && res.outcome != outcomeCleared {
-		res = result{outcomeLost, fmt.Sprintf("%s %d of %d on %s interrupted: the bot is stopping or lost the lead", actionNoun(a.Action), a.Attempt, a.Budget, a.Target)}
+		res = result{outcome: outcomeLost, text: fmt.Sprintf("%s %d of %d on %s interrupted: the bot is stopping or lost the lead", actionNoun(a.Action), a.Attempt, a.Budget, a.Target)}
 	}
 	sev := chat.SevOK
 	switch res.outcome {
@@ -110,6 +113,11 @@ func (r *Remediator) work(ctx context.Context, a Args, complete func(ctx context
 		sev = chat.SevWarning
 	}
 	r.tell(bg, a.Target, a.Fingerprint, sev, res.text)
+	if res.resolve != nil && r.Sink != nil {
+		if err := r.Sink.Notify(bg, *res.resolve); err != nil {
+			r.Log.Error("remediation: resolve", "alert", res.resolve.Fingerprint, "err", err)
+		}
+	}
 	result := "ok"
 	if res.outcome != outcomeCleared {
 		result = "error"
@@ -152,21 +160,33 @@ func starting(a Args) string {
 
 func (r *Remediator) restart(ctx context.Context, t config.Target, a Args) result {
 	if r.Actions == nil {
-		return result{outcomeFailed, fmt.Sprintf("restart %d of %d of %s not started: this bot runs no actions", a.Attempt, a.Budget, t.Name)}
+		return result{outcome: outcomeFailed, text: fmt.Sprintf("restart %d of %d of %s not started: this bot runs no actions", a.Attempt, a.Budget, t.Name)}
 	}
+	// Timed on the clock of the attempt rows, so the thread and the
+	// resolve ("recovered after restart 1 of 3 (14 s)") tell one duration.
+	start := r.Now()
 	res, err := r.Actions.RunAutomatic(ctx, t, ops.ActRestart, Actor)
+	took := r.Now().Sub(start)
 	var busy *ops.BusyError
 	switch {
 	case errors.As(err, &busy):
-		return result{outcomeBusy, fmt.Sprintf("restart of %s not started: %v; not counted against the budget", t.Name, err)}
+		return result{outcome: outcomeBusy, text: fmt.Sprintf("restart of %s not started: %v; not counted against the budget", t.Name, err)}
 	case err != nil:
-		return result{outcomeFailed, fmt.Sprintf("restart %d of %d of %s could not start: %v", a.Attempt, a.Budget, t.Name, err)}
+		return result{outcome: outcomeFailed, text: fmt.Sprintf("restart %d of %d of %s could not start: %v", a.Attempt, a.Budget, t.Name, err)}
 	case res.RunErr != nil:
-		return result{outcomeFailed, fmt.Sprintf("restart %d of %d of %s failed after %s: %v", a.Attempt, a.Budget, t.Name, human.Duration(res.Took), res.RunErr)}
+		return result{outcome: outcomeFailed, text: fmt.Sprintf("restart %d of %d of %s failed after %s: %v", a.Attempt, a.Budget, t.Name, human.Duration(took), res.RunErr)}
 	case !res.Healthy:
-		return result{outcomeNotCleared, fmt.Sprintf("%s still unhealthy %s after restart %d of %d (%s)", t.Name, human.Duration(res.Took), a.Attempt, a.Budget, innermost(res.HealthErr))}
+		return result{outcome: outcomeNotCleared, text: fmt.Sprintf("%s still unhealthy %s after restart %d of %d (%s)", t.Name, human.Duration(took), a.Attempt, a.Budget, innermost(res.HealthErr))}
 	}
-	return result{outcomeCleared, fmt.Sprintf("%s healthy again %s after restart %d of %d", t.Name, human.Duration(res.Took), a.Attempt, a.Budget)}
+	out := result{outcome: outcomeCleared, text: fmt.Sprintf("%s healthy again %s after restart %d of %d", t.Name, human.Duration(took), a.Attempt, a.Budget)}
+	if a.Fingerprint == DownFingerprint("api", t.Name) {
+		// The restart's health check is the api check passing: the alert
+		// resolves now, not at the next health check an interval later.
+		out.resolve = &alert.Alert{Fingerprint: a.Fingerprint, Kind: "health", Rule: DownRule("api"), Target: t.Name,
+			Status: alert.Resolved, Summary: fmt.Sprintf("%s recovered after restart %d of %d (%s)", checkNoun("api"), a.Attempt, a.Budget, human.Duration(took)),
+			EndsAt: r.Now()}
+	}
+	return out
 }
 
 func (r *Remediator) flush(ctx context.Context, t config.Target, a Args) result {
@@ -179,10 +199,10 @@ func (r *Remediator) flush(ctx context.Context, t config.Target, a Args) result 
 		return nil
 	})
 	if busy := asBusy(lerr); busy != "" {
-		return result{outcomeBusy, fmt.Sprintf("cache flush of %s not started: %s; not counted against the budget", t.Name, busy)}
+		return result{outcome: outcomeBusy, text: fmt.Sprintf("cache flush of %s not started: %s; not counted against the budget", t.Name, busy)}
 	}
 	if err = errors.Join(lerr, err); err != nil {
-		return result{outcomeFailed, fmt.Sprintf("cache flush %d of %d on %s failed: %v", a.Attempt, a.Budget, t.Name, err)}
+		return result{outcome: outcomeFailed, text: fmt.Sprintf("cache flush %d of %d on %s failed: %v", a.Attempt, a.Budget, t.Name, err)}
 	}
 	did := fmt.Sprintf("cache flush %d of %d on %s removed %s in %s", a.Attempt, a.Budget, t.Name, keys(res.KeysBefore), human.Duration(res.Took))
 	var mem float64
@@ -207,10 +227,10 @@ func (r *Remediator) cleanup(ctx context.Context, t config.Target, a Args) resul
 		return nil
 	})
 	if busy := asBusy(lerr); busy != "" {
-		return result{outcomeBusy, fmt.Sprintf("cleanup of %s not started: %s; not counted against the budget", t.Name, busy)}
+		return result{outcome: outcomeBusy, text: fmt.Sprintf("cleanup of %s not started: %s; not counted against the budget", t.Name, busy)}
 	}
 	if err = errors.Join(lerr, err); err != nil {
-		return result{outcomeFailed, fmt.Sprintf("cleanup %d of %d on %s failed: %v", a.Attempt, a.Budget, t.Name, err)}
+		return result{outcome: outcomeFailed, text: fmt.Sprintf("cleanup %d of %d on %s failed: %v", a.Attempt, a.Budget, t.Name, err)}
 	}
 	did := fmt.Sprintf("cleanup %d of %d on %s freed %s (%d gzipped, %d deleted)", a.Attempt, a.Budget, t.Name, human.Bytes(rep.Freed),
 		rep.Count(cleanup.Gzip), rep.Count(cleanup.Delete))
@@ -224,12 +244,12 @@ func (r *Remediator) cleanup(ctx context.Context, t config.Target, a Args) resul
 // it the action did not clear the alert and a human is needed.
 func judge(did, what string, normal, v float64, err error) result {
 	if err != nil {
-		return result{outcomeNotCleared, fmt.Sprintf("%s; %s could not be measured again (%v): a human should check it", did, what, err)}
+		return result{outcome: outcomeNotCleared, text: fmt.Sprintf("%s; %s could not be measured again (%v): a human should check it", did, what, err)}
 	}
 	if v > normal {
-		return result{outcomeNotCleared, fmt.Sprintf("%s; %s still %s, above %s: a human is needed", did, what, pct(v), pct(normal))}
+		return result{outcome: outcomeNotCleared, text: fmt.Sprintf("%s; %s still %s, above %s: a human is needed", did, what, pct(v), pct(normal))}
 	}
-	return result{outcomeCleared, fmt.Sprintf("%s; %s now %s, at or below %s", did, what, pct(v), pct(normal))}
+	return result{outcome: outcomeCleared, text: fmt.Sprintf("%s; %s now %s, at or below %s", did, what, pct(v), pct(normal))}
 }
 
 func pct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " %" }
@@ -334,7 +354,9 @@ func (r *Remediator) spent(ctx context.Context, target, action, fingerprint stri
 			r.Log.Error("remediation: budget alert", "target", target, "err", err)
 		}
 	}
-	r.tell(ctx, target, fingerprint, chat.SevCritical, text)
+	r.reply(ctx, fingerprint, chat.SevCritical, text)
+	// The incident's own thread is not told that it is being opened.
+	r.record(ctx, target, budget+": a human is needed")
 	r.audit(ctx, target, action, text, "error")
 }
 
@@ -344,11 +366,21 @@ func BudgetFingerprint(target string) string { return "restart_budget:" + target
 // tell posts text in the thread of the alert that caused the action and
 // in the incident timeline of the target.
 func (r *Remediator) tell(ctx context.Context, target, fingerprint string, sev chat.Severity, text string) {
+	r.reply(ctx, fingerprint, sev, text)
+	r.record(ctx, target, text)
+}
+
+// reply posts text in the thread of the alert with fingerprint.
+func (r *Remediator) reply(ctx context.Context, fingerprint string, sev chat.Severity, text string) {
 	if r.Outbox != nil && fingerprint != "" {
 		if err := r.Outbox.Reply(ctx, "alert:"+fingerprint, chat.Message{Text: text, Severity: sev}); err != nil {
 			r.Log.Warn("remediation: reply in the alert's thread", "err", err)
 		}
 	}
+}
+
+// record puts text in the incident timeline of target.
+func (r *Remediator) record(ctx context.Context, target, text string) {
 	if r.Timeline != nil {
 		r.Timeline(ctx, target, Actor, text)
 	}

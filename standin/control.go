@@ -78,6 +78,9 @@ func (b *Backend) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"result": "started"})
 	})
 	mux.HandleFunc("POST /ctl/restart", func(w http.ResponseWriter, r *http.Request) {
+		if b.opts.OnRestart != nil {
+			b.opts.OnRestart()
+		}
 		b.mu.Lock()
 		mode := b.restartMode
 		if mode == RestartHang {

@@ -91,6 +91,10 @@ type Options struct {
 	// UploadFiles to create [24].
 	UploadFiles int
 	Log         *slog.Logger
+	// OnRestart, when set, is called as a restart is asked for, before the
+	// service goes down: a test on an injected clock moves its clock there,
+	// so a restart takes as long as it would for a real service.
+	OnRestart func()
 }
 
 func (o *Options) defaults() error {
@@ -371,6 +375,9 @@ func (b *Backend) Start() error {
 // Restart stops the service, waits StartDelay and starts it again (health
 // failing afterwards when the restart mode is RestartUnhealthy).
 func (b *Backend) Restart() error {
+	if b.opts.OnRestart != nil {
+		b.opts.OnRestart()
+	}
 	b.Stop()
 	if !b.sleep(b.opts.StartDelay) {
 		return errors.New("standin: closed")
