@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -221,6 +222,9 @@ func (s *Service) create(ctx context.Context, title, sev, target, actor string, 
 		if err := s.out.Send(ctx, inc.Channel, Owner(id), header(inc, now)); err != nil {
 			s.log.Error("incident thread not started", "id", id, "channel", inc.Channel, "err", err)
 		}
+	}
+	if target != "" {
+		s.backfill(ctx, id, target)
 	}
 	s.poke()
 	return inc, nil
@@ -614,3 +618,52 @@ func orNone(list []string) string {
 }
 
 func cutText(s string, n int) string { return textclip.Runes(s, n, textclip.Ellipsis) }
+
+// backfill puts into a new incident's timeline what already happened on
+// its target: the alerts firing there (at the time each began, so the
+// impact window starts with the fault, not with the incident) and the
+// automatic actions taken since the first of them. An incident opened when
+// the restart budget ran out thus carries the outage that led to it.
+func (s *Service) backfill(ctx context.Context, id int64, target string) {
+	firing, err := store.ListAlerts(ctx, s.st.DB, store.AlertFiring, 200)
+	if err != nil {
+		s.log.Warn("incident backfill: alerts", "id", id, "err", err)
+		return
+	}
+	var es []incident.Entry
+	var since time.Time
+	for _, a := range firing {
+		if a.Target != target {
+			continue
+		}
+		text := fmt.Sprintf("[%s] %s on %s", a.Severity, a.Rule, target)
+		if a.Summary != "" {
+			text += ": " + textclip.Runes(s.redact(a.Summary), maxSummary, textclip.Ellipsis)
+		}
+		es = append(es, incident.Entry{At: a.StartedAt.Time, Actor: "alert:" + a.Rule, Kind: incident.KindAlert, Ref: a.Fingerprint,
+			Status: alert.Firing, Text: text})
+		if since.IsZero() || a.StartedAt.Before(since) {
+			since = a.StartedAt.Time
+		}
+	}
+	if len(es) == 0 {
+		return
+	}
+	rows, err := s.st.AuditSince(ctx, since)
+	if err != nil {
+		s.log.Warn("incident backfill: actions", "id", id, "err", err)
+	}
+	for _, r := range rows {
+		if r.Target != target || !strings.HasPrefix(r.Verb, "auto ") {
+			continue
+		}
+		es = append(es, incident.Entry{At: r.At.Time, Actor: r.UserName, Kind: incident.KindAction,
+			Text: textclip.Runes(s.redact(r.Text), maxSummary, textclip.Ellipsis)})
+	}
+	sort.SliceStable(es, func(i, j int) bool { return es[i].At.Before(es[j].At) })
+	if _, err := s.change(ctx, id, func(inc incident.Incident, now time.Time) (incident.Incident, []incident.Entry, error) {
+		return inc, es, nil
+	}); err != nil {
+		s.log.Warn("incident backfill", "id", id, "err", err)
+	}
+}

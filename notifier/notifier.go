@@ -99,8 +99,9 @@ func New(st *store.Store, poster chat.Poster, cfg func() *config.Config, log *sl
 }
 
 // OnAlert adds a hook called once for each alert episode when it is
-// announced: after its group window, and not while it is silenced or its
-// target is in maintenance (so a planned restart opens no incident).
+// announced (after its group window, and not while it is silenced or its
+// target is in maintenance, so a planned restart opens no incident), and
+// once more when an announced episode resolves.
 func (n *Notifier) OnAlert(h func(ctx context.Context, a alert.Alert)) {
 	n.hookMu.Lock()
 	defer n.hookMu.Unlock()
@@ -208,6 +209,16 @@ func (n *Notifier) apply(ctx context.Context, tx *sqlx.Tx, alerts []alert.Alert,
 			}
 			if !cur.RoutedAt.IsZero() {
 				resolved = append(resolved, cur.ID)
+				// Announced alerts tell the hooks (incident timelines) that
+				// they ended, with what resolved them.
+				row, err := store.AlertByID(ctx, tx, cur.ID)
+				if err != nil {
+					return out, err
+				}
+				if row.EndSummary != "" {
+					row.Summary = row.EndSummary
+				}
+				out.resolvedRows = append(out.resolvedRows, row)
 			}
 			out.resolved = append(out.resolved, a.Fingerprint)
 			continue

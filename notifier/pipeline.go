@@ -124,9 +124,10 @@ func (n *Notifier) pokePipeline() {
 
 // applied is what the dedup stage hands the stages after the transaction.
 type applied struct {
-	firing    []firingAlert
-	resolved  []string
-	escalated []store.AlertRow
+	firing       []firingAlert
+	resolvedRows []store.AlertRow // announced alerts that ended
+	resolved     []string
+	escalated    []store.AlertRow
 }
 
 type firingAlert struct {
@@ -213,6 +214,7 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 	// Callbacks run after the commit and outside every lock.
 	n.afterRoute(ctx, routed)
 	n.afterEscalate(ctx, res.escalated)
+	n.callHooks(ctx, &n.hooks, res.resolvedRows)
 	if n.actions != nil {
 		cfg := n.cfg()
 		for _, f := range res.firing {
