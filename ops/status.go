@@ -23,6 +23,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/config"
+	"opsbot/human"
 	"opsbot/textclip"
 )
 
@@ -474,7 +475,7 @@ func checkUploads(ctx context.Context, t config.Target, th config.Thresholds) Li
 
 func checkLogging(ctx context.Context, t config.Target) Line {
 	maxAge := orDefault(t.LogMaxAge, time.Hour)
-	l := Line{Target: t.Name, Check: "logging", Threshold: "written within " + maxAge.String()}
+	l := Line{Target: t.Name, Check: "logging", Threshold: "written within " + human.Duration(maxAge)}
 	if len(t.Logs) == 0 {
 		l.Level, l.Value = LevelSkip, "no logs configured"
 		return l
@@ -497,7 +498,7 @@ func checkLogging(ctx context.Context, t config.Target) Line {
 		}
 		age := time.Since(st.ModTime())
 		if age > maxAge {
-			stale = append(stale, fmt.Sprintf("%s (%s)", n, age.Round(time.Minute)))
+			stale = append(stale, fmt.Sprintf("%s (%s)", n, human.Duration(age.Round(time.Minute))))
 		}
 		if newest < 0 || age < newest {
 			newest = age
@@ -512,7 +513,7 @@ func checkLogging(ctx context.Context, t config.Target) Line {
 	case len(stale) > 0:
 		l.Level, l.Value = LevelWarning, "stale: "+strings.Join(stale, ", ")
 	default:
-		l.Value = fmt.Sprintf("%d logs, newest %s ago", len(names), max(newest, 0).Round(time.Second))
+		l.Value = fmt.Sprintf("%d logs, newest %s ago", len(names), human.Duration(max(newest, 0).Round(time.Second)))
 	}
 	return l
 }
@@ -569,7 +570,7 @@ func (r Report) Message() chat.Message {
 	return chat.Message{
 		Title:    "Status: " + strings.ToUpper(v.String()),
 		Severity: sev,
-		Text:     fmt.Sprintf("%s (%d checks in %s)", summary, len(r.Lines), r.Took.Round(time.Millisecond)),
+		Text:     fmt.Sprintf("%s (%d checks in %s)", summary, len(r.Lines), human.Duration(r.Took.Round(time.Millisecond))),
 		Code:     strings.TrimRight(b.String(), "\n"),
 	}
 }

@@ -207,7 +207,7 @@ func TestStatusDatabaseAndLogsBroken(t *testing.T) {
 	if l := line(t, r, "demo", "database"); l.Level != LevelFailing || l.Value != "missing: gone.db" {
 		t.Errorf("database = %+v", l)
 	}
-	if l := line(t, r, "demo", "logging"); l.Level != LevelFailing || l.Value != "missing: security; stale: error (2h0m0s)" {
+	if l := line(t, r, "demo", "logging"); l.Level != LevelFailing || l.Value != "missing: security; stale: error (2 h)" {
 		t.Errorf("logging = %+v", l)
 	}
 	if l := line(t, r, "demo", "uploads"); l.Level != LevelFailing || l.Value != "folder missing" {
