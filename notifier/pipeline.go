@@ -279,7 +279,7 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 				}
 				alerts = append(alerts, a)
 			}
-			if res, err = n.apply(ctx, tx, alerts, now); err != nil {
+			if res, err = n.apply(ctx, tx, collapse(alerts), now); err != nil {
 				return err
 			}
 			if err := n.markSilenced(ctx, tx, res.firing, now); err != nil {
@@ -325,6 +325,35 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 		}
 	}
 	return count == claimBatch, nil
+}
+
+// collapse merges observations of one fingerprint that follow each other
+// in a batch with the same status (two replicas, or two Alertmanagers,
+// observing the same alert), so the dedup stage looks the alert up and
+// writes it once instead of once per copy. The result is what applying
+// them one by one leaves: the first firing copy's identity and start, the
+// latest value, summary and severity, the latest detail given; of resolves
+// the first counts (the next finds nothing firing). A fingerprint's fire
+// and resolve keep their order.
+func collapse(alerts []alert.Alert) []alert.Alert {
+	out := make([]alert.Alert, 0, len(alerts))
+	last := make(map[string]int, len(alerts)) // fingerprint → its latest entry in out
+	for _, a := range alerts {
+		i, ok := last[a.Fingerprint]
+		if !ok || out[i].Status != a.Status {
+			last[a.Fingerprint] = len(out)
+			out = append(out, a)
+			continue
+		}
+		if a.Status == alert.Firing {
+			m := &out[i]
+			m.Value, m.Summary, m.Severity = a.Value, a.Summary, a.Severity
+			if a.Detail != "" {
+				m.Detail = a.Detail
+			}
+		}
+	}
+	return out
 }
 
 // markSilenced notes which firing alerts a silence covers now (the silence
