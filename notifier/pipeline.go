@@ -173,9 +173,10 @@ func (s *source) writer() {
 			obs = append(obs, r.obs...)
 		}
 		err := s.n.append(obs)
-		if err != nil && len(batch) > 1 {
+		if err != nil && len(batch) > 1 && !errors.Is(err, context.DeadlineExceeded) {
 			// One call's rows may be what the store refuses: write each
-			// call on its own so the others are not failed with it.
+			// call on its own so the others are not failed with it (not
+			// when the store did not answer in time: it would not now).
 			for _, r := range batch {
 				r.done <- s.n.append(r.obs)
 			}
