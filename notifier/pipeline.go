@@ -60,7 +60,25 @@ type source struct {
 
 	mu   sync.Mutex
 	last map[string]int64 // fingerprint → last observation time (ms) used
+
+	qmu     sync.Mutex
+	queue   []*appendReq // Notify calls waiting for the next batch
+	writing bool         // a writer goroutine is draining queue
 }
+
+// appendReq is one Notify call's observations waiting to be written.
+type appendReq struct {
+	obs  []store.Observation
+	done chan error
+}
+
+const (
+	// appendBatch bounds the observations one append transaction writes.
+	appendBatch = 1000
+	// appendTimeout bounds one append transaction: it runs for every
+	// caller in its batch, so no single caller's context may end it.
+	appendTimeout = 30 * time.Second
+)
 
 // observedAt keeps one source's observations of a fingerprint strictly
 // ordered in time, so two made within one millisecond (fire, then resolve)
@@ -108,11 +126,96 @@ func (s *source) Notify(ctx context.Context, alerts ...alert.Alert) error {
 		obs[i] = store.Observation{Source: s.name, Fingerprint: a.Fingerprint, Status: a.Status,
 			ObservedAt: store.T(s.observedAt(a.Fingerprint, now)), Payload: string(payload), CreatedAt: store.T(now)}
 	}
-	if _, err := store.AppendObservations(ctx, s.n.st.DB, obs); err != nil {
+	if err := s.write(ctx, obs); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	s.n.pokePipeline()
 	return nil
+}
+
+// write appends obs and returns once they are committed. Calls made while
+// a batch is being written wait and go together in the next transaction
+// (group commit): a producer sending many small Notify calls at once costs
+// the store one commit per batch, not one per call, which at a thousand
+// observations a second is most of the store's work and of the callers'
+// wait. A lone call is written at once.
+func (s *source) write(ctx context.Context, obs []store.Observation) error {
+	req := &appendReq{obs: obs, done: make(chan error, 1)}
+	s.qmu.Lock()
+	s.queue = append(s.queue, req)
+	if !s.writing {
+		s.writing = true
+		go s.writer()
+	}
+	s.qmu.Unlock()
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		// The observations may still be written; appending is idempotent.
+		return ctx.Err()
+	}
+}
+
+// writer writes the queued calls in batches until the queue is empty.
+func (s *source) writer() {
+	for {
+		s.qmu.Lock()
+		var batch []*appendReq
+		rows := 0
+		for len(s.queue) > 0 && (len(batch) == 0 || rows+len(s.queue[0].obs) <= appendBatch) {
+			rows += len(s.queue[0].obs)
+			batch = append(batch, s.queue[0])
+			s.queue = s.queue[1:]
+		}
+		if len(batch) == 0 {
+			s.queue, s.writing = nil, false
+			s.qmu.Unlock()
+			return
+		}
+		s.qmu.Unlock()
+		obs := make([]store.Observation, 0, rows)
+		for _, r := range batch {
+			obs = append(obs, r.obs...)
+		}
+		err := s.n.append(obs)
+		if err != nil && len(batch) > 1 && !errors.Is(err, context.DeadlineExceeded) {
+			// One call's rows may be what the store refuses: write each
+			// call on its own so the others are not failed with it (not
+			// when the store did not answer in time: it would not now).
+			for _, r := range batch {
+				r.done <- s.n.append(r.obs)
+			}
+			continue
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// append writes observations in one transaction: one commit (one WAL
+// flush on PostgreSQL) for the lot. Appending is idempotent, so a
+// transaction that failed (two replicas appending the same observations
+// in another order can deadlock on the unique index) is tried again.
+func (n *Notifier) append(obs []store.Observation) error {
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	defer cancel()
+	if len(obs) == 1 {
+		_, err := store.AppendObservations(ctx, n.st.DB, obs)
+		return err
+	}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = n.st.Tx(ctx, func(tx *sqlx.Tx) error {
+			_, err := store.AppendObservations(ctx, tx, obs)
+			return err
+		})
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
 }
 
 func (n *Notifier) pokePipeline() {
@@ -184,7 +287,7 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 				}
 				alerts = append(alerts, a)
 			}
-			if res, err = n.apply(ctx, tx, alerts, now); err != nil {
+			if res, err = n.apply(ctx, tx, collapse(alerts), now); err != nil {
 				return err
 			}
 			if err := n.markSilenced(ctx, tx, res.firing, now); err != nil {
@@ -231,6 +334,35 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 		}
 	}
 	return count == claimBatch, nil
+}
+
+// collapse merges observations of one fingerprint that follow each other
+// in a batch with the same status (two replicas, or two Alertmanagers,
+// observing the same alert), so the dedup stage looks the alert up and
+// writes it once instead of once per copy. The result is what applying
+// them one by one leaves: the first firing copy's identity and start, the
+// latest value, summary and severity, the latest detail given; of resolves
+// the first counts (the next finds nothing firing). A fingerprint's fire
+// and resolve keep their order.
+func collapse(alerts []alert.Alert) []alert.Alert {
+	out := make([]alert.Alert, 0, len(alerts))
+	last := make(map[string]int, len(alerts)) // fingerprint → its latest entry in out
+	for _, a := range alerts {
+		i, ok := last[a.Fingerprint]
+		if !ok || out[i].Status != a.Status {
+			last[a.Fingerprint] = len(out)
+			out = append(out, a)
+			continue
+		}
+		if a.Status == alert.Firing {
+			m := &out[i]
+			m.Value, m.Summary, m.Severity = a.Value, a.Summary, a.Severity
+			if a.Detail != "" {
+				m.Detail = a.Detail
+			}
+		}
+	}
+	return out
 }
 
 // markSilenced notes which firing alerts a silence covers now (the silence

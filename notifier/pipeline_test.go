@@ -28,7 +28,7 @@ type replica struct {
 	n  *notifier.Notifier
 }
 
-func newReplica(t *testing.T, dsn string, get func() *config.Config) *replica {
+func newReplica(t testing.TB, dsn string, get func() *config.Config) *replica {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "postgres", dsn)
@@ -46,7 +46,7 @@ func newReplica(t *testing.T, dsn string, get func() *config.Config) *replica {
 	return &replica{st: st, n: notifier.New(st, router, get, log)}
 }
 
-func countRows(t *testing.T, st *store.Store, q string, args ...any) int {
+func countRows(t testing.TB, st *store.Store, q string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := st.Get(context.Background(), &n, q, args...); err != nil {
