@@ -184,12 +184,37 @@ func (n *Notifier) apply(ctx context.Context, tx *sqlx.Tx, alerts []alert.Alert,
 	}
 	var resolved []int64
 	var changed []sevChange
+	// One query tells which of the batch's fingerprints fire now, and new
+	// episodes are inserted together: a batch of alerts costs a few
+	// statements, not one or two per alert.
+	fps := make([]string, len(alerts))
+	for i, a := range alerts {
+		fps[i] = a.Fingerprint
+	}
+	active, err := store.FiringAlertsOf(ctx, tx, fps)
+	if err != nil {
+		return out, err
+	}
+	var fresh []*store.AlertRow // new episodes, inserted together
+	insert := func() error {
+		err := store.InsertAlerts(ctx, tx, fresh)
+		fresh = nil
+		return err
+	}
+	seen := make(map[string]bool, len(alerts)) // written in this batch: read again
 	for _, a := range alerts {
-		cur, err := store.FiringAlert(ctx, tx, a.Fingerprint)
-		found := err == nil
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return out, err
+		cur, found := active[a.Fingerprint]
+		if seen[a.Fingerprint] {
+			if err := insert(); err != nil {
+				return out, err
+			}
+			cur, err = store.FiringAlert(ctx, tx, a.Fingerprint)
+			found = err == nil
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return out, err
+			}
 		}
+		seen[a.Fingerprint] = true
 		if a.Status == alert.Resolved {
 			if !found {
 				continue // never fired here, or resolved already
@@ -262,10 +287,11 @@ func (n *Notifier) apply(ctx context.Context, tx *sqlx.Tx, alerts []alert.Alert,
 		row := store.AlertRow{Fingerprint: a.Fingerprint, Kind: a.Kind, Rule: a.Rule, Target: a.Target, Severity: a.Severity,
 			Labels: string(labels), Summary: a.Summary, Detail: a.Detail, Value: a.Value, StartedAt: store.T(start), LastSeenAt: store.T(now),
 			Pending: store.PendingGroup, RouteAt: store.T(windowEnd)}
-		if err := store.InsertAlert(ctx, tx, &row); err != nil {
-			return out, err
-		}
+		fresh = append(fresh, &row)
 		out.firing = append(out.firing, firingAlert{Alert: a})
+	}
+	if err := insert(); err != nil {
+		return out, err
 	}
 	if out.escalated, err = n.announceSeverity(ctx, tx, changed, now); err != nil {
 		return out, err

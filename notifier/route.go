@@ -102,8 +102,16 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 		}
 	}
 	// What was said in an alert's thread before its message existed (an
-	// automatic action) follows it now, in every channel it went to.
+	// automatic action) follows it now, in every channel it went to. Few
+	// alerts have such replies: find them in one query, not one per alert.
+	deferred, err := store.DeferredFingerprints(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range routed {
+		if !deferred[a.Fingerprint] {
+			continue
+		}
 		if err := n.threadDeferred(ctx, tx, a, now); err != nil {
 			return nil, err
 		}

@@ -116,6 +116,68 @@ func InsertAlert(ctx context.Context, q DBTX, a *AlertRow) error {
 	return nil
 }
 
+// FiringAlertsOf returns the firing episodes of fingerprints, by fingerprint
+// (absent when none fires).
+func FiringAlertsOf(ctx context.Context, q DBTX, fingerprints []string) (map[string]AlertRow, error) {
+	out := make(map[string]AlertRow, len(fingerprints))
+	for len(fingerprints) > 0 {
+		part := fingerprints[:min(500, len(fingerprints))]
+		fingerprints = fingerprints[len(part):]
+		query, args, err := sqlx.In(`SELECT `+alertCols+` FROM alerts WHERE state = 'firing' AND fingerprint IN (?)`, part)
+		if err != nil {
+			return nil, fmt.Errorf("firing alerts: %w", err)
+		}
+		var rows []AlertRow
+		if err := qselect(ctx, q, &rows, query, args...); err != nil {
+			return nil, fmt.Errorf("firing alerts: %w", err)
+		}
+		for _, r := range rows {
+			out[r.Fingerprint] = r
+		}
+	}
+	return out, nil
+}
+
+// InsertAlerts records new firing episodes, of distinct fingerprints, in
+// multi-row inserts, and sets their IDs.
+func InsertAlerts(ctx context.Context, q DBTX, rows []*AlertRow) error {
+	for len(rows) > 0 {
+		part := rows[:min(200, len(rows))]
+		rows = rows[len(part):]
+		var b strings.Builder
+		args := make([]any, 0, 14*len(part))
+		b.WriteString(`INSERT INTO alerts (fingerprint, kind, rule, target, severity, state, labels, summary, detail, value,
+		started_at, last_seen_at, pending, route_at) VALUES `)
+		for i, a := range part {
+			if a.Labels == "" {
+				a.Labels = "{}"
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, a.Fingerprint, a.Kind, a.Rule, a.Target, a.Severity, AlertFiring, a.Labels, a.Summary, a.Detail, a.Value,
+				a.StartedAt, a.LastSeenAt, a.Pending, a.RouteAt)
+		}
+		b.WriteString(` RETURNING id, fingerprint`)
+		var ids []struct {
+			ID          int64  `db:"id"`
+			Fingerprint string `db:"fingerprint"`
+		}
+		if err := qselect(ctx, q, &ids, b.String(), args...); err != nil {
+			return fmt.Errorf("insert alerts: %w", err)
+		}
+		byFP := make(map[string]int64, len(ids))
+		for _, r := range ids {
+			byFP[r.Fingerprint] = r.ID
+		}
+		for _, a := range part {
+			a.ID, a.State = byFP[a.Fingerprint], AlertFiring
+		}
+	}
+	return nil
+}
+
 // TouchAlert records that a firing alert was seen again.
 func TouchAlert(ctx context.Context, q DBTX, id int64, seen time.Time, value float64, summary string) error {
 	if _, err := qexec(ctx, q, `UPDATE alerts SET last_seen_at = ?, value = ?, summary = ? WHERE id = ?`, Ms(seen), value, summary, id); err != nil {
@@ -393,4 +455,18 @@ func SetAlertDetail(ctx context.Context, q DBTX, id int64, detail string) error 
 		return fmt.Errorf("alert detail: %w", err)
 	}
 	return nil
+}
+
+// DeferredFingerprints returns the fingerprints with replies waiting for
+// their alert's first message.
+func DeferredFingerprints(ctx context.Context, q DBTX) (map[string]bool, error) {
+	var fps []string
+	if err := qselect(ctx, q, &fps, `SELECT DISTINCT fingerprint FROM alert_replies`); err != nil {
+		return nil, fmt.Errorf("deferred replies: %w", err)
+	}
+	out := make(map[string]bool, len(fps))
+	for _, fp := range fps {
+		out[fp] = true
+	}
+	return out, nil
 }

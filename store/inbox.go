@@ -31,16 +31,27 @@ const observationCols = `id, source, fingerprint, observed_at, status, payload, 
 // many rows were new.
 func AppendObservations(ctx context.Context, q DBTX, obs []Observation) (int, error) {
 	added := 0
-	for _, o := range obs {
-		res, err := qexec(ctx, q, `INSERT INTO alert_inbox (source, fingerprint, observed_at, status, payload, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, fingerprint, observed_at, status) DO NOTHING`,
-			o.Source, o.Fingerprint, o.ObservedAt, o.Status, o.Payload, o.CreatedAt)
+	// Multi-row inserts: one statement per 500 observations, not one each.
+	for len(obs) > 0 {
+		part := obs[:min(500, len(obs))]
+		obs = obs[len(part):]
+		var b strings.Builder
+		args := make([]any, 0, 6*len(part))
+		b.WriteString(`INSERT INTO alert_inbox (source, fingerprint, observed_at, status, payload, created_at) VALUES `)
+		for i, o := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, o.Source, o.Fingerprint, o.ObservedAt, o.Status, o.Payload, o.CreatedAt)
+		}
+		b.WriteString(` ON CONFLICT (source, fingerprint, observed_at, status) DO NOTHING`)
+		res, err := qexec(ctx, q, b.String(), args...)
 		if err != nil {
-			return added, fmt.Errorf("append observation: %w", err)
+			return added, fmt.Errorf("append observations: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			added++
-		}
+		n, _ := res.RowsAffected()
+		added += int(n)
 	}
 	return added, nil
 }

@@ -83,6 +83,10 @@ func Open(ctx context.Context, driverName, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		db.SetMaxOpenConns(10)
+		// Keep them open: database/sql keeps 2 idle by default and closes
+		// the rest, and a new PostgreSQL connection (a new backend process)
+		// costs tens of milliseconds, more on a busy host.
+		db.SetMaxIdleConns(10)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	default:
 		return nil, fmt.Errorf("open store: unknown driver %q", driverName)
