@@ -327,7 +327,7 @@ func (a *App) jobAlert(ctx context.Context, n *notifier.Notifier, kind, rule, ta
 func (a *App) prune(ctx context.Context) error {
 	for {
 		r := a.Config().Store.Retention
-		if n, err := a.store.Prune(ctx, store.RetentionPolicy{Audit: r.Audit, Samples: r.Samples, Outbox: r.Outbox, Events: r.Events}, time.Now()); err != nil {
+		if n, err := a.store.Prune(ctx, store.RetentionPolicy{Audit: r.Audit, Samples: r.Samples, Outbox: r.Outbox, Events: r.Events, Inbox: r.Inbox}, time.Now()); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -110,6 +110,9 @@ type Retention struct {
 	Samples time.Duration `yaml:"samples"`
 	Outbox  time.Duration `yaml:"outbox"`
 	Events  time.Duration `yaml:"events"`
+	// Inbox keeps observations the pipeline applied (1,000 a second is
+	// about 3 GiB an hour on PostgreSQL, so hours, not days).
+	Inbox time.Duration `yaml:"inbox"`
 }
 
 // Log is the bot's own logging.
@@ -353,7 +356,7 @@ func Default() *Config {
 		HTTP: HTTP{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 			WriteTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute, MaxBodyBytes: 1 << 20,
 			MaxInFlight: InFlight{Slack: 64, Discord: 64, Alertmanager: 16}},
-		Store: Store{Driver: "sqlite", DSN: "./data/opsbot.db", Retention: Retention{Audit: 90 * 24 * time.Hour, Samples: 48 * time.Hour, Outbox: 7 * 24 * time.Hour, Events: 365 * 24 * time.Hour}},
+		Store: Store{Driver: "sqlite", DSN: "./data/opsbot.db", Retention: Retention{Audit: 90 * 24 * time.Hour, Samples: 48 * time.Hour, Outbox: 7 * 24 * time.Hour, Events: 365 * 24 * time.Hour, Inbox: time.Hour}},
 		Log:   Log{Level: "info", Format: "text"},
 		Thresholds: Thresholds{
 			ResponseTimeMS: Threshold{Normal: 500, Alert: 2000},

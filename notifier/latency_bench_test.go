@@ -87,7 +87,7 @@ func benchLatency(b *testing.B, rate int, duration time.Duration) {
 			// Cleanup under load: what was applied or delivered over 2 s ago.
 			go func() {
 				defer close(midDone)
-				mid = prune(ctx, st, store.RetentionPolicy{Outbox: 2 * time.Second}, time.Now())
+				mid = prune(ctx, st, store.RetentionPolicy{Inbox: 2 * time.Second}, time.Now())
 			}()
 		}
 		r := reps[j%2]
@@ -159,8 +159,8 @@ func benchLatency(b *testing.B, rate int, duration time.Duration) {
 		b.Fatal(err)
 	}
 	// After the retention every applied observation is older than it.
-	retention := cfg.Store.Retention.Outbox
-	final := prune(ctx, st, store.RetentionPolicy{Outbox: retention}, time.Now().Add(retention+time.Minute))
+	retention := cfg.Store.Retention.Inbox
+	final := prune(ctx, st, store.RetentionPolicy{Inbox: retention}, time.Now().Add(retention+time.Minute))
 	if final.err != nil {
 		b.Fatal(final.err)
 	}

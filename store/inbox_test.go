@@ -49,8 +49,8 @@ func TestInboxIsIdempotentAndClaimedOnce(t *testing.T) {
 		if pending, processed, err := store.InboxCounts(ctx, st.DB); err != nil || pending != 0 || processed != 2 {
 			t.Fatalf("counts %d/%d, %v", pending, processed, err)
 		}
-		// Applied observations go with the outbox's retention.
-		if _, err := st.Prune(ctx, store.RetentionPolicy{Outbox: time.Hour}, at.Add(2*time.Hour)); err != nil {
+		// Applied observations go after store.retention.inbox.
+		if _, err := st.Prune(ctx, store.RetentionPolicy{Inbox: time.Hour}, at.Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		if pending, processed, _ := store.InboxCounts(ctx, st.DB); pending+processed != 0 {

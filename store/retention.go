@@ -8,7 +8,7 @@ import (
 
 // RetentionPolicy bounds the bot's own tables.
 type RetentionPolicy struct {
-	Audit, Samples, Outbox, Events time.Duration
+	Audit, Samples, Outbox, Events, Inbox time.Duration
 }
 
 // Prune deletes rows older than the policy allows and returns how many.
@@ -34,9 +34,9 @@ func (s *Store) Prune(ctx context.Context, p RetentionPolicy, now time.Time) (in
 		{`DELETE FROM audit WHERE at < ?`, p.Audit},
 		{`DELETE FROM samples WHERE at < ?`, p.Samples},
 		{`DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?`, p.Outbox},
-		// Observations the pipeline has applied; kept as long as delivered
-		// notifications, for tracing an alert back to what was seen.
-		{`DELETE FROM alert_inbox WHERE processed_at IS NOT NULL AND processed_at < ?`, p.Outbox},
+		// Observations the pipeline has applied, kept a short while for
+		// tracing an alert back to what was seen.
+		{`DELETE FROM alert_inbox WHERE processed_at IS NOT NULL AND processed_at < ?`, p.Inbox},
 		// Replies whose alert was never announced (silenced until it ended).
 		{`DELETE FROM alert_replies WHERE created_at < ?`, p.Events},
 		{`DELETE FROM confirmations WHERE expires_at < ?`, p.Outbox},
