@@ -30,8 +30,8 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
-	"opsbot/standin"
 	"opsbot/remediate"
+	"opsbot/standin"
 	"opsbot/store"
 	demoverbs "opsbot/verbs/demo"
 )
@@ -167,6 +167,8 @@ func build(ctx context.Context, cfg *config.Config, st *store.Store, opts Option
 	a.console.FileDir = filepath.Join(dataDir(cfg), "files")
 	a.router.Set("console", a.console)
 	a.reg = commands.NewRegistry(a.Config, st, log)
+	// Everything opsbot posts on its own passes the same redactor as replies.
+	a.router.SetRedactor(a.reg.Redactor)
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics.MustRegister(a.reg.Collectors()...)
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "opsbot_build_info", Help: "Build information."}, []string{"version", "goversion"})

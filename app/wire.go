@@ -55,9 +55,13 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	cfg = a.Config()
 
 	n := notifier.New(a.store, a.router, a.Config, a.log)
+	redact := func(s string) string { return a.reg.Redactor().Redact(s) }
+	// Observations are redacted before they are stored: a probe's error
+	// can hold a URL with a password.
+	n.Redact = redact
 	a.routes["/webhooks/alertmanager"] = n.AlertmanagerHandler()
 	inc := incidents.New(a.store, n, a.Config, a.log)
-	inc.Redact = func(s string) string { return a.reg.Redactor().Redact(s) }
+	inc.Redact = redact
 	n.OnAlert(inc.OnAlert)
 	// A warning that turns critical opens (or joins) an incident too; the
 	// remediator is not told twice.
@@ -86,7 +90,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	bk := backup.New(a.store, a.Config, a.log)
 	// Rules and security scans are driven by the scheduler's "rules" and
 	// "security" jobs (cron specs in config), on the leader.
-	eng, err := rules.FromConfig(cfg, rules.Deps{Sink: n.Source("rules"), Store: a.store, Log: a.log})
+	eng, err := rules.FromConfig(cfg, rules.Deps{Sink: n.Source("rules"), Store: a.store, Log: a.log, Redact: redact})
 	if err != nil {
 		return err
 	}

@@ -22,10 +22,13 @@ type Outbox interface {
 }
 
 // Router is a Poster over several platforms: channels are addressed
-// "platform:id" ("slack:C123", "discord:987", "console").
+// "platform:id" ("slack:C123", "discord:987", "console"). It is where
+// messages posted on opsbot's own initiative leave (alerts, incident
+// threads, anything through the Outbox): each is redacted on the way out.
 type Router struct {
-	mu      sync.RWMutex
-	posters map[string]Poster
+	mu       sync.RWMutex
+	posters  map[string]Poster
+	redactor func() *Redactor
 }
 
 var _ Poster = (*Router)(nil)
@@ -38,6 +41,26 @@ func (r *Router) Set(platform string, p Poster) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.posters[platform] = p
+}
+
+// SetRedactor sets the redactor of outgoing messages, asked for each message
+// (it follows configuration reloads). Until it is set, or when it returns
+// nil, the built-in rules apply.
+func (r *Router) SetRedactor(f func() *Redactor) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.redactor = f
+}
+
+func (r *Router) redact(m Message) Message {
+	r.mu.RLock()
+	f := r.redactor
+	r.mu.RUnlock()
+	var red *Redactor
+	if f != nil {
+		red = f()
+	}
+	return red.Message(m)
 }
 
 // Platforms lists the installed platforms.
@@ -74,7 +97,7 @@ func (r *Router) Post(ctx context.Context, channel string, m Message) (Ref, erro
 	if err != nil {
 		return Ref{}, err
 	}
-	ref, err := p.Post(ctx, id, m)
+	ref, err := p.Post(ctx, id, r.redact(m))
 	ref.Platform = platform
 	return ref, err
 }
@@ -85,7 +108,7 @@ func (r *Router) Update(ctx context.Context, ref Ref, m Message) error {
 	if err != nil {
 		return err
 	}
-	return p.Update(ctx, ref, m)
+	return p.Update(ctx, ref, r.redact(m))
 }
 
 // Reply replies in a thread on its platform.
@@ -94,7 +117,7 @@ func (r *Router) Reply(ctx context.Context, parent Ref, m Message) (Ref, error) 
 	if err != nil {
 		return Ref{}, err
 	}
-	ref, err := p.Reply(ctx, parent, m)
+	ref, err := p.Reply(ctx, parent, r.redact(m))
 	ref.Platform = parent.Platform
 	return ref, err
 }

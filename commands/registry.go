@@ -22,6 +22,7 @@ import (
 	"opsbot/config"
 	"opsbot/policy"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // Hook sees every finished call (incident timelines listen here).
@@ -336,7 +337,11 @@ func (r *Registry) run(ctx context.Context, call *Call) (resp Response, _ *Call,
 			resp, result, detail = r.internal(err, call), "error", err.Error()
 		}
 	}()
+	call.Redactor = r.Redactor()
 	resp, err := call.Verb.Run(ctx, call)
+	if call.Verb.Private && !call.Has("public") {
+		resp.Ephemeral = true
+	}
 	if err != nil {
 		var ue *UserError
 		if errors.As(err, &ue) {
@@ -619,9 +624,29 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// truncate cuts s to at most n bytes on a character boundary: audit rows
+// keep valid UTF-8, which PostgreSQL insists on.
+func truncate(s string, n int) string { return textclip.Bytes(s, n, textclip.Ellipsis) }
+
+// IsPrivate tells adapters whether the answer to req will be shown to the
+// requester alone (a Private verb without --public), so a deferred answer
+// can be deferred privately too.
+func (r *Registry) IsPrivate(req Request) bool {
+	words := req.Args
+	if words == nil {
+		var err error
+		if words, err = Split(req.Text); err != nil || len(words) == 0 {
+			return false
+		}
 	}
-	return s[:n] + "…"
+	v := r.Lookup(words[0])
+	if v == nil {
+		return false
+	}
+	leaf, _, _, flags, err := bind(v, v.Name, words[1:])
+	if err != nil {
+		return false
+	}
+	_, public := flags["public"]
+	return leaf.Private && !public
 }

@@ -113,6 +113,10 @@ type Verb struct {
 	Access policy.Class
 	// Slow verbs are acknowledged at once and answered later by adapters.
 	Slow bool
+	// Private verbs answer with text that may quote logs: the reply is
+	// shown only to the requester unless the call has --public (the verb
+	// declares that flag).
+	Private bool
 	// Describe words the confirmation prompt ("restart api").
 	Describe func(c *Call) string
 	// Target names the served target a call concerns (for audit and incident timelines).
@@ -177,6 +181,11 @@ type Call struct {
 	// that grant it and their limits (the longest silence).
 	Grant policy.Decision
 
+	// Redactor is the one the registry applies to the reply. Verbs that
+	// match or cut text before it is shown (a log search) use it first.
+	// Nil applies the built-in rules.
+	Redactor *chat.Redactor
+
 	reg *Registry
 }
 
@@ -210,7 +219,7 @@ func (c *Call) Arg(i int) string {
 // Progress reports progress of long work to the adapter, if it listens.
 func (c *Call) Progress(format string, args ...any) {
 	if c.Req != nil && c.Req.Progress != nil {
-		c.Req.Progress(chat.Message{Text: fmt.Sprintf(format, args...)})
+		c.Req.Progress(c.Redactor.Message(chat.Message{Text: fmt.Sprintf(format, args...)}))
 	}
 }
 

@@ -125,6 +125,9 @@ type Target struct {
 	TempDir        string             `yaml:"temp_dir"`
 	Backup         Backup             `yaml:"backup"`
 	Cleanup        Cleanup            `yaml:"cleanup"`
+	// Env names variables of opsbot's environment passed on to the
+	// target's actions, beyond PATH, HOME, LANG and TZ.
+	Env []string `yaml:"env"`
 }
 
 // LogFile declares one log: where, in which format, in which time zone.
@@ -282,24 +285,29 @@ type Secrets struct {
 // All returns every configured secret value, for redaction.
 func (c *Config) All() []string {
 	var out []string
+	// Any length: a short secret is still a secret.
 	for _, s := range []Secret{c.Secrets.SlackBotToken, c.Secrets.SlackSigningSecret, c.Secrets.SlackAppToken,
 		c.Secrets.DiscordBotToken, c.Secrets.DiscordPublicKey, c.Secrets.AlertmanagerToken} {
-		if len(s) >= 6 {
+		if s != "" {
 			out = append(out, s.Reveal())
 		}
 	}
-	for _, t := range c.Targets {
-		if len(t.Redis.Password) >= 4 {
-			out = append(out, t.Redis.Password.Reveal())
-		}
-	}
-	if strings.Contains(c.Store.DSN.Reveal(), "@") {
-		if u, err := url.Parse(c.Store.DSN.Reveal()); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok && p != "" {
-				out = append(out, p)
+	dsnPassword := func(dsn Secret) {
+		if strings.Contains(dsn.Reveal(), "@") {
+			if u, err := url.Parse(dsn.Reveal()); err == nil && u.User != nil {
+				if p, ok := u.User.Password(); ok && p != "" {
+					out = append(out, p)
+				}
 			}
 		}
 	}
+	for _, t := range c.Targets {
+		if t.Redis.Password != "" {
+			out = append(out, t.Redis.Password.Reveal())
+		}
+		dsnPassword(t.Database.DSN)
+	}
+	dsnPassword(c.Store.DSN)
 	return out
 }
 
@@ -429,6 +437,7 @@ func LoadEnv(path string, env map[string]string) (*Config, error) {
 	for i := range c.Targets {
 		c.Targets[i].setDefaults()
 	}
+	checkEnvValues(c, env, &probs)
 	probs = append(probs, c.Validate()...)
 	if len(probs) > 0 {
 		return c, probs
@@ -550,6 +559,7 @@ func (c *Config) Validate() Problems {
 		if t.CommandTimeout < 0 || t.HealthTimeout < 0 {
 			p.add(path, "timeouts must be positive")
 		}
+		validateEnv(path+".env", t.Env, &p)
 	}
 	checkTh := func(name string, th Threshold, lowerIsWorse bool) {
 		if lowerIsWorse && th.Alert > th.Normal {

@@ -26,7 +26,7 @@ func Duration(d time.Duration) string {
 		}
 		return strconv.FormatInt(int64(ms), 10) + " ms"
 	case d < time.Minute:
-		s := d.Round(100*time.Millisecond).Seconds()
+		s := d.Round(100 * time.Millisecond).Seconds()
 		if s < 10 && s != float64(int64(s)) {
 			return strconv.FormatFloat(s, 'f', 1, 64) + " s"
 		}

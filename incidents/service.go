@@ -21,6 +21,7 @@ import (
 	"opsbot/config"
 	"opsbot/incident"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // MaxNote bounds a note's length in characters.
@@ -612,9 +613,4 @@ func orNone(list []string) string {
 	return strings.Join(list, ", ")
 }
 
-func cutText(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
-}
+func cutText(s string, n int) string { return textclip.Runes(s, n, textclip.Ellipsis) }

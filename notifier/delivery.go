@@ -13,6 +13,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // Send queues m as owner's message in channel ("slack:C123"). It is
@@ -297,10 +298,7 @@ func (n *Notifier) markDelivered(ctx context.Context, r store.OutboxRow, ref cha
 func (n *Notifier) failed(ctx context.Context, r store.OutboxRow, sendErr error) error {
 	now := n.Now()
 	cfg := n.cfg().Notifier
-	msg := sendErr.Error()
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
+	msg := textclip.Bytes(sendErr.Error(), 500, "")
 	if errors.Is(sendErr, chat.ErrPermanent) {
 		n.log.Error("notification parked: permanent failure", "id", r.ID, "channel", r.Channel, "err", msg)
 		return store.Park(ctx, n.st.DB, r.ID, now, msg)

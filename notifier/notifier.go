@@ -66,6 +66,10 @@ type Notifier struct {
 	Fence func() bool
 	lanes lanes // delivery lanes: claim holder, channels in flight
 
+	// Redact cleans what producers observed before it is stored (nil:
+	// the built-in rules).
+	Redact func(string) string
+
 	actions       Actions
 	defaultSource alert.Sink
 	amSource      alert.Sink
@@ -343,7 +347,6 @@ func (n *Notifier) Run(ctx context.Context) error {
 }
 
 const maxSleep = 5 * time.Second
-
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

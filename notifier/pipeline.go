@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"opsbot/alert"
+	"opsbot/chat"
 	"opsbot/store"
 )
 
@@ -93,8 +94,13 @@ func (s *source) Notify(ctx context.Context, alerts ...alert.Alert) error {
 		return nil
 	}
 	now := s.n.Now()
+	redact := s.n.Redact
+	if redact == nil {
+		redact = (*chat.Redactor)(nil).Redact
+	}
 	obs := make([]store.Observation, len(alerts))
 	for i, a := range alerts {
+		a.Summary, a.Detail = redact(a.Summary), redact(a.Detail)
 		payload, err := json.Marshal(a)
 		if err != nil {
 			return fmt.Errorf("notify: %w", err)

@@ -196,3 +196,28 @@ func TestTwoPipelinesOneMessagePerAlert(t *testing.T) {
 		t.Errorf("%d resolution replies for %d first messages", replies, posts)
 	}
 }
+
+// What a producer observed is redacted before it is stored: the inbox, the
+// alert row and the message all hold the masked text.
+func TestObservationsRedactedBeforeStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newRig(t, st, newPlatform(nil))
+		ctx := context.Background()
+		r.subscribe(t, "ops", "warning", "", "health")
+		r.notify(t, alert.Alert{Fingerprint: "redis_down:api", Kind: "health", Rule: "redis_down", Target: "api", Severity: "warning",
+			Summary: "redis://:hunter2@cache:6379 refused", Detail: "dial: password=hunter2"})
+		var payloads []string
+		if err := st.Select(ctx, &payloads, `SELECT payload FROM alert_inbox`); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := store.ListAlerts(ctx, st.DB, "", 10)
+		if len(payloads) != 1 || len(rows) != 1 {
+			t.Fatalf("%d observations, %d alerts", len(payloads), len(rows))
+		}
+		for _, s := range []string{payloads[0], rows[0].Summary, rows[0].Detail} {
+			if strings.Contains(s, "hunter2") {
+				t.Fatalf("secret stored: %s", s)
+			}
+		}
+	})
+}

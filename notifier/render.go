@@ -13,6 +13,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // AckAction is the button action id of Acknowledge. Its value is an alert
@@ -48,11 +49,7 @@ func short(d time.Duration) string { return human.Duration(d) }
 func value(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 func clip(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
+	return textclip.Runes(strings.ReplaceAll(s, "\n", " "), n, textclip.Ellipsis)
 }
 
 func state(a store.AlertRow, now time.Time) string {
@@ -136,6 +133,10 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 			m.Fields = append(m.Fields, chat.Field{Name: "Target", Value: a.Target, Inline: true})
 		}
 		switch {
+		case a.Kind == "health" && a.Value != 0:
+			// A health alert's value is its count of failed checks in a
+			// row; "0 now" would say nothing.
+			m.Fields = append(m.Fields, chat.Field{Name: "Failed checks", Value: value(a.Value), Inline: true})
 		case a.State == store.AlertResolved && a.EndValue != nil && *a.EndValue != a.Value:
 			m.Fields = append(m.Fields, chat.Field{Name: "Value", Value: value(*a.EndValue) + " now (was " + value(a.Value) + ")", Inline: true})
 		case a.Value != 0:
@@ -262,7 +263,7 @@ func resolvedText(a store.AlertRow, now time.Time) string {
 	switch {
 	case a.EndSummary != "" && a.EndSummary != a.Summary:
 		s += ": " + clip(a.EndSummary, 200)
-	case a.EndValue != nil && *a.EndValue != a.Value:
+	case a.Kind != "health" && a.EndValue != nil && *a.EndValue != a.Value:
 		s += fmt.Sprintf(": now %s (was %s)", value(*a.EndValue), value(a.Value))
 	}
 	return s + "."

@@ -201,7 +201,7 @@ func (a *Actions) run(ctx context.Context, t config.Target, act Action, by strin
 	start := time.Now()
 	err := a.guard(ctx, t.Name, string(act), by, cmdTimeout+deadline, hold, func(ctx context.Context) error {
 		a.Log.Info("action started", "target", t.Name, "action", act, "by", by)
-		res.Run, res.RunErr = RunArgv(ctx, argv, t.Workdir, cmdTimeout)
+		res.Run, res.RunErr = RunArgv(ctx, argv, t.Workdir, ActionEnv(t), cmdTimeout)
 		if res.RunErr == nil {
 			res.HealthTook, res.HealthErr = WaitHealthy(ctx, t.HealthURL, deadline, orDefault(a.HealthInterval, 500*time.Millisecond))
 		} else {

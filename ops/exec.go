@@ -7,10 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"opsbot/config"
+	"opsbot/textclip"
 )
 
 // TailBytes is how much of an action's combined output is kept.
@@ -31,11 +36,13 @@ type RunResult struct {
 	Truncated bool
 }
 
-// RunArgv runs argv (never through a shell) in dir, in a process group of
-// its own so that at timeout the whole group is killed, children included.
-// It keeps the last TailBytes of stdout and stderr combined. The error is
-// nil only when the command exited 0; a timeout wraps ErrTimeout.
-func RunArgv(ctx context.Context, argv []string, dir string, timeout time.Duration) (RunResult, error) {
+// RunArgv runs argv (never through a shell) in dir with the environment env
+// (ActionEnv: a child never inherits opsbot's environment, nor its secrets;
+// nil gives it only the base variables), in a process group of its own so
+// that at timeout the whole group is killed, children included. It keeps
+// the last TailBytes of stdout and stderr combined. The error is nil only
+// when the command exited 0; a timeout wraps ErrTimeout.
+func RunArgv(ctx context.Context, argv []string, dir string, env []string, timeout time.Duration) (RunResult, error) {
 	res := RunResult{Argv: argv, ExitCode: -1}
 	if len(argv) == 0 || argv[0] == "" {
 		return res, errors.New("run: empty argv (no command configured)")
@@ -49,6 +56,10 @@ func RunArgv(ctx context.Context, argv []string, dir string, timeout time.Durati
 	tail := &tailBuffer{max: TailBytes}
 	cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
+	if env == nil {
+		env = actionEnv(nil, os.Environ())
+	}
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = tail, tail
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
@@ -86,6 +97,33 @@ func RunArgv(ctx context.Context, argv []string, dir string, timeout time.Durati
 	return res, nil
 }
 
+// ActionEnv is the environment of t's actions, taken from opsbot's own:
+// PATH, HOME, LANG and TZ, and the variables t.Env names. A variable that
+// holds one of opsbot's secrets, by its name or by its value, is never
+// passed, even when named (config check refuses naming one).
+func ActionEnv(t config.Target) []string { return actionEnv(t.Env, os.Environ()) }
+
+func actionEnv(names, environ []string) []string {
+	env := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	secrets := config.SecretValues(env)
+	out := []string{} // not nil: nil would mean "inherit everything"
+	seen := map[string]bool{}
+	for _, name := range append(config.ActionBaseEnv(), names...) {
+		v, ok := env[name]
+		if !ok || seen[name] || config.IsSecretEnv(name) || config.HoldsSecret(v, secrets) {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name+"="+v)
+	}
+	return out
+}
+
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {
 	mu    sync.Mutex
@@ -109,8 +147,10 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String returns the tail as valid UTF-8: a cut tail may start inside a
+// character, and output may hold any bytes.
 func (t *tailBuffer) String() (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.buf), t.total > int64(len(t.buf))
+	return textclip.TailBytes(string(t.buf), t.max, ""), t.total > int64(len(t.buf))
 }

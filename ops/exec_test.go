@@ -14,32 +14,32 @@ import (
 )
 
 func TestRunArgvOutputAndExit(t *testing.T) {
-	res, err := RunArgv(context.Background(), []string{"sh", "-c", "echo out; echo err >&2; exit 3"}, t.TempDir(), 10*time.Second)
+	res, err := RunArgv(context.Background(), []string{"sh", "-c", "echo out; echo err >&2; exit 3"}, t.TempDir(), nil, 10*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("err = %v, want exit status 3", err)
 	}
 	if res.ExitCode != 3 || !strings.Contains(res.Output, "out") || !strings.Contains(res.Output, "err") {
 		t.Fatalf("res = %+v", res)
 	}
-	res, err = RunArgv(context.Background(), []string{"pwd"}, "/", 10*time.Second)
+	res, err = RunArgv(context.Background(), []string{"pwd"}, "/", nil, 10*time.Second)
 	if err != nil || res.ExitCode != 0 || strings.TrimSpace(res.Output) != "/" {
 		t.Fatalf("pwd: %+v %v", res, err)
 	}
 }
 
 func TestRunArgvEmpty(t *testing.T) {
-	_, err := RunArgv(context.Background(), nil, "", time.Second)
+	_, err := RunArgv(context.Background(), nil, "", nil, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "empty argv") {
 		t.Fatalf("err = %v", err)
 	}
-	_, err = RunArgv(context.Background(), []string{"/nonexistent/prog"}, "", time.Second)
+	_, err = RunArgv(context.Background(), []string{"/nonexistent/prog"}, "", nil, time.Second)
 	if err == nil {
 		t.Fatal("missing program ran")
 	}
 }
 
 func TestRunArgvTail(t *testing.T) {
-	res, err := RunArgv(context.Background(), []string{"sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line$i; i=$((i+1)); done"}, "", 10*time.Second)
+	res, err := RunArgv(context.Background(), []string{"sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line$i; i=$((i+1)); done"}, "", nil, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestRunArgvTail(t *testing.T) {
 
 // A hanging command and the child it started are both killed at timeout.
 func TestRunArgvTimeoutKillsGroup(t *testing.T) {
-	res, err := RunArgv(context.Background(), []string{"sh", "-c", "sleep 60 & echo child $!; wait"}, "", 500*time.Millisecond)
+	res, err := RunArgv(context.Background(), []string{"sh", "-c", "sleep 60 & echo child $!; wait"}, "", nil, 500*time.Millisecond)
 	if !errors.Is(err, ErrTimeout) || !res.TimedOut {
 		t.Fatalf("err = %v, res = %+v", err, res)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/config"
+	"opsbot/textclip"
 )
 
 // Level is the state of one status line.
@@ -261,10 +262,7 @@ func errText(err error) string {
 	if i := strings.LastIndex(s, "connect: "); i >= 0 {
 		s = s[i+len("connect: "):]
 	}
-	if len(s) > 80 {
-		s = s[:77] + "..."
-	}
-	return s
+	return textclip.Bytes(s, 80, "...")
 }
 
 func checkDatabase(ctx context.Context, t config.Target) Line {

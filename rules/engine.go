@@ -2,6 +2,7 @@ package rules
 
 import (
 	"opsbot/alert"
+	"opsbot/chat"
 
 	"context"
 	"errors"
@@ -125,6 +126,9 @@ type Engine struct {
 	MaxPerSeries int
 	// StateKey is where alert states are kept across restarts.
 	StateKey string
+	// Redact cleans an alert's summary before it leaves the engine (a
+	// finding may quote a log); nil applies chat's built-in rules.
+	Redact func(string) string
 
 	mu        sync.Mutex // guards what follows
 	groupMu   map[string]*sync.Mutex
@@ -487,8 +491,12 @@ func (e *Engine) reconcile(source string, findings []Finding, complete bool, now
 }
 
 func (e *Engine) alert(a *Active, status string, now time.Time) *alert.Alert {
+	redact := e.Redact
+	if redact == nil {
+		redact = (*chat.Redactor)(nil).Redact
+	}
 	al := &alert.Alert{Fingerprint: a.Fingerprint, Kind: a.Kind, Rule: a.Rule, Target: a.Target, Severity: a.Severity,
-		Status: status, Summary: a.Summary, Value: a.Value, Labels: maps.Clone(a.Labels), StartsAt: a.ActiveAt}
+		Status: status, Summary: redact(a.Summary), Value: a.Value, Labels: maps.Clone(a.Labels), StartsAt: a.ActiveAt}
 	if status == alert.Resolved {
 		al.EndsAt = now
 	}

@@ -16,6 +16,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"opsbot/chat"
 	"opsbot/config"
 	"opsbot/ops"
 	"opsbot/store"
@@ -496,5 +497,28 @@ func TestLogsThroughEngine(t *testing.T) {
 	want = []string{"resolved error_lines_high warning 0", "resolved response_time_high warning 100"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after recovery: %v, want %v", got, want)
+	}
+}
+
+// A finding that quotes a log line reaches the sink redacted: by the
+// built-in rules alone, and by the configured redactor once it is set.
+func TestFindingSummaryIsRedacted(t *testing.T) {
+	sink := &recSink{}
+	e := NewEngine(nil, sink, nil, quiet)
+	scan := &fakeSource{name: "scan"}
+	e.Add(GroupSecurity, scan)
+	scan.out = Output{Findings: []Finding{{Rule: "log_line", Target: "api", Severity: "warning",
+		Summary: `login failed {"password": "hunter2"} from redis://:hunter2@cache; token am-tok-Qw3rTy`}}}
+	_ = e.Scan(context.Background(), t0)
+	if len(sink.alerts) != 1 || sink.alerts[0].Summary != `login failed {"password": "[REDACTED]"} from redis://:[REDACTED]@cache; token am-tok-Qw3rTy` {
+		t.Fatalf("built-in rules: %+v", sink.alerts)
+	}
+	sink.alerts = nil
+	red := chat.NewRedactor([]string{"am-tok-Qw3rTy"}, nil)
+	e.Redact = red.Redact
+	scan.out.Findings[0].Severity = "critical" // announced again
+	_ = e.Scan(context.Background(), t0)
+	if len(sink.alerts) != 1 || strings.Contains(sink.alerts[0].Summary, "am-tok") || strings.Contains(sink.alerts[0].Summary, "hunter2") {
+		t.Fatalf("configured redactor: %+v", sink.alerts)
 	}
 }

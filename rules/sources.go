@@ -180,6 +180,9 @@ type Deps struct {
 	Probe Prober      // nil: ops.CheckHealth
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Redact cleans alert summaries (the registry's redactor); nil applies
+	// the built-in rules only.
+	Redact func(string) string
 }
 
 // FromConfig builds the engine with the default rules and every source the
@@ -193,6 +196,7 @@ func FromConfig(cfg *config.Config, d Deps) (*Engine, error) {
 	if d.Now != nil {
 		e.Now = d.Now
 	}
+	e.Redact = d.Redact
 	e.Interval = cfg.Rules.Interval
 	e.Retention = cfg.Store.Retention.Samples
 	// Twice a day's worth of samples per series at the configured interval.

@@ -266,7 +266,7 @@ func TestActionsThroughRealProcesses(t *testing.T) {
 	ctx := context.Background()
 	// A restart heals a failing service: the fault was in the old process.
 	must(t, b.SetHealth(HealthFail, 0))
-	res, err := ops.RunArgv(ctx, tg.Restart, tg.Workdir, 10*time.Second)
+	res, err := ops.RunArgv(ctx, tg.Restart, tg.Workdir, nil, 10*time.Second)
 	if err != nil || !strings.Contains(res.Output, "restarting") {
 		t.Fatalf("restart: %v %q", err, res.Output)
 	}
@@ -279,13 +279,13 @@ func TestActionsThroughRealProcesses(t *testing.T) {
 
 	// Update that breaks health, then the rollback that mends it.
 	b.SetUpdateBreaks(true)
-	if _, err := ops.RunArgv(ctx, tg.Update, tg.Workdir, 10*time.Second); err != nil {
+	if _, err := ops.RunArgv(ctx, tg.Update, tg.Workdir, nil, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ops.WaitHealthy(ctx, tg.HealthURL, 500*time.Millisecond, 20*time.Millisecond); err == nil {
 		t.Fatal("healthy after a breaking update")
 	}
-	if _, err := ops.RunArgv(ctx, tg.Rollback, tg.Workdir, 10*time.Second); err != nil {
+	if _, err := ops.RunArgv(ctx, tg.Rollback, tg.Workdir, nil, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ops.WaitHealthy(ctx, tg.HealthURL, 10*time.Second, 20*time.Millisecond); err != nil {
@@ -296,13 +296,13 @@ func TestActionsThroughRealProcesses(t *testing.T) {
 	}
 
 	// Stop and start argv.
-	if _, err := ops.RunArgv(ctx, tg.Stop, tg.Workdir, 10*time.Second); err != nil {
+	if _, err := ops.RunArgv(ctx, tg.Stop, tg.Workdir, nil, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if b.State().Running {
 		t.Fatal("running after stop")
 	}
-	if _, err := ops.RunArgv(ctx, tg.Start, tg.Workdir, 10*time.Second); err != nil {
+	if _, err := ops.RunArgv(ctx, tg.Start, tg.Workdir, nil, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if !b.State().Running {
@@ -313,7 +313,7 @@ func TestActionsThroughRealProcesses(t *testing.T) {
 func TestRestartHangsUntilKilled(t *testing.T) {
 	b := start(t, Options{Restart: RestartHang})
 	tg := b.Target()
-	res, err := ops.RunArgv(context.Background(), tg.Restart, tg.Workdir, 300*time.Millisecond)
+	res, err := ops.RunArgv(context.Background(), tg.Restart, tg.Workdir, nil, 300*time.Millisecond)
 	if !errors.Is(err, ops.ErrTimeout) || !res.TimedOut {
 		t.Fatalf("err = %v", err)
 	}

@@ -29,12 +29,12 @@ func qselect(ctx context.Context, q DBTX, dest any, query string, args ...any) e
 }
 
 func qexec(ctx context.Context, q DBTX, query string, args ...any) (sql.Result, error) {
-	return q.ExecContext(ctx, q.Rebind(query), args...)
+	return q.ExecContext(ctx, q.Rebind(query), validArgs(args)...)
 }
 
 func qinsert(ctx context.Context, q DBTX, query string, args ...any) (int64, error) {
 	var id int64
-	if err := q.QueryRowxContext(ctx, q.Rebind(query+" RETURNING id"), args...).Scan(&id); err != nil {
+	if err := q.QueryRowxContext(ctx, q.Rebind(query+" RETURNING id"), validArgs(args)...).Scan(&id); err != nil {
 		return 0, err
 	}
 	return id, nil

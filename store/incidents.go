@@ -72,9 +72,9 @@ func (s *Store) CreateIncident(ctx context.Context, inc incident.Incident, first
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO incidents
 			(title, severity, stage, target, active_target, lead, opened_by, channel, opened_at, stage_at, clock_at, acked_at, recovered_at, closed_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`), validArgs([]any{
 			inc.Title, inc.Severity, inc.Stage.String(), inc.Target, activeTarget(inc), inc.Lead, inc.OpenedBy, inc.Channel,
-			T(inc.OpenedAt), T(inc.StageAt), T(inc.ClockAt), T(inc.AckedAt), T(inc.RecoveredAt), T(inc.ClosedAt)).Scan(&id)
+			T(inc.OpenedAt), T(inc.StageAt), T(inc.ClockAt), T(inc.AckedAt), T(inc.RecoveredAt), T(inc.ClosedAt)})...).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -171,9 +171,9 @@ func (s *Store) UpdateIncident(ctx context.Context, prev, next incident.Incident
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET title = ?, severity = ?, stage = ?, target = ?, active_target = ?,
 			lead = ?, channel = ?, stage_at = ?, clock_at = ?, acked_at = ?, recovered_at = ?, closed_at = ?, version = version + 1
-			WHERE id = ? AND version = ?`),
+			WHERE id = ? AND version = ?`), validArgs([]any{
 			next.Title, next.Severity, next.Stage.String(), next.Target, activeTarget(next), next.Lead, next.Channel,
-			T(next.StageAt), T(next.ClockAt), T(next.AckedAt), T(next.RecoveredAt), T(next.ClosedAt), prev.ID, prev.Version)
+			T(next.StageAt), T(next.ClockAt), T(next.AckedAt), T(next.RecoveredAt), T(next.ClosedAt), prev.ID, prev.Version})...)
 		if err != nil {
 			return err
 		}
@@ -203,7 +203,7 @@ func addEvent(ctx context.Context, tx *sqlx.Tx, id int64, e incident.Entry) (int
 	}
 	var eid int64
 	err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO incident_events (incident_id, at, actor, kind, stage, ref, status, text)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), id, Ms(e.At), e.Actor, string(e.Kind), st, e.Ref, e.Status, e.Text).Scan(&eid)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), validArgs([]any{id, Ms(e.At), e.Actor, string(e.Kind), st, e.Ref, e.Status, e.Text})...).Scan(&eid)
 	if err != nil {
 		return 0, fmt.Errorf("add incident event: %w", err)
 	}
@@ -307,7 +307,7 @@ func (s *Store) Reminded(ctx context.Context, id int64) (string, error) {
 // SavePostMortem stores an incident's post-mortem draft with its entry.
 func (s *Store) SavePostMortem(ctx context.Context, id int64, markdown string, e incident.Entry) error {
 	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET postmortem = ?, postmortem_at = ? WHERE id = ?`), markdown, Ms(e.At), id)
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET postmortem = ?, postmortem_at = ? WHERE id = ?`), validArgs([]any{markdown, Ms(e.At), id})...)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path"
@@ -23,6 +24,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // postgres driver "pgx"
 	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // sqlite driver "sqlite"
 )
 
@@ -133,7 +135,23 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if s.Dialect == "postgres" {
 		dialect = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(dialect, s.DB.DB, sub)
+	var opts []goose.ProviderOption
+	if s.Dialect == "postgres" {
+		// Replicas that start together take turns migrating: an advisory
+		// lock per schema (so stores in other schemas do not wait).
+		var schema string
+		if err := s.DB.QueryRowContext(context.Background(), `SELECT current_schema()`).Scan(&schema); err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		h := fnv.New64a()
+		_, _ = h.Write([]byte("opsbot-migrate:" + schema))
+		l, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64() >> 1)))
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(l))
+	}
+	p, err := goose.NewProvider(dialect, s.DB.DB, sub, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -175,7 +193,7 @@ func (s *Store) Rebind(q string) string { return s.DB.Rebind(q) }
 
 // Exec runs a statement with ? placeholders.
 func (s *Store) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return s.DB.ExecContext(ctx, s.DB.Rebind(q), args...)
+	return s.DB.ExecContext(ctx, s.DB.Rebind(q), validArgs(args)...)
 }
 
 // Get scans one row into dest (ErrNotFound when there is none).
@@ -196,7 +214,7 @@ func (s *Store) Select(ctx context.Context, dest any, q string, args ...any) err
 // both SQLite ≥ 3.35 and PostgreSQL).
 func (s *Store) InsertID(ctx context.Context, q string, args ...any) (int64, error) {
 	var id int64
-	if err := s.DB.QueryRowxContext(ctx, s.DB.Rebind(q+" RETURNING id"), args...).Scan(&id); err != nil {
+	if err := s.DB.QueryRowxContext(ctx, s.DB.Rebind(q+" RETURNING id"), validArgs(args)...).Scan(&id); err != nil {
 		return 0, err
 	}
 	return id, nil

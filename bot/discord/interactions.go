@@ -191,7 +191,9 @@ func (a *Adapter) onCommand(in *discordgo.Interaction) (*discordgo.InteractionRe
 	if a.reg.IsSlow(req) {
 		wait = 0
 	}
-	j := &job{a: a, in: in, done: make(chan commands.Response, 1)}
+	// A reply that may quote logs is for the requester alone: deferred, its
+	// placeholder is private too, and so is every progress edit of it.
+	j := &job{a: a, in: in, private: a.reg.IsPrivate(req), done: make(chan commands.Response, 1)}
 	if !a.goWork(func() { j.run(func(ctx context.Context) commands.Response { return a.reg.Handle(ctx, req) }, &req) }) {
 		return ephemeral("opsbot is shutting down; try again in a minute"), nil
 	}
@@ -221,6 +223,7 @@ type job struct {
 	a         *Adapter
 	in        *discordgo.Interaction
 	component bool
+	private   bool // deferred with a private placeholder
 	done      chan commands.Response
 
 	mu       sync.Mutex
@@ -254,6 +257,8 @@ func (j *job) settle(wait time.Duration) (*discordgo.InteractionResponse, func(b
 	typ := discordgo.InteractionResponseDeferredChannelMessageWithSource
 	if j.component {
 		typ = discordgo.InteractionResponseDeferredMessageUpdate
+	} else if j.private {
+		return &discordgo.InteractionResponse{Type: typ, Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}, j.later
 	}
 	return &discordgo.InteractionResponse{Type: typ}, j.later
 }
@@ -312,6 +317,10 @@ func (j *job) markSent() {
 func (j *job) deliver(ctx context.Context, resp commands.Response) error {
 	s := j.a.hookSession()
 	r := render(resp.Message)
+	if resp.Ephemeral && !j.component && j.private {
+		// The placeholder is private: the answer takes its place.
+		return j.editOriginal(ctx, s, r)
+	}
 	if resp.Ephemeral {
 		if !j.component {
 			// The deferred "thinking" message was public; the refusal is not.
@@ -356,6 +365,7 @@ func (j *job) progress(m chat.Message) {
 		j.mu.Unlock()
 		return
 	}
+	prev := j.lastProg
 	j.lastProg = now
 	j.mu.Unlock()
 	s := j.a.hookSession()
@@ -369,6 +379,13 @@ func (j *job) progress(m chat.Message) {
 	content := r.Content
 	if _, err := s.InteractionResponseEdit(j.in, &discordgo.WebhookEdit{Content: &content, Embeds: &r.Embeds, AllowedMentions: r.Mentions}, restOpts(ctx)...); err != nil {
 		j.a.log.Debug("discord progress edit failed", "err", err)
+		// Refused (Discord had not processed the deferral yet): the next
+		// progress may try again rather than wait out the interval.
+		j.mu.Lock()
+		if j.lastProg.Equal(now) {
+			j.lastProg = prev
+		}
+		j.mu.Unlock()
 	}
 }
 

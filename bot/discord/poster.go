@@ -222,12 +222,7 @@ func parentName(m *discordgo.Message) string {
 }
 
 // shortName fits Discord's 100-character thread names.
-func shortName(name string) string {
-	if r := []rune(name); len(r) > 100 {
-		return string(r[:99]) + "…"
-	}
-	return name
-}
+func shortName(name string) string { return cut(name, 100) }
 
 func nonNilEmbeds(e []*discordgo.MessageEmbed) []*discordgo.MessageEmbed {
 	if e == nil {

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/bwmarrin/discordgo"
 
 	"opsbot/chat"
+	"opsbot/textclip"
 )
 
 // Discord's message limits (in UTF-16 code units, as Discord counts).
@@ -66,33 +66,16 @@ func (r rendered) files() []*discordgo.File {
 }
 
 // ulen is a string's length as Discord counts it.
-func ulen(s string) int { return len(utf16.Encode([]rune(s))) }
+func ulen(s string) int { return textclip.UTF16Len(s) }
 
 // cut shortens s to at most n units, marking the cut with "…".
-func cut(s string, n int) string {
-	if ulen(s) <= n {
-		return s
-	}
-	var b strings.Builder
-	used := 0
-	for _, r := range s {
-		w := 1
-		if r >= 0x10000 {
-			w = 2
-		}
-		if used+w > n-1 {
-			break
-		}
-		b.WriteRune(r)
-		used += w
-	}
-	return b.String() + "…"
-}
+func cut(s string, n int) string { return textclip.UTF16(s, n, textclip.Ellipsis) }
 
 // render turns m into Discord content, one embed, buttons and attachments.
 // Nothing is cut silently: what does not fit Discord's limits goes into an
 // attached file and the embed says so.
 func render(m chat.Message) rendered {
+	m = chat.ValidText(m)
 	var r rendered
 	r.Mentions, r.Content = mentions(m.Mentions)
 	r.Components = buttons(m.Buttons)

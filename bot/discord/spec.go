@@ -2,14 +2,15 @@ package discord
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
 	"opsbot/commands"
+	"opsbot/textclip"
 )
 
 // Discord's limits on command definitions.
@@ -212,11 +213,7 @@ func optName(s string) string {
 	if s == "" {
 		s = "x"
 	}
-	for utf8.RuneCountInString(s) > maxNameLen {
-		_, size := utf8.DecodeLastRuneInString(s)
-		s = s[:len(s)-size]
-	}
-	return s
+	return textclip.UTF16(s, maxNameLen, "")
 }
 
 // desc makes a description of 1–100 characters.
@@ -225,11 +222,7 @@ func desc(s, fallback string) string {
 	if s == "" {
 		s = fallback
 	}
-	if utf8.RuneCountInString(s) > maxDescLen {
-		r := []rune(s)
-		s = string(r[:maxDescLen-1]) + "…"
-	}
-	return s
+	return cut(s, maxDescLen)
 }
 
 func pathKey(words []string) string {
@@ -255,7 +248,11 @@ func (sp *spec) args(data discordgo.ApplicationCommandInteractionData) ([]string
 	if sp.run && len(path) == 1 && path[0] == runSubcommand {
 		for _, o := range opts {
 			if o.Name == runOptionName {
-				return commands.Split(optionValue(o))
+				v, err := optionValue(o)
+				if err != nil {
+					return nil, err
+				}
+				return commands.Split(v)
 			}
 		}
 		return nil, commands.Errorf("/%s run needs a command", CommandName)
@@ -278,7 +275,10 @@ func (sp *spec) args(data discordgo.ApplicationCommandInteractionData) ([]string
 		if !ok {
 			return nil, commands.Errorf("unknown option %q for /%s %s", o.Name, CommandName, strings.Join(path, " "))
 		}
-		val := optionValue(o)
+		val, err := optionValue(o)
+		if err != nil {
+			return nil, err
+		}
 		switch {
 		case ref.param >= 0:
 			pos[ref.param], given[ref.param] = val, true
@@ -329,25 +329,42 @@ func (sp *spec) findFlattened(path []string) *leaf {
 	return nil
 }
 
+// maxExact bounds the whole numbers a JSON number (a float64) carries
+// exactly: Discord's own range for integer options is ±2^53, and above it
+// 2^53+1 already arrives as 2^53.
+const maxExact = 1 << 53
+
 // optionValue renders a typed option value as the word a user would type.
-func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) string {
+// A whole number too large to have arrived exactly is refused rather than
+// passed on altered.
+func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) (string, error) {
 	switch v := o.Value.(type) {
 	case string:
 		if o.Type == discordgo.ApplicationCommandOptionUser && v != "" {
-			return "<@" + v + ">"
+			return "<@" + v + ">", nil
 		}
-		return v
+		return v, nil
 	case bool:
-		return strconv.FormatBool(v)
+		return strconv.FormatBool(v), nil
 	case float64:
-		if o.Type == discordgo.ApplicationCommandOptionInteger || v == float64(int64(v)) {
-			return strconv.FormatInt(int64(v), 10)
+		whole := v == math.Trunc(v)
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			return "", commands.Errorf("option %s: not a number", o.Name)
+		case whole && math.Abs(v) >= maxExact:
+			// The digits sent are lost already: say so rather than echo a
+			// rounded number.
+			return "", commands.Errorf("option %s: number too large; whole numbers must lie between -%d and %d", o.Name, maxExact-1, maxExact-1)
+		case whole:
+			return strconv.FormatInt(int64(v), 10), nil
+		case o.Type == discordgo.ApplicationCommandOptionInteger:
+			return "", commands.Errorf("option %s: want a whole number, got %s", o.Name, strconv.FormatFloat(v, 'f', -1, 64))
 		}
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
 	case nil:
-		return ""
+		return "", nil
 	default:
-		return fmt.Sprint(v)
+		return fmt.Sprint(v), nil
 	}
 }
 

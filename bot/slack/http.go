@@ -109,6 +109,7 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 			a.background(func(ctx context.Context) { t.answer(ctx, resp, true) })
 			return working(req.Text), false
 		}
+		resp = privateFiles(resp)
 		w := Render(resp.Message).wire()
 		w.ResponseType = responseType(resp)
 		if maxInline > 0 {

@@ -8,9 +8,11 @@ import (
 	"github.com/slack-go/slack"
 
 	"opsbot/chat"
+	"opsbot/textclip"
 )
 
-// Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
+// Block Kit limits (https://api.slack.com/reference/block-kit/blocks),
+// applied in bytes (see clip).
 const (
 	maxHeaderChars   = 150
 	maxSectionChars  = 3000
@@ -101,6 +103,7 @@ func (r rendered) options() []slack.MsgOption {
 // is escaped, so a log line saying <!channel> pings nobody; mentions are
 // rendered only from m.Mentions.
 func Render(m chat.Message) rendered {
+	m = chat.ValidText(m)
 	var blocks []slack.Block
 	emoji := sevEmoji[m.Severity]
 	color := sevColor[m.Severity]
@@ -291,21 +294,22 @@ var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 // escape makes text safe for mrkdwn: no links, mentions or pings from it.
 func escape(s string) string { return escaper.Replace(s) }
 
-// clip cuts s to at most n characters, marking the cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
+// clip cuts s to at most n bytes on a character boundary, marking the cut.
+// Slack's limits are counted here in bytes, the strictest reading: a
+// Chinese or emoji text never goes over, whatever Slack counts.
+func clip(s string, n int) string { return textclip.Bytes(s, n, textclip.Ellipsis) }
 
-// splitText cuts s into pieces of at most n characters, preferring line ends.
+// splitText cuts s into pieces of at most n bytes, preferring line ends and
+// never inside a character.
 func splitText(s string, n int) []string {
 	var out []string
-	for utf8.RuneCountInString(s) > n {
-		r := []rune(s)
-		cut := string(r[:n])
+	s = textclip.Valid(s)
+	for len(s) > n {
+		cut := textclip.Bytes(s, n, "")
+		if cut == "" {
+			_, size := utf8.DecodeRuneInString(s) // n below one character: still move on
+			cut = s[:size]
+		}
 		if i := strings.LastIndexByte(cut, '\n'); i > 0 {
 			cut = cut[:i]
 			out = append(out, cut)

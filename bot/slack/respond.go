@@ -123,6 +123,7 @@ func (t *target) progress(m chat.Message) {
 func (t *target) answer(ctx context.Context, resp commands.Response, replaceWorking bool) {
 	ctx, cancel := lastWords(ctx)
 	defer cancel()
+	resp = privateFiles(resp)
 	w := Render(resp.Message).wire()
 	w.ResponseType = responseType(resp)
 	w.ReplaceOriginal = replaceWorking && resp.Ephemeral
@@ -187,7 +188,7 @@ func (t *target) toChannel(ctx context.Context, resp commands.Response) {
 		return
 	}
 	if resp.Ephemeral && t.user != "" {
-		r := Render(resp.Message)
+		r := Render(privateFiles(resp).Message)
 		err := retryReply(ctx, func() error {
 			_, err := t.a.api().PostEphemeralContext(ctx, t.channel, t.user, r.options()...)
 			if err != nil {
@@ -239,6 +240,25 @@ func lastWords(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+}
+
+// privateFiles says, in a reply only its requester sees, that its files
+// are left out: Slack shows no file in an ephemeral message, and uploading
+// one would show it to the channel.
+func privateFiles(resp commands.Response) commands.Response {
+	if !resp.Ephemeral || len(resp.Files) == 0 {
+		return resp
+	}
+	note := "the attachment is left out of a reply only you can see: run it again with --public to post it in the channel"
+	if len(resp.Files) > 1 {
+		note = fmt.Sprintf("%d attachments are left out of a reply only you can see: run it again with --public to post them in the channel", len(resp.Files))
+	}
+	if resp.Context != "" {
+		note = resp.Context + " · " + note
+	}
+	resp.Context = note
+	resp.Files = nil
+	return resp
 }
 
 func responseType(resp commands.Response) string {

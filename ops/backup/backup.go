@@ -25,6 +25,7 @@ import (
 	"opsbot/config"
 	"opsbot/ops"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // Progress receives progress of long work (a verb passes commands.Call.Progress).
@@ -438,7 +439,7 @@ func (s *Service) build(ctx context.Context, t config.Target, l layout, dir, sta
 		out := filepath.Join(dir, name)
 		progress("%s: dumping the database…", t.Name)
 		argv := append(slices.Clone(t.Database.Dump), out)
-		res, err := ops.RunArgv(ctx, argv, l.workdir, t.Backup.Timeout)
+		res, err := ops.RunArgv(ctx, argv, l.workdir, ops.ActionEnv(t), t.Backup.Timeout)
 		if err != nil {
 			return m, 0, fmt.Errorf("dump database: %w: %s", err, lastLine(res.Output))
 		}
@@ -575,15 +576,12 @@ func lastLine(s string) string {
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
 		s = s[i+1:]
 	}
-	if len(s) > 300 {
-		s = s[len(s)-300:]
-	}
-	return s
+	return textclip.TailBytes(s, 300, "")
 }
 
 func (s *Service) offsite(ctx context.Context, t config.Target, l layout, id int64, dir string, m *Manifest) *Offsite {
 	argv := append(slices.Clone(t.Backup.Offsite), dir)
-	res, err := ops.RunArgv(ctx, argv, l.workdir, t.Backup.Timeout)
+	res, err := ops.RunArgv(ctx, argv, l.workdir, ops.ActionEnv(t), t.Backup.Timeout)
 	o := &Offsite{OK: err == nil, At: s.Now().UTC(), TookMS: res.Duration.Milliseconds(), Exit: res.ExitCode, Output: tailString(res.Output, 500)}
 	if err != nil {
 		o.Error = err.Error()
@@ -602,9 +600,4 @@ func (s *Service) offsite(ctx context.Context, t config.Target, l layout, id int
 	return o
 }
 
-func tailString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
-}
+func tailString(s string, n int) string { return textclip.TailBytes(s, n, "") }

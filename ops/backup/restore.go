@@ -131,8 +131,8 @@ func (s *Service) Restore(ctx context.Context, target string, id int64, progress
 	}()
 
 	progress("%s: stopping the service…", t.Name)
-	if res, err := ops.RunArgv(ctx, t.Stop, l.workdir, t.CommandTimeout); err != nil {
-		_, serr := ops.RunArgv(context.WithoutCancel(ctx), t.Start, l.workdir, t.CommandTimeout)
+	if res, err := ops.RunArgv(ctx, t.Stop, l.workdir, ops.ActionEnv(t), t.CommandTimeout); err != nil {
+		_, serr := ops.RunArgv(context.WithoutCancel(ctx), t.Start, l.workdir, ops.ActionEnv(t), t.CommandTimeout)
 		return RestoreResult{}, problemf("restore of backup %d aborted: stop failed: %v%s; database untouched, start %s", id, err, outputHint(res.Output), outcome(serr))
 	}
 
@@ -146,20 +146,20 @@ func (s *Service) Restore(ctx context.Context, target string, id int64, progress
 		}
 		if err := os.Rename(from, to); err != nil {
 			putBack(moved)
-			_, serr := ops.RunArgv(context.WithoutCancel(ctx), t.Start, l.workdir, t.CommandTimeout)
+			_, serr := ops.RunArgv(context.WithoutCancel(ctx), t.Start, l.workdir, ops.ActionEnv(t), t.CommandTimeout)
 			return RestoreResult{}, problemf("restore of backup %d aborted: cannot set %s aside: %v; database put back, start %s", id, filepath.Base(from), unwrapPath(err), outcome(serr))
 		}
 		moved = append(moved, [2]string{from, to})
 	}
 	if err := os.Rename(incoming, l.db); err != nil {
 		putBack(moved)
-		_, serr := ops.RunArgv(context.WithoutCancel(ctx), t.Start, l.workdir, t.CommandTimeout)
+		_, serr := ops.RunArgv(context.WithoutCancel(ctx), t.Start, l.workdir, ops.ActionEnv(t), t.CommandTimeout)
 		return RestoreResult{}, problemf("restore of backup %d aborted: cannot move the copy in: %v; database put back, start %s", id, unwrapPath(err), outcome(serr))
 	}
 
 	progress("%s: starting the service…", t.Name)
 	var failure string
-	res, err := ops.RunArgv(ctx, t.Start, l.workdir, t.CommandTimeout)
+	res, err := ops.RunArgv(ctx, t.Start, l.workdir, ops.ActionEnv(t), t.CommandTimeout)
 	var took time.Duration
 	if err != nil {
 		failure = fmt.Sprintf("start failed: %v%s", err, outputHint(res.Output))
@@ -185,14 +185,14 @@ func (s *Service) Restore(ctx context.Context, target string, id int64, progress
 // set-aside files back, then starts the service and checks its health. It
 // returns a sentence saying how that went.
 func (s *Service) rollBack(ctx context.Context, t config.Target, l layout, moved [][2]string) string {
-	_, _ = ops.RunArgv(ctx, t.Stop, l.workdir, t.CommandTimeout)
+	_, _ = ops.RunArgv(ctx, t.Stop, l.workdir, ops.ActionEnv(t), t.CommandTimeout)
 	for _, sfx := range []string{"", "-wal", "-shm"} {
 		_ = os.Remove(l.db + sfx)
 	}
 	if err := putBack(moved); err != nil {
 		return fmt.Sprintf("putting the previous database back FAILED: %v; the set-aside files are %s", err, asideNames(moved))
 	}
-	if _, err := ops.RunArgv(ctx, t.Start, l.workdir, t.CommandTimeout); err != nil {
+	if _, err := ops.RunArgv(ctx, t.Start, l.workdir, ops.ActionEnv(t), t.CommandTimeout); err != nil {
 		return fmt.Sprintf("the previous database was put back, but starting the service failed: %v", err)
 	}
 	if _, err := ops.WaitHealthy(ctx, t.HealthURL, t.HealthDeadline, s.HealthInterval); err != nil {

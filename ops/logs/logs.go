@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"opsbot/config"
+	"opsbot/textclip"
 )
 
 // Limits of a search, so a reply fits a chat and memory stays bounded.
@@ -62,6 +63,11 @@ type Query struct {
 	Limit      int // matches kept (DefaultLimit when 0)
 	Context    int // lines of context around each match
 	CountOnly  bool
+	// Redactor, when set, masks secrets in the lines: each line is matched
+	// and returned as the user will be shown it, so a pattern can never
+	// probe a secret (password=h would otherwise count the lines whose
+	// password starts with h).
+	Redactor Redactor
 	// Progress, when set, hears the bytes scanned so far, after each block
 	// (from the search's goroutine: keep it short).
 	Progress func(scanned int64)
@@ -150,12 +156,7 @@ func lookup(t config.Target, name string) (config.LogFile, error) {
 	return lf, nil
 }
 
-func clipName(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
+func clipName(s string) string { return textclip.Runes(s, 40, textclip.Ellipsis) }
 
 // logPath resolves a configured path against the target's workdir.
 func logPath(t config.Target, lf config.LogFile) string {
@@ -294,7 +295,7 @@ func (l *Logs) Search(ctx context.Context, q Query) (*Result, error) {
 			if !q.CountOnly {
 				collect = max(0, limit-len(res.Matches))
 			}
-			so := scanOpts{m: m, level: level, format: p.format, collect: collect, context: q.Context, workers: l.Workers, onBlock: l.onBlock}
+			so := scanOpts{m: m, red: q.Redactor, level: level, format: p.format, collect: collect, context: q.Context, workers: l.Workers, onBlock: l.onBlock}
 			if q.Progress != nil {
 				before := res.Bytes
 				so.progress = func(n int64) { q.Progress(before + n) }

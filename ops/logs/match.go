@@ -6,6 +6,8 @@ import (
 	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
+
+	"opsbot/chat"
 )
 
 // A finder finds candidate matches in one block. Calls for one block come
@@ -174,7 +176,18 @@ type matcher struct {
 	// the finder's literals, so the regexp is tried anchored at each
 	// candidate in the line, not over the whole line.
 	anchored *regexp.Regexp
+	// line is the whole pattern, for lines matched in their redacted form
+	// (nil: every line matches).
+	line *regexp.Regexp
+	// seesMask is set when a line may match once redacted although its
+	// text before did not: the pattern can match text of the mask (a
+	// literal of it overlaps "[REDACTED]"), or it has no literal to find
+	// candidates by. Every line needing redaction is then a candidate.
+	seesMask bool
 }
+
+// matchShown matches a line as redaction left it.
+func (m *matcher) matchShown(s string) bool { return m.line == nil || m.line.MatchString(s) }
 
 // compileMatcher builds the matcher of a pattern: literal unless regex,
 // case-insensitive when fold. Errors are bad input.
@@ -199,22 +212,50 @@ func compileMatcher(pattern string, regex, fold bool) (*matcher, error) {
 	}
 	re = re.Simplify()
 	if lits, ok := literalSet(re); ok && len(lits) <= 16 {
-		return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }}, nil
+		return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }, line: lineRE, seesMask: overlapMask(lits)}, nil
 	}
 	if lits, ok := prefixes(re); ok && len(lits) <= 16 && score(lits) >= 2*256 {
 		anchored, err := regexp.Compile(`^(?:` + expr + `)`)
 		if err == nil {
-			return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }, anchored: anchored}, nil
+			return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }, anchored: anchored, line: lineRE, seesMask: overlapMask(lits)}, nil
 		}
 	}
 	if lits, ok := required(re); ok && len(lits) <= 16 {
-		return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }, verify: lineRE}, nil
+		return &matcher{newFinder: func(h *[256]int64) finder { return litsFinder(lits, h) }, verify: lineRE, line: lineRE, seesMask: overlapMask(lits)}, nil
 	}
 	blockRE, err := regexp.Compile("(?m:" + expr + ")")
 	if err != nil {
 		return nil, badInput("invalid regexp %q: %s", pattern, reason(err))
 	}
-	return &matcher{newFinder: func(*[256]int64) finder { return reFinder{blockRE} }, verify: lineRE}, nil
+	return &matcher{newFinder: func(*[256]int64) finder { return reFinder{blockRE} }, verify: lineRE, line: lineRE, seesMask: true}, nil
+}
+
+// overlapMask reports whether an occurrence of one of lits can overlap the
+// mask in a redacted line. When none can, every occurrence in a redacted
+// line lies in text redaction kept, so it was in the line before: the
+// lines holding a literal before redaction are all the candidates.
+func overlapMask(lits []lit) bool {
+	for _, l := range lits {
+		// Place l at every offset d against the mask where the two share
+		// at least one byte, and compare the shared bytes.
+		for d := -(len(l.s) - 1); d < len(chat.Mask); d++ {
+			same := true
+			for i := max(0, -d); i < len(l.s) && i+d < len(chat.Mask); i++ {
+				a, b := l.s[i], chat.Mask[i+d]
+				if l.fold {
+					a, b = lower(a), lower(b)
+				}
+				if a != b {
+					same = false
+					break
+				}
+			}
+			if same {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func reason(err error) string {

@@ -13,7 +13,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
+
+	"opsbot/chat"
+	"opsbot/textclip"
 )
 
 // The scan reads line-aligned blocks of about 1 MiB and runs the matcher
@@ -49,6 +51,7 @@ type Match struct {
 
 type scanOpts struct {
 	m        *matcher
+	red      Redactor // nil: lines are matched and kept as they are
 	level    string
 	format   Format
 	collect  int           // matches to keep (0 = count only)
@@ -221,16 +224,27 @@ func (s *scanner) safeScan(data []byte, base int64, f finder) (r blockResult) {
 }
 
 // scanBlock counts (and collects) the matching lines of one block.
+//
+// With a redactor, a line is matched as the user will be shown it: one
+// that redaction changes is matched in its redacted form, so no pattern
+// can probe a secret. The raw finder still picks the candidates, and only
+// they pay for the redactor's cheap check, unless the pattern may match
+// the mask itself (or has no literal): then every line is looked at.
 func (s *scanner) scanBlock(data []byte, base int64, f finder) blockResult {
 	o := &s.opts
 	r := blockResult{bytes: int64(len(data))}
 	collect := o.collect > 0 && s.collecting.Load()
 	f.reset()
+	v := newView(o.red, data)
+	every := v != nil && o.m.seesMask
+	cand := -2 // every: the next raw candidate (-1 none, -2 not looked for)
 	pos := 0
 	for pos < len(data) {
-		p := f.next(data, pos)
-		if p < 0 {
-			break
+		p := pos
+		if !every {
+			if p = f.next(data, pos); p < 0 {
+				break
+			}
 		}
 		ls := pos + bytes.LastIndexByte(data[pos:p], '\n') + 1
 		le := len(data)
@@ -239,41 +253,113 @@ func (s *scanner) scanBlock(data []byte, base int64, f finder) blockResult {
 		}
 		line := data[ls:le]
 		pos = le + 1
-		if o.m.anchored != nil {
-			ok := false
-			for q := p; q >= 0 && q < le; q = f.next(data, q+1) {
-				if o.m.anchored.Match(data[q:le]) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
+		if shown, ok := v.redacted(ls, le); ok {
+			if !o.m.matchShown(shown) {
 				continue
 			}
-		} else if o.m.verify != nil && !o.m.verify.Match(line) {
-			continue
+		} else {
+			if every {
+				if cand != -1 && cand < ls {
+					cand = f.next(data, ls)
+				}
+				if cand < 0 || cand >= le {
+					continue
+				}
+				p = cand
+			}
+			if !s.rawMatch(data, p, le, line, f) {
+				continue
+			}
 		}
 		if o.level != "" && o.format.Level(line) != o.level {
 			continue
 		}
 		r.count++
 		if collect && len(r.matches) < o.collect {
-			r.matches = append(r.matches, s.match(data, ls, le, base))
+			r.matches = append(r.matches, s.match(v, data, ls, le, base))
 		}
 	}
 	if o.context > 0 {
-		r.head = linesAfter(data, 0, o.context, base)
-		r.tail, _ = linesBefore(data, len(data), o.context, base)
+		r.head = linesAfter(v, data, 0, o.context, base)
+		r.tail, _ = linesBefore(v, data, len(data), o.context, base)
 	}
 	return r
 }
 
-func (s *scanner) match(data []byte, ls, le int, base int64) Match {
-	m := Match{Line: Line{Off: base + int64(ls), Text: clip(data[ls:le])}}
+// rawMatch confirms a candidate at p in line (ending at le) as it is.
+func (s *scanner) rawMatch(data []byte, p, le int, line []byte, f finder) bool {
+	m := s.opts.m
+	if m.anchored != nil {
+		for q := p; q >= 0 && q < le; q = f.next(data, q+1) {
+			if m.anchored.Match(data[q:le]) {
+				return true
+			}
+		}
+		return false
+	}
+	return m.verify == nil || m.verify.Match(line)
+}
+
+// Redactor masks secrets (*chat.Redactor): a search matches and returns
+// lines as the user is shown them.
+type Redactor interface {
+	Redact(s string) string
+	// Suspect reports whether Redact might change line; false is a promise.
+	Suspect(line []byte) bool
+	// KeyLines are the spans of whole lines that belong to secrets over
+	// several lines (private-key blocks): each such line shows as the mask.
+	KeyLines(block []byte) [][2]int
+}
+
+// view is a block as the user is shown it.
+type view struct {
+	red  Redactor
+	data []byte
+	keys [][2]int
+}
+
+func newView(red Redactor, data []byte) *view {
+	if red == nil {
+		return nil
+	}
+	return &view{red: red, data: data, keys: red.KeyLines(data)}
+}
+
+// redacted returns the line [ls, le) redacted, when redaction changes it.
+func (v *view) redacted(ls, le int) (string, bool) {
+	if v == nil {
+		return "", false
+	}
+	for _, k := range v.keys {
+		if ls >= k[0] && ls < k[1] {
+			return chat.Mask, true
+		}
+	}
+	line := v.data[ls:le]
+	if !v.red.Suspect(line) {
+		return "", false
+	}
+	t := v.red.Redact(string(line))
+	if t == string(line) {
+		return "", false
+	}
+	return t, true
+}
+
+// text is the line [ls, le) as shown: redacted, cut to about clipLine bytes.
+func (v *view) text(data []byte, ls, le int) string {
+	if t, ok := v.redacted(ls, le); ok {
+		return clipString(t)
+	}
+	return clip(data[ls:le])
+}
+
+func (s *scanner) match(v *view, data []byte, ls, le int, base int64) Match {
+	m := Match{Line: Line{Off: base + int64(ls), Text: v.text(data, ls, le)}}
 	if c := s.opts.context; c > 0 {
-		m.Before, m.beforeShort = linesBefore(data, ls, c, base)
+		m.Before, m.beforeShort = linesBefore(v, data, ls, c, base)
 		next := min(le+1, len(data))
-		m.After = linesAfter(data, next, c, base)
+		m.After = linesAfter(v, data, next, c, base)
 		m.afterShort = len(m.After) < c
 	}
 	return m
@@ -281,7 +367,7 @@ func (s *scanner) match(data []byte, ls, le int, base int64) Match {
 
 // linesBefore returns up to n lines ending before offset end (a line
 // start), and whether the block's start cut them short.
-func linesBefore(data []byte, end, n int, base int64) ([]Line, bool) {
+func linesBefore(v *view, data []byte, end, n int, base int64) ([]Line, bool) {
 	if end > 0 && end == len(data) && data[end-1] == '\n' {
 		end-- // the block's last newline ends the last line
 	} else if end > 0 {
@@ -290,7 +376,7 @@ func linesBefore(data []byte, end, n int, base int64) ([]Line, bool) {
 	var out []Line
 	for len(out) < n && end > 0 {
 		ls := bytes.LastIndexByte(data[:end], '\n') + 1
-		out = append(out, Line{Off: base + int64(ls), Text: clip(data[ls:end])})
+		out = append(out, Line{Off: base + int64(ls), Text: v.text(data, ls, end)})
 		end = ls - 1
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
@@ -300,30 +386,34 @@ func linesBefore(data []byte, end, n int, base int64) ([]Line, bool) {
 }
 
 // linesAfter returns up to n lines starting at from (a line start).
-func linesAfter(data []byte, from, n int, base int64) []Line {
+func linesAfter(v *view, data []byte, from, n int, base int64) []Line {
 	var out []Line
 	for len(out) < n && from < len(data) {
 		le := len(data)
 		if i := bytes.IndexByte(data[from:], '\n'); i >= 0 {
 			le = from + i
 		}
-		out = append(out, Line{Off: base + int64(from), Text: clip(data[from:le])})
+		out = append(out, Line{Off: base + int64(from), Text: v.text(data, from, le)})
 		from = le + 1
 	}
 	return out
 }
 
-// clip copies a line, cut to about clipLine bytes but never inside a
-// UTF-8 sequence.
+// clip copies a line as valid UTF-8, cut to at most clipLine bytes on a
+// character boundary.
 func clip(b []byte) string {
 	if len(b) > clipLine {
-		n := clipLine
-		for n > 0 && !utf8.RuneStart(b[n]) {
-			n--
-		}
-		return string(b[:n]) + "…"
+		// Only the start is kept: copy no more of a long line than that.
+		return textclip.Bytes(string(b[:clipLine]), clipLine-len(textclip.Ellipsis), "") + textclip.Ellipsis
 	}
-	return string(b)
+	return textclip.Bytes(string(b), clipLine, textclip.Ellipsis)
+}
+
+func clipString(s string) string {
+	if len(s) > clipLine {
+		return clip([]byte(s))
+	}
+	return s
 }
 
 // merger joins block results in order, keeps the first matches and mends

@@ -199,9 +199,12 @@ func withSearchPath(dsn, schema string) string {
 		if err == nil {
 			q := u.Query()
 			q.Set("search_path", schema)
+			// Tests need no durability across a crash of the server: commits
+			// return before the WAL flush.
+			q.Set("synchronous_commit", "off")
 			u.RawQuery = q.Encode()
 			return u.String()
 		}
 	}
-	return dsn + " search_path=" + schema
+	return dsn + " search_path=" + schema + " synchronous_commit=off"
 }

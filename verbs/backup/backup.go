@@ -19,6 +19,7 @@ import (
 	opbackup "opsbot/ops/backup"
 	"opsbot/policy"
 	"opsbot/store"
+	"opsbot/textclip"
 )
 
 // Backups is what the verbs need of ops/backup (*opbackup.Service).
@@ -101,7 +102,7 @@ func Verbs(d Deps) []*commands.Verb {
 				if !r.OK {
 					return commands.Response{Message: chat.Message{
 						Title: fmt.Sprintf("Backup %d FAILED verification", r.ID), Severity: chat.SevCritical,
-						Text: clip(r.Err, 1500), Context: "it cannot be restored; make a new backup",
+						Text: textclip.Runes(r.Err, 1500, textclip.Ellipsis), Context: "it cannot be restored; make a new backup",
 					}}, nil
 				}
 				return commands.Response{Message: chat.Message{
@@ -159,7 +160,7 @@ func Verbs(d Deps) []*commands.Verb {
 func parseID(s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, commands.Errorf("a backup id is a whole number such as 7 (see backup list), got %q", clip(s, 40))
+		return 0, commands.Errorf("a backup id is a whole number such as 7 (see backup list), got %q", textclip.Runes(s, 40, textclip.Ellipsis))
 	}
 	return id, nil
 }
@@ -187,14 +188,14 @@ func renderCreate(r opbackup.Result) commands.Response {
 	if !r.Verified {
 		msg.Severity = chat.SevCritical
 		msg.Fields[2].Value = "NO"
-		msg.Text = "made, but it FAILED verification: " + clip(r.VerifyErr, 800)
+		msg.Text = "made, but it FAILED verification: " + textclip.Runes(r.VerifyErr, 800, textclip.Ellipsis)
 	}
 	if r.Offsite != nil {
 		v := r.Offsite.Summary()
 		if !r.Offsite.OK && msg.Severity == chat.SevOK {
 			msg.Severity = chat.SevWarning
 		}
-		msg.Fields = append(msg.Fields, chat.Field{Name: "off-host", Value: clip(v, 200), Inline: true})
+		msg.Fields = append(msg.Fields, chat.Field{Name: "off-host", Value: textclip.Runes(v, 200, textclip.Ellipsis), Inline: true})
 	}
 	var b strings.Builder
 	for _, f := range r.Manifest.Files {
@@ -251,10 +252,10 @@ func renderList(target string, rows []store.BackupRow, now time.Time) commands.R
 		}
 		off := "-"
 		if r.Offsite != "" {
-			off = clip(r.Offsite, 40)
+			off = textclip.Runes(r.Offsite, 40, textclip.Ellipsis)
 		}
 		if r.Status == store.BackupFailed {
-			off = clip(r.Error, 60)
+			off = textclip.Runes(r.Error, 60, textclip.Ellipsis)
 		}
 		fmt.Fprintf(&b, "%4d  %-16s  %6s  %9s  %-8s  %s\n", r.ID, r.CreatedAt.UTC().Format("2006-01-02 15:04"), age(now.Sub(r.CreatedAt.Time)), ops.Bytes(r.SizeBytes), verified, off)
 	}
@@ -279,11 +280,4 @@ func age(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd", int(d.Hours()/24))
 	}
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

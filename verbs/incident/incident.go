@@ -14,6 +14,7 @@ import (
 	model "opsbot/incident"
 	"opsbot/incidents"
 	"opsbot/policy"
+	"opsbot/textclip"
 )
 
 // Deps are what the verb needs.
@@ -319,10 +320,4 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
+func cut(s string, n int) string { return textclip.Runes(s, n, textclip.Ellipsis) }

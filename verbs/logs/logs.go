@@ -1,7 +1,9 @@
 // Package logs holds the `logs search` and `logs tail` verbs. The work is
 // done by ops/logs; this package parses flags and shapes replies that fit a
 // chat (first matches, counts per file, the full list as an attachment).
-// Redaction of every line is the registry's job, on the whole Response.
+// Lines are matched and shown redacted (the registry's redactor, which
+// redacts the whole Response again), and replies go to the requester alone
+// unless --public asks for the channel.
 package logs
 
 import (
@@ -12,13 +14,13 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
 	oplogs "opsbot/ops/logs"
 	"opsbot/policy"
+	"opsbot/textclip"
 )
 
 // Searcher is what the verbs need of ops/logs (*oplogs.Logs).
@@ -47,6 +49,7 @@ const (
 func Verbs(d Deps) []*commands.Verb {
 	target := func(c *commands.Call) string { return commands.DefaultTarget(d.Config(), c.Flag("target")) }
 	targetFlag := commands.Flag{Name: "target", Help: "target whose logs to read (default: the only one)"}
+	publicFlag := commands.Flag{Name: "public", Bool: true, Help: "show the reply to the channel (by default only you see it: it quotes log lines)"}
 	return []*commands.Verb{{
 		Name:    "logs",
 		Summary: "search or tail the served service's logs by name (app, error, access, llm, performance, security)",
@@ -66,14 +69,16 @@ func Verbs(d Deps) []*commands.Verb {
 				{Name: "context", Short: "C", Help: fmt.Sprintf("lines of context around each match (at most %d)", oplogs.MaxContext), Kind: "int"},
 				{Name: "count", Bool: true, Help: "counts per file only"},
 				targetFlag,
+				publicFlag,
 			},
 			Examples: []string{
 				`/ops logs search "LLM API Error" --since 1h`,
 				`/ops logs search "ERROR|timeout" --regex --file app,error -C 2`,
 				`/ops logs search " 502 " --file access --count`,
 			},
-			Slow:   true,
-			Target: target,
+			Slow:    true,
+			Private: true,
+			Target:  target,
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return search(ctx, d, c)
 			},
@@ -85,8 +90,9 @@ func Verbs(d Deps) []*commands.Verb {
 				{Name: "name", Required: true, Help: "log name (app, error, access, …)"},
 				{Name: "n", Help: fmt.Sprintf("number of lines (default %d, at most %d)", oplogs.DefaultTail, oplogs.MaxTail), Kind: "int"},
 			},
-			Flags:    []commands.Flag{targetFlag},
-			Examples: []string{"/ops logs tail error", "/ops logs tail access 50"},
+			Flags:    []commands.Flag{targetFlag, publicFlag},
+			Examples: []string{"/ops logs tail error", "/ops logs tail access 50", "/ops logs tail error 5 --public"},
+			Private:  true,
 			Target:   target,
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return tail(ctx, d, c)
@@ -113,6 +119,8 @@ func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, e
 		Since:      c.Flag("since"),
 		Until:      c.Flag("until"),
 		CountOnly:  c.Has("count"),
+		// Matched as shown: no pattern can probe a secret.
+		Redactor: c.Redactor,
 	}
 	if f := c.Flag("file"); f != "" {
 		for _, name := range strings.Split(f, ",") {
@@ -131,12 +139,12 @@ func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, e
 	if q.Context, err = c.Int("context", 0); err != nil {
 		return commands.Response{}, err
 	}
-	c.Progress("searching logs for %q…", clip(q.Pattern, 80))
+	c.Progress("searching logs for %q…", textclip.Runes(q.Pattern, 80, textclip.Ellipsis))
 	// One word per 512 MiB scanned, so a long search shows it is alive.
 	next := int64(progressStep)
 	q.Progress = func(n int64) {
 		if n >= next {
-			c.Progress("searching logs for %q: %s read…", clip(q.Pattern, 80), ops.Bytes(n))
+			c.Progress("searching logs for %q: %s read…", textclip.Runes(q.Pattern, 80, textclip.Ellipsis), ops.Bytes(n))
 			next = (n/progressStep + 1) * progressStep
 		}
 	}
@@ -154,7 +162,7 @@ func search(ctx context.Context, d Deps, c *commands.Call) (commands.Response, e
 // render shapes a result for chat: a summary, counts per log, the first
 // matches, and every kept match as an attachment when they do not fit.
 func render(q oplogs.Query, res *oplogs.Result, stopped string) commands.Response {
-	title := fmt.Sprintf("logs search %q on %s", clip(q.Pattern, 80), res.Target)
+	title := fmt.Sprintf("logs search %q on %s", textclip.Runes(q.Pattern, 80, textclip.Ellipsis), res.Target)
 	var fields []chat.Field
 	for _, fc := range res.PerLog() {
 		v := fmt.Sprintf("%d", fc.Count)
@@ -185,9 +193,7 @@ func render(q oplogs.Query, res *oplogs.Result, stopped string) commands.Respons
 	default:
 		full := format(res.Matches, 0)
 		shown := format(res.Matches[:min(shownMatches, len(res.Matches))], shownLine)
-		if len(shown) > shownChars {
-			shown = shown[:shownChars] + "\n…"
-		}
+		shown = textclip.Bytes(shown, shownChars, "\n"+textclip.Ellipsis)
 		msg.Code = shown
 		n := min(shownMatches, len(res.Matches))
 		msg.Text = fmt.Sprintf("%d matching lines; first %d below", res.Total, n)
@@ -217,7 +223,7 @@ func format(ms []oplogs.Match, lineMax int) string {
 		b.WriteString(path)
 		b.WriteByte(sep)
 		if lineMax > 0 {
-			b.WriteString(clip(l.Text, lineMax))
+			b.WriteString(textclip.Bytes(l.Text, lineMax, textclip.Ellipsis))
 		} else {
 			b.WriteString(l.Text)
 		}
@@ -279,7 +285,7 @@ func tail(ctx context.Context, d Deps, c *commands.Call) (commands.Response, err
 	if s := c.Arg(1); s != "" {
 		var err error
 		if _, err = fmt.Sscanf(s, "%d", &n); err != nil || fmt.Sprint(n) != s {
-			return commands.Response{}, commands.Errorf("the number of lines must be a whole number, got %q", clip(s, 20))
+			return commands.Response{}, commands.Errorf("the number of lines must be a whole number, got %q", textclip.Runes(s, 20, textclip.Ellipsis))
 		}
 		if n <= 0 {
 			return commands.Response{}, commands.Errorf("the number of lines must be between 1 and %d, got %d", oplogs.MaxTail, n)
@@ -294,12 +300,15 @@ func tail(ctx context.Context, d Deps, c *commands.Call) (commands.Response, err
 		msg.Text = "the log is empty"
 		return commands.Response{Message: msg}, nil
 	}
-	full := strings.Join(res.Lines, "\n")
+	// Redacted before anything is cut, so no cut can split a secret out of
+	// sight of the redactor; whole, so a private key's block is one mask.
+	full := c.Redactor.Redact(strings.Join(res.Lines, "\n"))
+	lines := strings.Split(full, "\n")
 	// The newest lines matter most: when they do not fit, show the last ones.
-	shown := make([]string, 0, len(res.Lines))
+	shown := make([]string, 0, len(lines))
 	size := 0
-	for i := len(res.Lines) - 1; i >= 0; i-- {
-		l := clip(res.Lines[i], shownLine)
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := textclip.Bytes(lines[i], shownLine, textclip.Ellipsis)
 		if size+len(l)+1 > shownChars {
 			break
 		}
@@ -319,17 +328,6 @@ func tail(ctx context.Context, d Deps, c *commands.Call) (commands.Response, err
 		msg.Context = "lines too long: the tail stops at the last 8 MiB"
 	}
 	return commands.Response{Message: msg}, nil
-}
-
-// clip cuts s to about n bytes, never inside a UTF-8 sequence.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // logNames are the configured log names of every target, for platforms that

@@ -231,3 +231,88 @@ func TestSearchTellsProgress(t *testing.T) {
 		t.Fatalf("progress %q, reply %q", heard, resp.Text)
 	}
 }
+
+// Search matches what the reply would show: a pattern that reaches into a
+// secret finds nothing, one that names the mask finds the line.
+func TestSearchIsNoOracle(t *testing.T) {
+	e := newEnv(t, 1)
+	for _, cmd := range []string{
+		`logs search "password=h" --regex`,
+		`logs search "password=h"`,
+		`logs search "password=hunter2-pass-Z" --ignore-case`,
+		`logs search "password=[g-i]" --regex`,
+		`logs search "am-tok-Q"`,
+		`logs search "Bearer eyJ"`,
+	} {
+		resp := e.run(t, cmd)
+		if resp.Text != "no matching lines" {
+			t.Errorf("%s: %q, want no matching lines", cmd, resp.Text)
+		}
+		if resp = e.run(t, cmd+" --count"); resp.Text != "0 matching lines" {
+			t.Errorf("%s --count: %q, want 0 matching lines", cmd, resp.Text)
+		}
+	}
+	resp := e.run(t, `logs search "password=[REDACTED]" --count`)
+	if resp.Text != "40 matching lines" {
+		t.Fatalf("the mask: %q", resp.Text)
+	}
+	resp = e.run(t, `logs search REDACTED --count`)
+	if resp.Text != "200 matching lines" {
+		t.Fatalf("REDACTED: %q", resp.Text)
+	}
+}
+
+func TestRepliesQuotingLogsArePrivateUnlessPublic(t *testing.T) {
+	e := newEnv(t, 1)
+	for cmd, private := range map[string]bool{
+		"logs search PLANTED":             true,
+		"logs search PLANTED --count":     true,
+		"logs search PLANTED --public":    false,
+		"logs tail app 3":                 true,
+		"logs tail app 3 --public":        false,
+		"logs search x --file nope":       true, // an error is private anyway
+		"logs search ERROR --public -C 1": false,
+	} {
+		if resp := e.run(t, cmd); resp.Ephemeral != private {
+			t.Errorf("%s: ephemeral %v, want %v", cmd, resp.Ephemeral, private)
+		}
+		if got := e.reg.IsPrivate(commands.Request{Text: cmd}); got != private && !strings.Contains(cmd, "nope") {
+			t.Errorf("%s: IsPrivate %v, want %v", cmd, got, private)
+		}
+	}
+	if e.reg.IsPrivate(commands.Request{Text: "help"}) || e.reg.IsPrivate(commands.Request{Text: "logs bogus"}) {
+		t.Fatal("only the logs verbs are private")
+	}
+}
+
+// A tail cut to fit a message is redacted before the cut: a configured
+// secret straddling the cut would otherwise show its first half.
+func TestTailRedactsBeforeCutting(t *testing.T) {
+	e := newEnv(t, 1)
+	long := strings.Repeat("x", shownLine-10) + " " + planted[3] + " end"
+	key := "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nagw=\n-----END PRIVATE KEY-----"
+	if err := os.WriteFile(filepath.Join(e.dir, "error.log"), []byte(long+"\n"+key+"\nlast\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp := e.run(t, "logs tail error 6")
+	all := everything(resp)
+	for _, s := range []string{planted[3][:8], "MIIEvQ", "agw="} {
+		if strings.Contains(all, s) {
+			t.Fatalf("%q shown:\n%s", s, all)
+		}
+	}
+	if !strings.Contains(resp.Code, "[REDACTED]\nlast") {
+		t.Fatalf("tail code:\n%s", resp.Code)
+	}
+}
+
+// Progress quotes the pattern, redacted like the reply.
+func TestProgressIsRedacted(t *testing.T) {
+	e := newEnv(t, 1)
+	var heard []string
+	e.reg.Handle(context.Background(), commands.Request{Platform: "slack", User: "U1", Channel: "C1", Text: `logs search "webhook token ` + planted[3] + `"`,
+		Progress: func(m chat.Message) { heard = append(heard, m.Text) }})
+	if len(heard) == 0 || strings.Contains(strings.Join(heard, "\n"), planted[3]) || !strings.Contains(heard[0], "[REDACTED]") {
+		t.Fatalf("progress %q", heard)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"opsbot/config"
 	"opsbot/ops"
 	"opsbot/policy"
+	"opsbot/textclip"
 )
 
 // Deps are what the verbs need.
@@ -178,9 +179,9 @@ func render(res ops.ActionResult, t config.Target) commands.Response {
 	out := strings.TrimRight(res.Run.Output, "\n")
 	if len(out) > shownOutput {
 		m.Files = []chat.File{{Name: fmt.Sprintf("%s-%s-output.txt", res.Action, t.Name), Mime: "text/plain", Data: []byte(res.Run.Output)}}
-		out = "…" + out[len(out)-shownOutput:]
+		out = textclip.TailBytes(out, shownOutput, textclip.Ellipsis)
 		if i := strings.IndexByte(out, '\n'); i > 0 {
-			out = "…" + out[i+1:]
+			out = textclip.Ellipsis + out[i+1:]
 		}
 	}
 	if out != "" {
