@@ -453,7 +453,7 @@ func TestSlowConfirmedActionIsDeferredThenEdited(t *testing.T) {
 	// blocks until released, so it overruns the deadline whatever the load.
 	short := discord.New(func() *config.Config { return e.cfgp.Load() }, e.reg, slog.New(slog.NewTextHandler(e.logBuf, nil)), discord.WithHTTPClient(e.fake.Client()),
 		discord.WithClock(func() time.Time { return e.now }), discord.WithAckDeadline(20*time.Millisecond))
-	srv := httptest.NewServer(short.Handler())
+	srv := httptest.NewServer(e.fake.Endpoint(short.Handler()))
 	t.Cleanup(srv.Close)
 	click := e.fake.NewClick(alice, channel, prompt.ID, discordfake.Buttons(prompt.Components)[0].CustomID)
 	_, raw, err := e.fake.Deliver(context.Background(), srv.Client(), srv.URL, priv, e.now, click)

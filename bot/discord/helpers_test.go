@@ -109,7 +109,7 @@ func newEnvOn(t *testing.T, fake *discordfake.Server, mode string, opts ...disco
 		discord.WithAckDeadline(time.Minute),
 	}, opts...)
 	e.a = discord.New(cfgFn, e.reg, log, all...)
-	e.srv = httptest.NewServer(e.a.Handler())
+	e.srv = httptest.NewServer(e.fake.Endpoint(e.a.Handler()))
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -22,7 +22,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -135,10 +134,12 @@ type Interaction struct {
 	// Events lists what happened in order: "callback 5", "edit", "delete", "followup".
 	Events []string
 
-	// arrived is set when the first byte of the endpoint's answer reached
-	// the fake; recorded is closed once that answer was read.
-	arrived  bool
+	// recorded is set while Deliver sends the interaction and closed once
+	// the endpoint's answer was read. watched says the endpoint runs behind
+	// Endpoint, so written tells exactly when its answer went out.
 	recorded chan struct{}
+	watched  bool
+	written  bool
 }
 
 // Request is a logged REST request.
@@ -177,6 +178,7 @@ type Server struct {
 	requests     []Request
 	rules        []*Rule
 	forbidden    map[string]bool
+	holding      func() // called when an @original request waits for the answer (tests)
 
 	// Gateway.
 	gwMu      sync.Mutex
@@ -844,13 +846,19 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, seg []string) {
 		writeJSON(w, 404, map[string]any{"message": "Unknown Webhook", "code": 10015})
 		return
 	}
-	if in.Initial == 0 && in.arrived {
-		// The answer is on the wire: Discord has it, we are still reading it.
+	if in.Initial == 0 && in.recorded != nil && (in.written || !in.watched) {
+		// The answer is out (Discord has it) and Deliver is still reading
+		// it: wait for it, however long a busy machine takes to schedule
+		// the reader. From an endpoint the fake cannot watch the moment it
+		// went out is unknown, so a request during the delivery waits too.
 		rec := in.recorded
 		s.mu.Unlock()
+		if s.holding != nil {
+			s.holding()
+		}
 		select {
 		case <-rec:
-		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
 		}
 		s.mu.Lock()
 	}
@@ -1002,7 +1010,10 @@ func Sign(priv ed25519.PrivateKey, timestamp string, body []byte) string {
 }
 
 // Deliver POSTs a signed interaction to an interactions endpoint, as
-// Discord does, and records a 200 answer as the initial response.
+// Discord does, and records a 200 answer as the initial response. Serve the
+// endpoint through Endpoint so that an @original request sent before the
+// answer is caught; from another process only what follows a finished
+// delivery can be judged.
 func (s *Server) Deliver(ctx context.Context, client *http.Client, endpoint string, priv ed25519.PrivateKey, at time.Time, in Interaction) (int, []byte, error) {
 	ts := strconv.FormatInt(at.Unix(), 10)
 	s.mu.Lock()
@@ -1013,13 +1024,6 @@ func (s *Server) Deliver(ctx context.Context, client *http.Client, endpoint stri
 	}
 	s.mu.Unlock()
 	defer close(recorded)
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotFirstResponseByte: func() {
-		s.mu.Lock()
-		if st != nil {
-			st.arrived = true
-		}
-		s.mu.Unlock()
-	}})
 	req, err := http.NewRequestWithContext(ctx, "POST", endpoint, bytes.NewReader(in.Body))
 	if err != nil {
 		return 0, nil, err
@@ -1042,6 +1046,58 @@ func (s *Server) Deliver(ctx context.Context, client *http.Client, endpoint stri
 	s.recordAnswer(st, resp.StatusCode, body)
 	return resp.StatusCode, body, nil
 }
+
+// Endpoint wraps an interactions endpoint handler so the fake sees the
+// moment its answer goes out (flushed, or the handler returned), as Discord
+// would: an @original request before that moment is refused; one after it
+// waits until Deliver has read the answer. Without it the fake could only
+// see when Deliver's reader got the answer, which on a busy machine can come
+// after the bot's next request, a false "early edit".
+func (s *Server) Endpoint(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			badRequest(w, err)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var p struct {
+			Token string `json:"token"`
+		}
+		_ = json.Unmarshal(body, &p)
+		s.mu.Lock()
+		in := s.interactions[p.Token]
+		if in != nil {
+			in.watched = true
+		}
+		s.mu.Unlock()
+		ww := &watchWriter{ResponseWriter: w, out: func() {
+			if in != nil {
+				s.mu.Lock()
+				in.written = true
+				s.mu.Unlock()
+			}
+		}}
+		h.ServeHTTP(ww, r)
+		// net/http sends what is left once the handler returns.
+		ww.out()
+	})
+}
+
+// watchWriter reports when the answer was flushed to the connection.
+type watchWriter struct {
+	http.ResponseWriter
+	out func()
+}
+
+func (w *watchWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	w.out()
+}
+
+func (w *watchWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // recordAnswer takes a 200 answer of the endpoint as the initial response.
 func (s *Server) recordAnswer(st *Interaction, code int, body []byte) {
