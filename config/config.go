@@ -702,7 +702,6 @@ func (c *Config) Validate() Problems {
 	return p
 }
 
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
