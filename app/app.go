@@ -376,6 +376,9 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		defer st.Close()
 		a, err := build(gctx, cfg, st, opts, log, false)
 		if err != nil {
+			if gctx.Err() != nil {
+				return nil // stopped while starting: not a failure
+			}
 			return err
 		}
 		defer a.close()
