@@ -313,7 +313,7 @@ func TestActionsThroughRealProcesses(t *testing.T) {
 func TestRestartHangsUntilKilled(t *testing.T) {
 	b := start(t, Options{Restart: RestartHang})
 	tg := b.Target()
-	res, err := ops.RunArgv(context.Background(), tg.Restart, tg.Workdir, nil, 300*time.Millisecond)
+	res, err := ops.RunArgv(context.Background(), tg.Restart, tg.Workdir, nil, 2*time.Second) // time for the child to start hanging on a loaded machine
 	if !errors.Is(err, ops.ErrTimeout) || !res.TimedOut {
 		t.Fatalf("err = %v", err)
 	}

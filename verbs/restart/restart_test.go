@@ -121,14 +121,16 @@ func TestRestartRefusedWhileAnotherRuns(t *testing.T) {
 }
 
 func TestRestartHangKilledAtTimeout(t *testing.T) {
+	// Long enough for the child to start and begin hanging on a loaded
+	// machine (at 400 ms it was sometimes killed before it ran).
 	e := setup(t, storetest.SQLite(t), standin.Options{Restart: standin.RestartHang}, func(tg *config.Target) {
-		tg.CommandTimeout = 400 * time.Millisecond
+		tg.CommandTimeout = 2 * time.Second
 	})
 	resp := e.reg.Handle(context.Background(), local("restart"))
 	if resp.Title != "restart demo: command failed" || resp.Severity != chat.SevCritical {
 		t.Fatalf("resp = %+v", resp.Message)
 	}
-	if !strings.Contains(resp.Text, "the command was killed after timeout (400ms)") || !strings.Contains(resp.Text, "the target still answers healthy") {
+	if !strings.Contains(resp.Text, "the command was killed after timeout (2s)") || !strings.Contains(resp.Text, "the target still answers healthy") {
 		t.Fatalf("text = %q", resp.Text)
 	}
 	if e.b.State().Hangs != 1 {
