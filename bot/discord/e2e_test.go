@@ -416,6 +416,9 @@ func TestRefusedTokenDegradesWithoutFailing(t *testing.T) {
 	if contains(why, "not-the-token") {
 		t.Errorf("health leaks the token: %s", why)
 	}
+	// Health is set before its log line is written: wait for the line of
+	// each part, then check there is no more than one each.
+	eventually(t, "a degraded line per part", func() bool { return strings.Count(e.logBuf.String(), "discord degraded") >= 2 })
 	if n := strings.Count(e.logBuf.String(), "discord degraded"); n != 2 {
 		t.Errorf("%d degraded lines, want one per part:\n%s", n, e.logBuf.String())
 	}
