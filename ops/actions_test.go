@@ -153,7 +153,7 @@ func waitUntil(t *testing.T, cond func() bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10s")
+			t.Fatal("condition not reached within 10 s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"opsbot/chat"
 	"opsbot/textclip/textcliptest"
+
+	"opsbot/internal/race"
 )
 
 // slot puts a string where one of Block Kit's limits applies.
@@ -38,7 +40,7 @@ var slackSlots = []slot{
 // it is put: every rendered text is valid UTF-8 and within Slack's
 // limit in bytes.
 func TestMultibyteTextStaysValidAndWithinLimits(t *testing.T) {
-	const n = 10_000
+	n := race.Scale(10_000) // a tenth under the race detector: one goroutine, nothing to race
 	r := textcliptest.Rand(7)
 	for i := range n {
 		sl := slackSlots[i%len(slackSlots)]
