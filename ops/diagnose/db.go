@@ -125,21 +125,29 @@ func checkDBFile(ctx context.Context, e *Env) ([]Finding, error) {
 			lacks = append(lacks, "write")
 		}
 		// SQLite in WAL mode creates its -wal and -shm files beside the database.
+		folder := ""
 		if dst, err := os.Stat(filepath.Dir(path)); err == nil {
 			if da, err := accessOf(dst, u); err == nil && !da.write {
-				lacks = append(lacks, "create files in "+filepath.Dir(path))
-				ev = append(ev, fmt.Sprintf("folder mode %04o, owner %s", dst.Mode().Perm(), ownerOf(dst)))
+				folder = fmt.Sprintf("%s (mode %04o, owner %s)", filepath.Dir(path), dst.Mode().Perm(), ownerOf(dst))
+				ev = append(ev, "folder "+folder)
 			}
 		}
-		if len(lacks) > 0 {
-			out = append(out, Finding{Title: fmt.Sprintf("the service user %s cannot %s the database (mode %04o, owner %s)", name, strings.Join(lacks, " or "), st.Mode().Perm(), ownerOf(st)),
-				Score: 96, Evidence: ev, Next: fmt.Sprintf("by hand: chown %s %s; chmod 644 %s (opsbot changes no modes)", name, path, path)})
-			return out, nil
+		next := fmt.Sprintf("by hand: chown %s %s; chmod 644 %s (opsbot changes no modes)", name, path, path)
+		switch {
+		case len(lacks) > 0:
+			title := fmt.Sprintf("the service user %s cannot %s the database (mode %04o, owner %s)", name, strings.Join(lacks, " or "), st.Mode().Perm(), ownerOf(st))
+			if folder != "" {
+				title += ", nor create its -wal and -shm files in " + filepath.Dir(path)
+			}
+			return []Finding{{Title: title, Score: 96, Evidence: ev, Next: next}}, nil
+		case folder != "":
+			return []Finding{{Title: fmt.Sprintf("the service user %s cannot create the database's -wal and -shm files in %s", name, folder), Score: 80, Evidence: ev,
+				Next: fmt.Sprintf("by hand: chown %s %s (opsbot changes no modes)", name, filepath.Dir(path))}}, nil
 		}
 		ev = append(ev, "service user "+name+" may read and write it")
 	}
 	out = append(out, Finding{Title: fmt.Sprintf("the database file is present (%s)", bytesIEC(uint64(st.Size()))), Score: 2, Evidence: ev})
-	if wst, err := os.Stat(path + "-wal"); err == nil {
+	if wst, err := os.Stat(path + "-wal"); err == nil && wst.Size() > 0 {
 		ratio := float64(wst.Size()) / float64(max(st.Size(), 1))
 		// A small WAL is normal whatever the ratio (SQLite checkpoints at 4 MiB).
 		sc := min(scale(ratio, 0.5, 4, 2, 40), scale(float64(wst.Size()), 16<<20, 256<<20, 2, 40))
