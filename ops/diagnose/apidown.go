@@ -83,8 +83,10 @@ func checkPort(ctx context.Context, e *Env) ([]Finding, error) {
 	if t.Service.PIDFile != "" || t.Service.Process != "" {
 		loc := locate(ctx, t)
 		ours := false
+		// A pre-forking server's master holds the listening socket with
+		// its workers, so the service itself is among the owners.
 		for _, p := range owners {
-			if slices.Contains(loc.pids, p) || (p != 0 && childOf(ctx, p, loc.pids)) {
+			if slices.Contains(loc.pids, p) {
 				ours = true
 			}
 		}

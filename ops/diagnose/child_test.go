@@ -19,6 +19,7 @@ import (
 
 	"opsbot/config"
 	"opsbot/ops/diagnose"
+	"opsbot/standin"
 )
 
 // Child processes stand for the processes a diagnosis must find: another
@@ -28,6 +29,10 @@ import (
 const childEnv = "OPSBOT_DIAGNOSE_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	// The stand-in's actions and fault processes run this binary as its ctl client.
+	if len(os.Args) > 1 && os.Args[1] == "standin-ctl" {
+		os.Exit(standin.CtlMain(os.Args[2:]))
+	}
 	if mode := os.Getenv(childEnv); mode != "" {
 		os.Exit(childMain(mode))
 	}
