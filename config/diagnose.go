@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os/user"
 	"path/filepath"
 	"time"
 )
@@ -71,10 +70,8 @@ func (d Diagnose) validate(c *Config, p *Problems) {
 		if s.Port < 0 || s.Port > 65535 {
 			p.add(key+".port", "not a port: %d", s.Port)
 		}
-		if s.User != "" {
-			if _, err := user.Lookup(s.User); err != nil {
-				p.add(key+".user", "no such user %q", s.User)
-			}
+		if len(s.Status) > 0 && s.Status[0] == "" {
+			p.add(key+".status", "empty command")
 		}
 	}
 }

@@ -41,3 +41,27 @@ func (n *Notifier) decorate(m *chat.Message, a store.AlertRow) {
 		m.Context = strings.TrimPrefix(m.Context+" · runbook "+runbook, " · ")
 	}
 }
+
+// maxDetail is what a message shows of an alert's detail.
+const maxDetail = 300
+
+// amLinks keeps an Alertmanager alert's runbook_url annotation and
+// generatorURL (the expression's graph) as links on its message. Only
+// http(s) URLs are kept; a link that would be cut short is left out.
+func amLinks(runbook, generator string) string {
+	var parts []string
+	for _, l := range []struct{ name, url string }{{"runbook", runbook}, {"source", generator}} {
+		if !strings.HasPrefix(l.url, "https://") && !strings.HasPrefix(l.url, "http://") {
+			continue
+		}
+		if strings.ContainsAny(l.url, " \n<>|") {
+			continue
+		}
+		p := l.name + " " + l.url
+		if len(strings.Join(append(parts, p), " · ")) > maxDetail {
+			continue
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " · ")
+}
