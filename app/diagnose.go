@@ -16,7 +16,7 @@ import (
 // tells the notifier which symptom and runbook each alert has.
 func (a *App) wireDiagnose(n *notifier.Notifier, inc *incidents.Service, eng *rules.Engine) {
 	g := diagnose.New(diagnose.Deps{Config: a.Config, Samples: a.store, Restarts: restartsOf(a.store), Log: a.log})
-	d := diagnoseverbs.Deps{Config: a.Config, Diagnoser: g, Alerts: n, SymptomOf: eng.SymptomOf, Reply: n.Reply, Timeline: inc.RecordAction}
+	d := diagnoseverbs.Deps{Config: a.Config, Diagnoser: g, Alerts: n, SymptomOf: eng.SymptomOf, Reply: n.Reply, Timeline: inc.RecordAction, Redactor: a.reg.Redactor}
 	a.reg.MustRegister(diagnoseverbs.Verbs(d)...)
 	for id, h := range diagnoseverbs.Buttons(d) {
 		a.reg.RegisterButton(id, h)

@@ -40,6 +40,9 @@ type Deps struct {
 	Reply func(ctx context.Context, owner string, m chat.Message) error
 	// Timeline records a line in the open incident of a target, if any.
 	Timeline func(ctx context.Context, target, actor, text string)
+	// Redactor cleans what goes to the thread, which is not a reply and so
+	// not cleaned by the registry (nil: the built-in rules).
+	Redactor func() *chat.Redactor
 }
 
 // User-visible words, in one place (a later catalog translates them).
@@ -236,6 +239,12 @@ func Buttons(d Deps) map[string]commands.ButtonHandler {
 		}
 		m := Render(rep)
 		m.Context = fmt.Sprintf("alert #%d · ", a.ID) + m.Context
+		var red *chat.Redactor
+		if d.Redactor != nil {
+			red = d.Redactor()
+		}
+		// Evidence quotes logs: secrets are taken out before it is posted.
+		m = red.Message(m)
 		if err := d.Reply(ctx, "alert:"+a.Fingerprint, m); err != nil {
 			return commands.Response{}, err
 		}

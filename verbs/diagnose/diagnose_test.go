@@ -2,7 +2,10 @@ package diagnose_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -19,6 +22,7 @@ import (
 	"opsbot/notifier"
 	"opsbot/ops/diagnose"
 	"opsbot/rules"
+	"opsbot/store"
 	"opsbot/store/storetest"
 	verbs "opsbot/verbs/diagnose"
 )
@@ -29,6 +33,7 @@ type env struct {
 	n    *notifier.Notifier
 	inc  *incidents.Service
 	fake *slackfake.Server
+	st   *store.Store
 }
 
 // setup wires the verb and the button as the app does, with the notifier
@@ -52,7 +57,7 @@ func setup(t *testing.T) *env {
 	n := notifier.New(st, router, get, log)
 	inc := incidents.New(st, n, get, log)
 	g := diagnose.New(diagnose.Deps{Config: get, Samples: st})
-	d := verbs.Deps{Config: get, Diagnoser: g, Alerts: n, SymptomOf: rules.SymptomOf, Reply: n.Reply, Timeline: inc.RecordAction}
+	d := verbs.Deps{Config: get, Diagnoser: g, Alerts: n, SymptomOf: rules.SymptomOf, Reply: n.Reply, Timeline: inc.RecordAction, Redactor: reg.Redactor}
 	reg.MustRegister(verbs.Verbs(d)...)
 	for id, h := range verbs.Buttons(d) {
 		reg.RegisterButton(id, h)
@@ -62,7 +67,7 @@ func setup(t *testing.T) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = n.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &env{cfg: cfg, reg: reg, n: n, inc: inc, fake: fake}
+	return &env{cfg: cfg, reg: reg, n: n, inc: inc, fake: fake, st: st}
 }
 
 func (e *env) run(text string) commands.Response {
@@ -170,5 +175,53 @@ func TestDiagnoseButtonAnswersInThread(t *testing.T) {
 	bad := e.reg.Button(ctx, commands.Request{Platform: "slack", User: "U1", Channel: "C1"}, verbs.Action, "999")
 	if !strings.Contains(bad.Text, "no alert #999") {
 		t.Errorf("unknown alert: %q", bad.Text)
+	}
+}
+
+// The evidence quotes the error log; what goes to the thread has its
+// secrets taken out before it is queued (the outbox is stored), not only
+// by the router on the way out.
+func TestDiagnoseThreadIsRedacted(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	log := filepath.Join(e.cfg.Targets[0].Workdir, "error.log")
+	line := fmt.Sprintf("%s ERROR db connect failed password=hunter2-secret\n", time.Now().Format("2006-01-02T15:04:05.000-07:00"))
+	if err := os.WriteFile(log, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Targets[0].Logs = map[string]config.LogFile{"error": {Path: log}}
+	if err := e.n.Subscribe(ctx, "slack:C1", []string{"threshold"}, "", "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	a := alert.Alert{Fingerprint: "err1", Kind: "threshold", Rule: "error_lines_high", Target: "api", Severity: "warning", Status: alert.Firing,
+		Summary: "ERROR lines 12", Value: 12, StartsAt: time.Now()}
+	if err := e.n.Source("rules").Notify(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	await(t, e.fake, "the alert message", func() bool { return len(e.fake.Messages()) > 0 })
+	firing, err := e.n.Firing(ctx, 10)
+	if err != nil || len(firing) != 1 {
+		t.Fatalf("firing %v %v", firing, err)
+	}
+	e.reg.Button(ctx, commands.Request{Platform: "slack", User: "U1", Channel: "C1"}, verbs.Action, strconv.FormatInt(firing[0].ID, 10))
+	var posted string
+	await(t, e.fake, "the diagnosis", func() bool {
+		for _, m := range e.fake.Messages() {
+			if m.ThreadTS != "" {
+				posted = string(m.Blocks) + string(m.Attachments) + m.Text
+				return strings.Contains(posted, "ERROR db connect failed")
+			}
+		}
+		return false
+	})
+	if strings.Contains(posted, "hunter2") {
+		t.Fatalf("a secret reached the thread: %s", posted)
+	}
+	var stored int
+	if err := e.st.Get(ctx, &stored, `SELECT COUNT(*) FROM outbox WHERE payload LIKE '%hunter2%'`); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 0 {
+		t.Fatalf("%d outbox row(s) store the secret", stored)
 	}
 }
