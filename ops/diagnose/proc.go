@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -165,9 +164,6 @@ func locate(ctx context.Context, t config.Target) located {
 	if s.PIDFile != "" {
 		pid, err := readPIDFile(s.PIDFile)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return located{how: "pid file " + s.PIDFile, err: err}
-			}
 			return located{how: "pid file " + s.PIDFile, err: err}
 		}
 		if !alive(ctx, pid) {
