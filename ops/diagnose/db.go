@@ -169,8 +169,14 @@ func checkDBOpen(ctx context.Context, e *Env) ([]Finding, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil // the file check says it
 	}
-	// Read-only, and never created: a diagnosis writes nothing.
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(2000)")
+	// Read-only, and never created: a diagnosis writes nothing. With no
+	// -wal file nobody has the database open for writing; opened as
+	// immutable, SQLite then creates no -wal and -shm files of its own.
+	q := "mode=ro&_pragma=busy_timeout(2000)"
+	if _, err := os.Stat(path + "-wal"); errors.Is(err, fs.ErrNotExist) {
+		q += "&immutable=1"
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q)
 	if err != nil {
 		return nil, err
 	}
