@@ -70,6 +70,7 @@ type Config struct {
 	// external alerts may run an action.
 	Alertmanager Alertmanager `yaml:"alertmanager"`
 	Demo         bool         `yaml:"demo"`
+	Diagnose     Diagnose     `yaml:"diagnose"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -147,6 +148,8 @@ type Target struct {
 	// Env names variables of opsbot's environment passed on to the
 	// target's actions, beyond PATH, HOME, LANG and TZ.
 	Env []string `yaml:"env"`
+	// Service finds the target's process and its user (diagnosis).
+	Service Service `yaml:"service"`
 }
 
 // LogFile declares one log: where, in which format, in which time zone.
@@ -377,6 +380,7 @@ func Default() *Config {
 	c.Remediation.setDefaults()
 	c.Incidents.setDefaults()
 	c.Schedules = defaultSchedules()
+	c.Diagnose.setDefaults()
 	return c
 }
 
@@ -699,6 +703,7 @@ func (c *Config) Validate() Problems {
 	c.Incidents.validate(&p)
 	c.Alertmanager.validate(c, &p)
 	validateSchedules(c.Schedules, &p)
+	c.Diagnose.validate(c, &p)
 	return p
 }
 

@@ -290,6 +290,7 @@ func ParseAlertmanager(body []byte) ([]alert.Alert, error) {
 		}
 		al := alert.Alert{Fingerprint: "am:" + fp, Kind: "external", Rule: ExternalRulePrefix + rule, Target: target, Severity: sev, Status: a.Status,
 			Summary: summary, Labels: a.Labels, StartsAt: startsAt}
+		al.Detail = amLinks(a.Annotations["runbook_url"], a.GeneratorURL)
 		if a.Status == alert.Resolved {
 			al.EndsAt = endsAt
 		}

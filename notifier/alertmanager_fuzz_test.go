@@ -59,6 +59,7 @@ func printAlertmanager(alerts []alert.Alert) ([]byte, error) {
 		StartsAt    time.Time         `json:"startsAt"`
 		EndsAt      time.Time         `json:"endsAt"`
 		Fingerprint string            `json:"fingerprint"`
+		Generator   string            `json:"generatorURL,omitempty"`
 	}
 	body := struct {
 		Version string    `json:"version"`
@@ -66,8 +67,17 @@ func printAlertmanager(alerts []alert.Alert) ([]byte, error) {
 		Alerts  []amAlert `json:"alerts"`
 	}{Version: "4", Status: alert.Firing}
 	for _, a := range alerts {
-		body.Alerts = append(body.Alerts, amAlert{Status: a.Status, Labels: a.Labels, Annotations: map[string]string{"summary": a.Summary},
-			StartsAt: a.StartsAt, EndsAt: a.EndsAt, Fingerprint: strings.TrimPrefix(a.Fingerprint, "am:")})
+		x := amAlert{Status: a.Status, Labels: a.Labels, Annotations: map[string]string{"summary": a.Summary},
+			StartsAt: a.StartsAt, EndsAt: a.EndsAt, Fingerprint: strings.TrimPrefix(a.Fingerprint, "am:")}
+		// The links kept as the alert's detail.
+		for _, l := range strings.Split(a.Detail, " · ") {
+			if u, ok := strings.CutPrefix(l, "runbook "); ok {
+				x.Annotations["runbook_url"] = u
+			} else if u, ok := strings.CutPrefix(l, "source "); ok {
+				x.Generator = u
+			}
+		}
+		body.Alerts = append(body.Alerts, x)
 	}
 	return json.Marshal(body)
 }

@@ -75,6 +75,9 @@ type Notifier struct {
 	amSource      alert.Sink
 	inboxWake     chan struct{}
 	pollEvery     time.Duration // how often the inbox is read for other replicas' observations
+
+	diagAction string      // the Diagnose button's id ("" : no button)
+	symptomOf  SymptomFunc // an alert's diagnosis and runbook (nil: neither)
 }
 
 var _ chat.Outbox = (*Notifier)(nil)

@@ -59,6 +59,10 @@ type Rule struct {
 	// one slow request on an idle site is not an alert).
 	Guard    string
 	GuardMin float64
+	// Symptom is the diagnosis an alert of this rule runs (api-down, db,
+	// llm, memory, disk, redis, security); RunbookURL its runbook.
+	Symptom    string
+	RunbookURL string
 }
 
 // beyond reports whether v is past the alert threshold.
@@ -134,6 +138,7 @@ func DefaultRules(cfg *config.Config) []Rule {
 		mk("llm_errors_high", MetricLLMErrors, "LLM API errors per "+rc.Window.String(), "", count(rc.LLMErrors), false, "warning"),
 	}
 	for i := range rs {
+		rs[i].Symptom, rs[i].RunbookURL = builtinSymptom(rs[i].Name)
 		switch rs[i].Metric {
 		case MetricResponseTime, Metric5xx:
 			rs[i].Guard, rs[i].GuardMin = MetricRequests, float64(rc.MinRequests)

@@ -243,5 +243,9 @@ func FromConfig(cfg *config.Config, d Deps) (*Engine, error) {
 	}
 	e.Add(GroupSecurity, ScanSource{Roots: cfg.Security.WritableRoots, Globs: cfg.Security.WritableGlobs, EnvFiles: env, TLSURLs: cfg.Security.TLSURLs,
 		TLS: security.TLSOptions{Warn: cfg.Security.TLSWarn, Critical: cfg.Security.TLSCritical, Timeout: cfg.Security.TLSTimeout}})
+	if d.Store != nil {
+		e.Add(GroupRules, ForecastSource{Samples: d.Store, Horizon: cfg.Diagnose.ForecastHorizon})
+	}
+	e.Add(GroupRules, MemorySource{Targets: cfg.Targets})
 	return e, nil
 }

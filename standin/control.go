@@ -66,6 +66,15 @@ func (b *Backend) controlHandler() http.Handler {
 	mux.HandleFunc("GET /ctl/state", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, b.State())
 	})
+	mux.HandleFunc("GET /ctl/status", func(w http.ResponseWriter, r *http.Request) {
+		// As deploy.sh status: fails while the service is down.
+		st := b.State()
+		if !st.Running {
+			writeJSON(w, http.StatusServiceUnavailable, st)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
 	mux.HandleFunc("POST /ctl/stop", func(w http.ResponseWriter, r *http.Request) {
 		b.Stop()
 		writeJSON(w, http.StatusOK, map[string]string{"result": "stopped"})
@@ -252,6 +261,9 @@ func CtlMain(args []string) int {
 }
 
 func ctl(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "hold-port" {
+		return holdPortMain(args[1], os.Stdin, stdout, stderr)
+	}
 	if len(args) < 2 {
 		fmt.Fprintln(stderr, "usage: standin-ctl <control-url> <action> [key=value…]")
 		return 2
@@ -276,7 +288,7 @@ func ctl(args []string, stdout, stderr io.Writer) int {
 		q.Set(k, v)
 	}
 	method := http.MethodPost
-	if action == "state" {
+	if action == "state" || action == "status" {
 		method = http.MethodGet
 	}
 	target := base + "/ctl/" + action

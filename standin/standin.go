@@ -209,6 +209,8 @@ type Backend struct {
 	logMu   sync.Mutex
 	rng     *rand.Rand
 	traffic Traffic
+
+	flt faultState // injected faults (Inject, Clear)
 }
 
 // Start lays out the backend under dir and starts it. It stops when ctx
@@ -251,6 +253,11 @@ func Start(ctx context.Context, dir string, opts Options) (*Backend, error) {
 	err = b.startLocked(svcLn)
 	b.mu.Unlock()
 	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.adoptServiceUser()
+	if err := b.writePID(os.Getpid()); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -369,7 +376,11 @@ func (b *Backend) Start() error {
 	if err != nil {
 		return fmt.Errorf("standin: listen again on %s: %w", b.svcAddr, err)
 	}
-	return b.startLocked(ln)
+	if err := b.startLocked(ln); err != nil {
+		return err
+	}
+	// A service started afresh writes its pid file, as uvicorn's does.
+	return b.writePID(os.Getpid())
 }
 
 // Restart stops the service, waits StartDelay and starts it again (health
@@ -405,6 +416,7 @@ func (b *Backend) Close() error {
 	b.stopLocked()
 	b.mu.Unlock()
 	b.closeStop()
+	_ = b.Clear() // the fault's holder process, memory and temp files
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = b.ctlSrv.Shutdown(ctx)
@@ -495,5 +507,6 @@ func (b *Backend) Target() config.Target {
 			Prefix:      "ai_tutor",
 		},
 		Cleanup: config.Cleanup{GzipAfter: 7 * 24 * time.Hour, DeleteGzAfter: 30 * 24 * time.Hour, TempAfter: 24 * time.Hour},
+		Service: config.Service{PIDFile: b.PIDFile(), Port: b.port(), User: ServiceUser(), Status: ctl("status")},
 	}
 }

@@ -22,7 +22,7 @@ func Verbs(b *standin.Backend) []*commands.Verb {
 	}
 	return []*commands.Verb{{
 		Name: "demo", Summary: "make the stand-in backend misbehave (demo mode only)",
-		Examples: []string{"/ops demo health fail", "/ops demo health slow 3s", "/ops demo burst errors 50", "/ops demo restart-mode unhealthy", "/ops demo health ok"},
+		Examples: []string{"/ops demo health fail", "/ops demo health slow 3s", "/ops demo burst errors 50", "/ops demo restart-mode unhealthy", "/ops demo health ok", "/ops demo fault port-taken", "/ops demo fault clear"},
 		Subs: []*commands.Verb{
 			{Name: "health", Access: policy.Admin, Summary: "how /health answers", Params: []commands.Param{{Name: "mode", Required: true, Choices: []string{"ok", "fail", "slow"}}, {Name: "delay", Help: "for slow, e.g. 3s"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
@@ -61,6 +61,7 @@ func Verbs(b *standin.Backend) []*commands.Verb {
 					}
 					return commands.Text("stand-in restarts now behave: %s", c.Arg(0)), nil
 				}},
+			faultVerb(b),
 			{Name: "state", Access: policy.Admin, Summary: "what the stand-in is doing",
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					s := b.State()
