@@ -247,7 +247,9 @@ func (j *job) settle(wait time.Duration) (*discordgo.InteractionResponse, func(b
 		defer t.Stop()
 		select {
 		case resp := <-j.done:
-			if len(resp.Files) == 0 {
+			// Files (the message's own, or long output render moves into
+			// one) cannot ride on an inline answer.
+			if len(render(resp.Message).Files) == 0 {
 				return j.immediate(resp), nil
 			}
 			j.done <- resp
@@ -303,6 +305,12 @@ func (j *job) later(delivered bool) {
 	defer cancel()
 	if err := j.deliver(ctx, resp); err != nil {
 		j.a.log.Error("discord answer not delivered", "interaction", j.in.ID, "err", err)
+		// The placeholder must not stay "thinking" for ever: it says the
+		// answer failed instead.
+		m := chat.Message{Severity: chat.SevWarning, Text: msgAnswerFailed}
+		if ferr := j.editOriginal(ctx, j.a.hookSession(), m); ferr != nil {
+			j.a.log.Warn("discord placeholder not replaced", "interaction", j.in.ID, "err", ferr)
+		}
 	}
 }
 
@@ -319,7 +327,7 @@ func (j *job) deliver(ctx context.Context, resp commands.Response) error {
 	r := render(resp.Message)
 	if resp.Ephemeral && !j.component && j.private {
 		// The placeholder is private: the answer takes its place.
-		return j.editOriginal(ctx, s, r)
+		return j.editOriginal(ctx, s, resp.Message)
 	}
 	if resp.Ephemeral {
 		if !j.component {
@@ -334,10 +342,26 @@ func (j *job) deliver(ctx context.Context, resp commands.Response) error {
 			return err
 		})
 	}
-	return j.editOriginal(ctx, s, r)
+	return j.editOriginal(ctx, s, resp.Message)
 }
 
-func (j *job) editOriginal(ctx context.Context, s *discordgo.Session, r rendered) error {
+// editOriginal replaces @original with m. Its files are listed in
+// attachments (API v10 keeps only what is listed); when they are too large
+// or refused, m goes without them and says so.
+func (j *job) editOriginal(ctx context.Context, s *discordgo.Session, m chat.Message) error {
+	r := render(m)
+	if r.uploadSize() > maxUpload {
+		r = withoutFiles(m, msgTooLarge)
+	}
+	err := j.edit(ctx, s, r)
+	if err != nil && len(r.Files) > 0 && uploadRefused(err) {
+		j.a.log.Warn("discord refused the attachments; answering without them", "interaction", j.in.ID, "err", err)
+		err = j.edit(ctx, s, withoutFiles(m, msgRefused))
+	}
+	return err
+}
+
+func (j *job) edit(ctx context.Context, s *discordgo.Session, r rendered) error {
 	return followupCall(ctx, func() error {
 		comps := r.Components
 		if comps == nil {
@@ -350,7 +374,7 @@ func (j *job) editOriginal(ctx context.Context, s *discordgo.Session, r rendered
 		content := r.Content
 		_, err := s.InteractionResponseEdit(j.in, &discordgo.WebhookEdit{
 			Content: &content, Embeds: &embeds, Components: &comps, Files: r.files(),
-			Attachments: &[]*discordgo.MessageAttachment{}, AllowedMentions: r.Mentions,
+			Attachments: ptr(r.newAttachments()), AllowedMentions: r.Mentions,
 		}, restOpts(ctx)...)
 		return err
 	})
@@ -416,3 +440,8 @@ func followupCall(ctx context.Context, fn func() error) error {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
+
+// Strings users read, kept together for translation.
+const msgAnswerFailed = "the answer could not be delivered; try again, or see the bot's log"

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -37,8 +38,8 @@ func (a *Adapter) Poster() chat.Poster { return &Poster{a: a} }
 // instead of posting a resend twice.
 type messageSend struct {
 	Content         string                            `json:"content,omitempty"`
-	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
-	Components      []discordgo.MessageComponent      `json:"components"`
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds,omitempty"`
+	Components      []discordgo.MessageComponent      `json:"components,omitempty"`
 	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions,omitempty"`
 	Nonce           string                            `json:"nonce,omitempty"`
 	EnforceNonce    bool                              `json:"enforce_nonce,omitempty"`
@@ -79,11 +80,13 @@ func (p *Poster) send(ctx context.Context, channel string, m chat.Message) (stri
 	if channel == "" {
 		return "", chat.Permanent(errors.New("no channel"))
 	}
-	r := render(m)
-	body := messageSend{Content: r.Content, Embeds: nonNilEmbeds(r.Embeds), Components: nonNilComponents(r.Components), AllowedMentions: r.Mentions,
-		Nonce: nonce(m.Key), EnforceNonce: m.Key != ""}
+	// A new message leaves out what it does not have: no empty arrays.
+	build := func(r rendered) any {
+		return messageSend{Content: r.Content, Embeds: r.Embeds, Components: r.Components, AllowedMentions: r.Mentions,
+			Nonce: nonce(m.Key), EnforceNonce: m.Key != ""}
+	}
 	endpoint := discordgo.EndpointChannelMessages(channel)
-	raw, err := p.call(ctx, s, "POST", endpoint, endpoint, body, r)
+	raw, err := p.call(ctx, s, "POST", endpoint, endpoint, m, build)
 	if err != nil {
 		return "", err
 	}
@@ -96,22 +99,39 @@ func (p *Poster) send(ctx context.Context, channel string, m chat.Message) (stri
 
 // call makes one request, after checking the route's rate-limit bucket:
 // a long wait is the caller's to do, not a goroutine asleep in discordgo.
-func (p *Poster) call(ctx context.Context, s *discordgo.Session, method, endpoint, bucket string, body any, r rendered) ([]byte, error) {
+// Files go as multipart files[n]; when they are too large, or Discord
+// refuses them, the message goes without them, saying so and showing
+// their start inline: never "attached" without a file.
+func (p *Poster) call(ctx context.Context, s *discordgo.Session, method, endpoint, bucket string, m chat.Message, build func(rendered) any) ([]byte, error) {
 	if w := bucketWait(s, bucket); w > maxBucketWait {
 		return nil, &chat.RetryAfterError{After: w, Err: errors.New("rate-limit bucket exhausted")}
 	}
-	var raw []byte
-	var err error
-	if files := r.files(); len(files) > 0 {
-		ct, b, merr := discordgo.MultipartBodyWithJSON(body, files)
-		if merr != nil {
-			return nil, chat.Permanent(merr)
-		}
-		raw, err = s.RequestRaw(method, endpoint, ct, b, bucket, 0, restOpts(ctx)...)
-	} else {
-		raw, err = s.RequestWithBucketID(method, endpoint, body, bucket, restOpts(ctx)...)
+	r := render(m)
+	if len(r.Files) == 0 {
+		raw, err := s.RequestWithBucketID(method, endpoint, build(r), bucket, restOpts(ctx)...)
+		return raw, classify(err)
+	}
+	if r.uploadSize() > maxUpload {
+		r = withoutFiles(m, msgTooLarge)
+		raw, err := s.RequestWithBucketID(method, endpoint, build(r), bucket, restOpts(ctx)...)
+		return raw, classify(err)
+	}
+	ct, b, err := discordgo.MultipartBodyWithJSON(build(r), r.files())
+	if err != nil {
+		return nil, chat.Permanent(err)
+	}
+	raw, err := s.RequestRaw(method, endpoint, ct, b, bucket, 0, restOpts(ctx)...)
+	if err != nil && uploadRefused(err) {
+		p.a.log.Warn("discord refused the attachments; sending without them", "err", err)
+		raw, err = s.RequestWithBucketID(method, endpoint, build(withoutFiles(m, msgRefused)), bucket, restOpts(ctx)...)
 	}
 	return raw, classify(err)
+}
+
+// uploadRefused reports whether Discord refused a request for its files:
+// too large (413, code 40005) or an attachment it could not take.
+func uploadRefused(err error) bool {
+	return statusOf(err) == http.StatusRequestEntityTooLarge || codeOf(err) == codeEntityTooLarge || codeOf(err) == codeInvalidForm
 }
 
 func bucketWait(s *discordgo.Session, key string) time.Duration {
@@ -131,10 +151,13 @@ func (p *Poster) Update(ctx context.Context, ref chat.Ref, m chat.Message) error
 	if ref.Thread != "" && ref.Thread != ref.ID {
 		channel = ref.Thread
 	}
-	r := render(m)
-	body := messageEdit{Content: r.Content, Embeds: nonNilEmbeds(r.Embeds), Components: nonNilComponents(r.Components),
-		AllowedMentions: r.Mentions, Attachments: []*discordgo.MessageAttachment{}}
-	if _, err := p.call(ctx, s, "PATCH", discordgo.EndpointChannelMessage(channel, ref.ID), discordgo.EndpointChannelMessage(channel, ""), body, r); err != nil {
+	// An edit replaces the whole body: empty arrays here mean "remove"
+	// (old buttons, embeds and files go), and the new files are listed.
+	build := func(r rendered) any {
+		return messageEdit{Content: r.Content, Embeds: nonNilEmbeds(r.Embeds), Components: nonNilComponents(r.Components),
+			AllowedMentions: r.Mentions, Attachments: r.newAttachments()}
+	}
+	if _, err := p.call(ctx, s, "PATCH", discordgo.EndpointChannelMessage(channel, ref.ID), discordgo.EndpointChannelMessage(channel, ""), m, build); err != nil {
 		return fmt.Errorf("update discord message %s in %s: %w", ref.ID, channel, err)
 	}
 	return nil
