@@ -84,7 +84,9 @@ func TestLogTextPingsNobody(t *testing.T) {
 		t.Errorf("pings %q, want the on-call user alone", got)
 	}
 	e.reg.MustRegister(&commands.Verb{Name: "echo", Access: policy.Read, Summary: "says a log line",
-		Run: func(context.Context, *commands.Call) (commands.Response, error) { return commands.Text("%s", line), nil }})
+		Run: func(context.Context, *commands.Call) (commands.Response, error) {
+			return commands.Text("%s", line), nil
+		}})
 	in := e.fake.NewCommand(alice, channel, discordfake.Sub("echo"))
 	e.deliver(in)
 	eventually(t, "the answer", func() bool { return e.interaction(in.Token).Original != nil })
