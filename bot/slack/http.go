@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"opsbot/bot/inbound"
@@ -13,6 +14,12 @@ import (
 
 	"opsbot/commands"
 )
+
+// maxCommandBytes is the longest command text Slack sends (4,096 bytes).
+const maxCommandBytes = 4096
+
+// msgCommandTooLong refuses an over-long command (a string users read).
+const msgCommandTooLong = "command too long: %d bytes, at most %d"
 
 // Paths served by Handler.
 const (
@@ -91,6 +98,10 @@ func slashRequest(sc slack.SlashCommand) commands.Request {
 // maxInline bytes or more (Socket Mode's ack limit; 0 = no limit), does the
 // same. inline is false when the answer will come later.
 func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage, inline bool) {
+	if len(sc.Text) > maxCommandBytes {
+		// Refused before anything runs or is posted.
+		return wireMessage{ResponseType: slack.ResponseTypeEphemeral, Text: fmt.Sprintf(msgCommandTooLong, len(sc.Text), maxCommandBytes)}, true
+	}
 	req := slashRequest(sc)
 	t := a.newTarget(sc.ResponseURL, sc.ChannelID, sc.UserID)
 	if a.reg.IsSlow(req) {
@@ -104,6 +115,7 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 	defer timer.Stop()
 	select {
 	case resp := <-done:
+		resp = longToFile(resp)
 		if len(resp.Files) > 0 && !resp.Ephemeral {
 			// An inline answer carries no files: answer later, then upload.
 			a.background(func(ctx context.Context) { t.answer(ctx, resp, true) })

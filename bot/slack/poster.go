@@ -51,6 +51,7 @@ func (p *Poster) post(ctx context.Context, channel, thread string, m chat.Messag
 	if err := p.a.pace(ctx, channel); err != nil {
 		return chat.Ref{}, err
 	}
+	m = attachLong(m)
 	opts := Render(m).options()
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
@@ -75,12 +76,10 @@ func (p *Poster) post(ctx context.Context, channel, thread string, m chat.Messag
 		fileThread = ts
 	}
 	// Files go into the message's thread. The message is out, so a failed
-	// upload is logged rather than returned: a resend would post the
-	// message twice.
+	// upload is not returned (a resend would post the message twice): the
+	// thread is told, with the file's start.
 	for _, f := range m.Files {
-		if err := p.upload(ctx, ch, fileThread, f); err != nil {
-			p.a.log.Error("slack file not uploaded", "file", f.Name, "channel", ch, "err", err)
-		}
+		p.sendFile(ctx, ch, fileThread, f)
 	}
 	return ref, nil
 }
@@ -189,6 +188,7 @@ var permanentErrors = map[string]bool{
 	"invalid_metadata_schema": true, "metadata_too_large": true, "user_not_in_channel": true,
 	"not_allowed_token_type": true, "ekm_access_denied": true, "team_access_not_granted": true,
 	"channel_is_archived": true, "as_user_not_supported": true, "method_deprecated": true,
+	"file_uploads_disabled": true, "file_uploads_except_images_disabled": true, "file_not_found": true,
 }
 
 // Errors that mean the token itself is wrong: Slack is degraded until fixed.

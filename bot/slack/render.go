@@ -50,8 +50,11 @@ var sevEmoji = map[chat.Severity]string{
 // wireMessage is a message as Slack reads it from a response_url, an
 // inline slash-command answer or a Socket Mode ack payload.
 type wireMessage struct {
-	ResponseType    string             `json:"response_type,omitempty"`
-	ReplaceOriginal bool               `json:"replace_original,omitempty"`
+	ResponseType string `json:"response_type,omitempty"`
+	// ReplaceOriginal is sent whenever it is set, false included: a
+	// refused click must say it leaves the message alone.
+	ReplaceOriginal *bool              `json:"replace_original,omitempty"`
+	DeleteOriginal  bool               `json:"delete_original,omitempty"`
 	Text            string             `json:"text"`
 	Blocks          []slack.Block      `json:"blocks,omitempty"`
 	Attachments     []slack.Attachment `json:"attachments,omitempty"`
