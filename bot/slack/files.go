@@ -55,7 +55,6 @@ func longToFile(resp commands.Response) commands.Response {
 	return resp
 }
 
-
 // sendFile uploads one file; when it cannot be (too large, refused), the
 // channel is told in the file's thread, with the file's first lines, so a
 // reply never claims an attachment that is not there. The message is out
