@@ -94,3 +94,30 @@ func TestLogTextPingsNobody(t *testing.T) {
 		t.Errorf("answer %q pings %v", o.Content, o.Pings())
 	}
 }
+
+// The incident lead renders as a mention and notifies; a log line's
+// @everyone and ids do not.
+func TestLeadMentionRendersLogTextDoesNot(t *testing.T) {
+	e := newEnv(t, "http")
+	lead := "800000000000000007"
+	ref, err := e.a.Poster().Post(context.Background(), alerts, chat.Message{
+		Title: "Incident #4: API down", Severity: chat.SevCritical,
+		Text:     "log: @everyone <@123456789012345678> @123456789012345678",
+		Fields:   []chat.Field{{Name: "Lead", Value: "@" + lead, Inline: true}},
+		Mentions: []string{lead},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := e.fake.Message(ref.ID)
+	if len(m.Embeds) != 1 || len(m.Embeds[0].Fields) != 1 || m.Embeds[0].Fields[0].Value != "<@"+lead+">" {
+		t.Fatalf("embed %+v", m.Embeds)
+	}
+	// The id not meant stays plain text.
+	if !strings.Contains(m.Embeds[0].Description, "<@123456789012345678> @123456789012345678") {
+		t.Errorf("description %q", m.Embeds[0].Description)
+	}
+	if got := strings.Join(m.Pings(), ","); got != "user:"+lead {
+		t.Errorf("pings %q", got)
+	}
+}

@@ -3,6 +3,8 @@ package discord
 import (
 	"bytes"
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,7 +109,7 @@ func render(m chat.Message) rendered { return renderAs(m, true) }
 // renderAs renders m; without files, what would have gone into one is cut
 // to fit instead.
 func renderAs(m chat.Message, withFiles bool) rendered {
-	m = chat.ValidText(m)
+	m = linkMentions(chat.ValidText(m))
 	var r rendered
 	r.Mentions, r.Content = mentions(m.Mentions)
 	r.Components = buttons(m.Buttons)
@@ -373,4 +375,35 @@ func headLines(s string, n int) string {
 		return strings.TrimRight(s, "\n")
 	}
 	return strings.TrimRight(strings.Join(lines[:n], ""), "\n") + fmt.Sprintf("\n… %d more lines", len(lines)-n)
+}
+
+// userRef is a Discord user id written plainly in text (as @123…).
+var userRef = regexp.MustCompile(`@(\d{15,21})\b`)
+
+// linkMentions renders @id in the text and fields as a real mention <@id>
+// for the ids the message means to mention (m.Mentions) alone; they are
+// the only ones allowed_mentions lets notify.
+func linkMentions(m chat.Message) chat.Message {
+	if len(m.Mentions) == 0 {
+		return m
+	}
+	link := func(s string) string {
+		return userRef.ReplaceAllStringFunc(s, func(ref string) string {
+			id := ref[1:]
+			if slices.Contains(m.Mentions, id) || slices.Contains(m.Mentions, "user:"+id) || slices.Contains(m.Mentions, "<@"+id+">") {
+				return "<" + ref + ">"
+			}
+			return ref
+		})
+	}
+	m.Text = link(m.Text)
+	if len(m.Fields) > 0 {
+		fs := make([]chat.Field, len(m.Fields))
+		for i, f := range m.Fields {
+			f.Value = link(f.Value)
+			fs[i] = f
+		}
+		m.Fields = fs
+	}
+	return m
 }
