@@ -101,6 +101,9 @@ type Adapter struct {
 	workCancel context.CancelFunc
 
 	refusals *logLimiter
+
+	// sources of autocomplete candidates by kind.
+	sources map[string]Source
 }
 
 // New makes an adapter. cfg is read on every use, so reloaded settings and

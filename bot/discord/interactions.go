@@ -130,8 +130,7 @@ func (a *Adapter) dispatch(in *discordgo.Interaction) (*discordgo.InteractionRes
 	case discordgo.InteractionMessageComponent:
 		return a.onComponent(in)
 	case discordgo.InteractionApplicationCommandAutocomplete:
-		return &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
-			Data: &discordgo.InteractionResponseData{Choices: []*discordgo.ApplicationCommandOptionChoice{}}}, nil
+		return a.onAutocomplete(in), nil
 	}
 	return ephemeral("this kind of interaction is not supported"), nil
 }

@@ -133,6 +133,8 @@ type Interaction struct {
 	// EarlyEdits counts @original edits refused because no initial
 	// response had been sent.
 	EarlyEdits int
+	// Choices are the autocomplete answer's choices (type 8).
+	Choices []json.RawMessage
 	// Events lists what happened in order: "callback 5", "edit", "delete", "followup".
 	Events []string
 
@@ -347,6 +349,7 @@ func (s *Server) Interaction(token string) (Interaction, bool) {
 	c := *in
 	c.Followups = append([]Message(nil), in.Followups...)
 	c.Events = append([]string(nil), in.Events...)
+	c.Choices = append([]json.RawMessage(nil), in.Choices...)
 	if in.Original != nil {
 		o := copyMsg(in.Original)
 		c.Original = &o

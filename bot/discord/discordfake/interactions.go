@@ -34,6 +34,10 @@ func (s *Server) initial(in *Interaction, p *payload, files []File) {
 	in.Initial = p.Type
 	in.Events = append(in.Events, fmt.Sprintf("callback %d", p.Type))
 	switch p.Type {
+	case 8:
+		if p.Data != nil && p.Data.Choices != nil {
+			in.Choices = *p.Data.Choices
+		}
 	case 4, 5:
 		var body struct {
 			ChannelID string `json:"channel_id"`

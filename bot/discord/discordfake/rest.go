@@ -313,8 +313,12 @@ func validCommands(cmds []map[string]any) error {
 				return fmt.Errorf("%s %s: required option after an optional one", path, name)
 			}
 			optional = optional || !req
-			if ch, _ := m["choices"].([]any); len(ch) > 25 {
+			ch, _ := m["choices"].([]any)
+			if len(ch) > 25 {
 				return fmt.Errorf("%s %s: more than 25 choices", path, name)
+			}
+			if auto, _ := m["autocomplete"].(bool); auto && (len(ch) > 0 || (typ != 3 && typ != 4 && typ != 10)) {
+				return fmt.Errorf("%s %s: autocomplete takes no choices and only a string or number option", path, name)
 			}
 		}
 		return nil

@@ -29,7 +29,15 @@ type Option struct {
 	Type    int      `json:"type"`
 	Value   any      `json:"value,omitempty"`
 	Options []Option `json:"options,omitempty"`
+	Focused bool     `json:"focused,omitempty"`
 }
+
+// Typing is the option being typed in an autocomplete interaction.
+func Typing(name, v string) Option { return Option{Name: name, Type: 3, Value: v, Focused: true} }
+
+// TypingInt is an integer option being typed: Discord sends what was typed
+// so far as a string.
+func TypingInt(name, v string) Option { return Option{Name: name, Type: 4, Value: v, Focused: true} }
 
 // Sub is a subcommand option.
 func Sub(name string, opts ...Option) Option { return Option{Name: name, Type: 1, Options: opts} }
@@ -79,6 +87,14 @@ func who(u User, channel string, body map[string]any) {
 // NewCommand makes an /ops interaction with the given options.
 func (s *Server) NewCommand(u User, channel string, opts ...Option) Interaction {
 	body := map[string]any{"type": 2, "data": map[string]any{"id": "400000000000000001", "name": "ops", "type": 1, "options": opts}}
+	who(u, channel, body)
+	return s.snapshot(s.newInteraction(body))
+}
+
+// NewAutocomplete makes an autocomplete interaction (type 4): opts hold
+// the subcommand path with one option made by Typing.
+func (s *Server) NewAutocomplete(u User, channel string, opts ...Option) Interaction {
+	body := map[string]any{"type": 4, "data": map[string]any{"id": "400000000000000001", "name": "ops", "type": 1, "options": opts}}
 	who(u, channel, body)
 	return s.snapshot(s.newInteraction(body))
 }
@@ -219,6 +235,11 @@ func (s *Server) recordAnswer(st *Interaction, code int, body []byte) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := check(&p, nil); err != nil {
+		// Discord shows the user "This interaction failed".
+		st.Events = append(st.Events, "refused answer: "+err.Error())
+		return
+	}
 	if st.Initial == 0 {
 		s.initial(st, &p, nil)
 	}
