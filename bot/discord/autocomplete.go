@@ -58,7 +58,7 @@ func completion(words []string, option string, isFlag bool) (kind string, multi 
 		return CompleteLog, true
 	case verb == "logs" && option == "name" && !isFlag:
 		return CompleteLog, false
-	case option == "target" && !isFlag:
+	case option == "target":
 		return CompleteTarget, false
 	case option == "job" && !isFlag:
 		return CompleteJob, false
