@@ -80,19 +80,20 @@ type Server struct {
 	// PingEvery is how often the socket pings the client.
 	PingEvery time.Duration
 
-	mu         sync.Mutex
-	changed    chan struct{}
-	botToken   string
-	appToken   string
-	missing    map[string]bool
-	messages   []*Message
-	updates    []Message
-	files      map[string]*File
-	fileOrder  []string
-	responses  map[string][]json.RawMessage
-	uses       map[string]int // response_url uses, deletes included
-	deletes    map[string]int // delete_original requests by response_url
-	fail       map[string][]Failure
+	mu        sync.Mutex
+	changed   chan struct{}
+	botToken  string
+	appToken  string
+	missing   map[string]bool
+	messages  []*Message
+	updates   []Message
+	files     map[string]*File
+	fileOrder []string
+	responses map[string][]json.RawMessage
+	uses      map[string]int // response_url uses, deletes included
+	deletes   map[string]int // delete_original requests by response_url
+	fail      map[string][]Failure
+
 	faults     map[string]FaultFunc
 	now        func() time.Time
 	requests   []Request
@@ -295,6 +296,12 @@ func (s *Server) bump() {
 }
 
 func (s *Server) nextTS() string {
-	s.seq++
-	return fmt.Sprintf("%d.%06d", 1700000000+s.seq/1_000_000, s.seq%1_000_000)
+	// Slack's ts is the post time in microseconds, unique in a channel:
+	// taken from the fake's clock, one microsecond on when it stands still.
+	us := s.now().UnixMicro()
+	if us <= s.seq {
+		us = s.seq + 1
+	}
+	s.seq = us
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
 }

@@ -3,6 +3,7 @@ package slackfake
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -179,23 +180,80 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	ch := f.Get("channel")
 	withMeta := f.Get("include_all_metadata") == "1" || f.Get("include_all_metadata") == "true"
+	inclusive := f.Get("inclusive") == "1" || f.Get("inclusive") == "true"
+	limit := 100
+	if v := f.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			slackErr(w, "invalid_limit")
+			return
+		}
+		limit = min(n, 999)
+	}
+	oldest, latest := tsValue(f.Get("oldest")), tsValue(f.Get("latest"))
+	if oldest < 0 || latest < 0 {
+		slackErr(w, "invalid_ts_oldest")
+		return
+	}
+	skip := 0
+	if c := f.Get("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "page:"))
+		if err != nil || !strings.HasPrefix(c, "page:") || n < 0 {
+			slackErr(w, "invalid_cursor")
+			return
+		}
+		skip = n
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.missing[ch] {
 		slackErr(w, "channel_not_found")
 		return
 	}
-	var out []map[string]any
+	// Newest first, within oldest and latest.
+	var all []map[string]any
 	for i := len(s.messages) - 1; i >= 0; i-- {
 		m := s.messages[i]
 		if m.Channel != ch || m.Method != "chat.postMessage" || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
+			continue
+		}
+		ts := tsValue(m.TS)
+		if (oldest > 0 && (ts < oldest || (ts == oldest && !inclusive))) || (latest > 0 && (ts > latest || (ts == latest && !inclusive))) {
 			continue
 		}
 		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text}
 		if withMeta && m.Metadata != nil {
 			msg["metadata"] = m.Metadata
 		}
-		out = append(out, msg)
+		all = append(all, msg)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "messages": out, "has_more": false})
+	out := all[min(skip, len(all)):]
+	more := len(out) > limit
+	next := ""
+	if more {
+		out = out[:limit]
+		next = "page:" + strconv.Itoa(skip+limit)
+	}
+	if out == nil {
+		out = []map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "messages": out, "has_more": more, "response_metadata": map[string]any{"next_cursor": next}})
+}
+
+// tsValue reads a Slack ts as microseconds (0 = none, -1 = malformed).
+func tsValue(ts string) int64 {
+	if ts == "" || ts == "0" {
+		return 0
+	}
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return -1
+	}
+	frac = (frac + "000000")[:6]
+	us, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return s*1_000_000 + us
 }
