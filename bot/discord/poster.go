@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -259,4 +260,66 @@ func nonNilComponents(c []discordgo.MessageComponent) []discordgo.MessageCompone
 		return []discordgo.MessageComponent{}
 	}
 	return c
+}
+
+// History is scanned a page at a time, no further than maxHistoryPages:
+// a resend after a crash concerns the row's own few minutes.
+const (
+	historyPage     = 100
+	maxHistoryPages = 20
+	findWindow      = 24 * time.Hour
+	discordEpochMS  = 1420070400000
+)
+
+var (
+	_ chat.Finder       = (*Poster)(nil)
+	_ chat.WindowFinder = (*Poster)(nil)
+)
+
+// FindByKey looks for a message of the last day carrying key.
+func (p *Poster) FindByKey(ctx context.Context, channel, key string) (chat.Ref, bool, error) {
+	now := p.a.now()
+	return p.FindByKeyBetween(ctx, channel, key, now.Add(-findWindow), now.Add(time.Minute))
+}
+
+// FindByKeyBetween scans the channel's messages posted between from and to
+// (message ids are timestamps) for one carrying key in its footer or
+// subtext line: the nonce only deduplicates sends, history does not
+// return it.
+func (p *Poster) FindByKeyBetween(ctx context.Context, channel, key string, from, to time.Time) (chat.Ref, bool, error) {
+	s, err := p.a.session()
+	if err != nil {
+		return chat.Ref{}, false, chat.Permanent(err)
+	}
+	after := snowflakeAt(from)
+	end := snowflakeAt(to)
+	for range maxHistoryPages {
+		msgs, err := s.ChannelMessages(channel, historyPage, "", strconv.FormatUint(after, 10), "", restOpts(ctx)...)
+		if err != nil {
+			return chat.Ref{}, false, fmt.Errorf("read discord history of %s: %w", channel, classify(err))
+		}
+		last := after
+		for _, m := range msgs {
+			if keyOf(m) == key {
+				return chat.Ref{Platform: Platform, Channel: channel, ID: m.ID}, true, nil
+			}
+			if id, err := strconv.ParseUint(m.ID, 10, 64); err == nil && id > last {
+				last = id
+			}
+		}
+		if len(msgs) < historyPage || last >= end || last == after {
+			return chat.Ref{}, false, nil
+		}
+		after = last
+	}
+	return chat.Ref{}, false, fmt.Errorf("read discord history of %s: key %s not within %d pages", channel, key, maxHistoryPages)
+}
+
+// snowflakeAt is the smallest message id Discord gives at t.
+func snowflakeAt(t time.Time) uint64 {
+	ms := t.UnixMilli() - discordEpochMS
+	if ms < 0 {
+		return 0
+	}
+	return uint64(ms) << 22
 }

@@ -115,9 +115,16 @@ func renderAs(m chat.Message, withFiles bool) rendered {
 	r.Components = buttons(m.Buttons)
 	r.Files = append(r.Files, m.Files...)
 
+	// The outbox key rides in the message itself (history does not return
+	// the nonce), so recovery after a crash can find it: a subtext line
+	// under plain content, else the embed's footer.
+	mark := ""
+	if m.Key != "" {
+		mark = keyMark + m.Key
+	}
 	plain := m.Title == "" && m.Severity == chat.SevNone && len(m.Fields) == 0 && m.Code == "" && m.Context == ""
-	if plain && ulen(joinNonEmpty("\n", r.Content, m.Text)) <= maxContent {
-		r.Content = joinNonEmpty("\n", r.Content, m.Text)
+	if content := joinNonEmpty("\n", r.Content, m.Text, subtext(mark)); plain && ulen(content) <= maxContent {
+		r.Content = content
 		return r
 	}
 
@@ -188,7 +195,7 @@ func renderAs(m chat.Message, withFiles bool) rendered {
 		notes = append(notes, fmt.Sprintf("%d more files not attached (Discord takes %d)", len(r.Files)-maxFiles, maxFiles))
 		r.Files = r.Files[:maxFiles]
 	}
-	footer = joinNonEmpty(" · ", footer, strings.Join(notes, "; "))
+	footer = joinNonEmpty(" · ", footer, strings.Join(notes, "; "), mark)
 	if footer != "" {
 		e.Footer = &discordgo.MessageEmbedFooter{Text: cut(footer, maxFooter)}
 	}
@@ -354,6 +361,33 @@ func withoutFiles(m chat.Message, why string) rendered {
 	}
 	m.Context = joinNonEmpty(" · ", m.Context, note)
 	return renderAs(m, false)
+}
+
+// keyMark names the outbox key in a message; keyOf reads it back.
+const keyMark = "outbox "
+
+func subtext(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "-# " + s
+}
+
+// keyOf is the outbox key a posted message carries, or "".
+func keyOf(m *discordgo.Message) string {
+	if len(m.Embeds) > 0 && m.Embeds[0].Footer != nil {
+		f := m.Embeds[0].Footer.Text
+		if i := strings.LastIndex(f, keyMark); i >= 0 && (i == 0 || strings.HasSuffix(f[:i], " · ")) {
+			return f[i+len(keyMark):]
+		}
+	}
+	if i := strings.LastIndex(m.Content, "\n-# "+keyMark); i >= 0 {
+		return m.Content[i+len("\n-# "+keyMark):]
+	}
+	if k, ok := strings.CutPrefix(m.Content, "-# "+keyMark); ok {
+		return k
+	}
+	return ""
 }
 
 // Strings users read, kept together for translation.

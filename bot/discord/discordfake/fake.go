@@ -372,7 +372,10 @@ func scope(guild string) string {
 	return guild
 }
 
+// id is a new snowflake: milliseconds since Discord's epoch, so ids
+// order by time and history can be read from a time on.
 func (s *Server) id() string {
-	s.nextID++
+	ms := time.Now().UnixMilli() - 1420070400000
+	s.nextID = max(s.nextID+1, uint64(ms)<<22)
 	return strconv.FormatUint(s.nextID, 10)
 }

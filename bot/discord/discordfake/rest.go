@@ -156,6 +156,8 @@ func (s *Server) channels(w http.ResponseWriter, r *http.Request, seg []string) 
 		out := copyMsg(m)
 		s.mu.Unlock()
 		writeJSON(w, 200, out)
+	case len(seg) == 3 && seg[2] == "messages" && r.Method == "GET":
+		s.history(w, r, channel)
 	case len(seg) == 4 && seg[2] == "messages" && r.Method == "GET":
 		s.mu.Lock()
 		m, ok := s.messages[seg[3]]
