@@ -20,6 +20,17 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid_payload", http.StatusBadRequest)
 		return
 	}
+	var msg struct {
+		Text        string          `json:"text"`
+		Blocks      json.RawMessage `json:"blocks"`
+		Attachments json.RawMessage `json:"attachments"`
+	}
+	_ = json.Unmarshal(body, &msg)
+	if code := checkMessage(msg.Text, rawString(msg.Blocks), rawString(msg.Attachments)); code != "" {
+		// response_url answers a refusal with a 400 and the error code.
+		http.Error(w, code, http.StatusBadRequest)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.uses[id] >= 5 {
@@ -160,4 +171,11 @@ func (s *Server) Ack(ctx context.Context, id string) (json.RawMessage, error) {
 		return ok
 	})
 	return out, err
+}
+
+func rawString(r json.RawMessage) string {
+	if len(r) == 0 || string(r) == "null" {
+		return ""
+	}
+	return string(r)
 }

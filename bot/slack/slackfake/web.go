@@ -123,6 +123,10 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, method string) {
 			return
 		}
 	}
+	if code := checkMessage(f.Get("text"), f.Get("blocks"), f.Get("attachments")); code != "" {
+		slackErr(w, code)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.missing[ch] {
@@ -149,6 +153,10 @@ func raw(s string) json.RawMessage {
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
+	if code := checkMessage(f.Get("text"), f.Get("blocks"), f.Get("attachments")); code != "" {
+		slackErr(w, code)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, m := range s.messages {
