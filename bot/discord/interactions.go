@@ -15,6 +15,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"opsbot/bot/forms"
 	"opsbot/chat"
 	"opsbot/commands"
 )
@@ -129,6 +130,8 @@ func (a *Adapter) dispatch(in *discordgo.Interaction) (*discordgo.InteractionRes
 		return a.onCommand(in)
 	case discordgo.InteractionMessageComponent:
 		return a.onComponent(in)
+	case discordgo.InteractionModalSubmit:
+		return a.onModal(in)
 	case discordgo.InteractionApplicationCommandAutocomplete:
 		return a.onAutocomplete(in), nil
 	}
@@ -205,6 +208,10 @@ func (a *Adapter) onComponent(in *discordgo.Interaction) (*discordgo.Interaction
 		return ephemeral("cannot tell who clicked"), nil
 	}
 	action, value, _ := strings.Cut(in.MessageComponentData().CustomID, ":")
+	if action == forms.Button {
+		// A form opens at once; its submission runs the command.
+		return a.openForm(value), nil
+	}
 	req.Text = "button " + action
 	j := &job{a: a, in: in, component: true, done: make(chan commands.Response, 1)}
 	// A confirmed action may be slow: the click is answered at once if the

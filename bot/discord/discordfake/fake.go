@@ -41,6 +41,10 @@ type Component struct {
 	CustomID   string      `json:"custom_id,omitempty"`
 	Label      string      `json:"label,omitempty"`
 	Style      int         `json:"style,omitempty"`
+	// Text inputs (type 4, in modals).
+	Value     string `json:"value,omitempty"`
+	MaxLength int    `json:"max_length,omitempty"`
+	Required  *bool  `json:"required,omitempty"`
 }
 
 // Buttons flattens the action rows.
@@ -112,6 +116,13 @@ func (m Message) Text() string {
 	return b.String()
 }
 
+// Modal is a modal as the bot asked Discord to show it.
+type Modal struct {
+	CustomID   string
+	Title      string
+	Components []Component
+}
+
 // Thread is a thread started from a message.
 type Thread struct {
 	ID, ParentID, Name string
@@ -133,6 +144,8 @@ type Interaction struct {
 	// EarlyEdits counts @original edits refused because no initial
 	// response had been sent.
 	EarlyEdits int
+	// Modal is the modal shown in answer (type 9).
+	Modal *Modal
 	// Choices are the autocomplete answer's choices (type 8).
 	Choices []json.RawMessage
 	// Events lists what happened in order: "callback 5", "edit", "delete", "followup".

@@ -34,6 +34,10 @@ func (s *Server) initial(in *Interaction, p *payload, files []File) {
 	in.Initial = p.Type
 	in.Events = append(in.Events, fmt.Sprintf("callback %d", p.Type))
 	switch p.Type {
+	case 9:
+		if p.Data != nil && p.Data.Components != nil {
+			in.Modal = &Modal{CustomID: p.Data.CustomID, Title: p.Data.Title, Components: *p.Data.Components}
+		}
 	case 8:
 		if p.Data != nil && p.Data.Choices != nil {
 			in.Choices = *p.Data.Choices

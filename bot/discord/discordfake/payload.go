@@ -39,6 +39,8 @@ type payload struct {
 	Attachments     *[]attachment    `json:"attachments"`
 	AllowedMentions *allowedMentions `json:"allowed_mentions"`
 	Name            string           `json:"name"`
+	Title           string           `json:"title"`
+	CustomID        string           `json:"custom_id"`
 	Archive         int              `json:"auto_archive_duration"`
 	// Choices answer an autocomplete interaction (type 8).
 	Choices *[]json.RawMessage `json:"choices"`
@@ -150,6 +152,9 @@ func readPayload(r *http.Request) (*payload, []File, error) {
 // check applies Discord's validation of a message body (or an interaction
 // callback's data).
 func check(p *payload, files []File) error {
+	if p.Type == 9 {
+		return checkModal(p.Data)
+	}
 	if p.Data != nil {
 		if err := check(p.Data, files); err != nil {
 			return err
@@ -357,4 +362,40 @@ func apply(m *Message, p *payload, files []File, edit bool) {
 func empty(p *payload, files []File) bool {
 	return (p.Content == nil || *p.Content == "") && (p.Embeds == nil || len(*p.Embeds) == 0) && len(files) == 0 &&
 		(p.Components == nil || len(*p.Components) == 0)
+}
+
+// checkModal applies Discord's rules for a modal (interaction response 9).
+func checkModal(d *payload) error {
+	if d == nil {
+		return formError("data", "BASE_TYPE_REQUIRED", "This field is required")
+	}
+	if d.Title == "" || ulen(d.Title) > 45 {
+		return formError("data.title", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length.")
+	}
+	if d.CustomID == "" || len(d.CustomID) > 100 {
+		return formError("data.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+	}
+	if d.Components == nil || len(*d.Components) == 0 || len(*d.Components) > 5 {
+		return formError("data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+	}
+	seen := map[string]bool{}
+	for i, row := range *d.Components {
+		at := fmt.Sprintf("data.components.%d", i)
+		if row.Type != 1 || len(row.Components) != 1 || row.Components[0].Type != 4 {
+			return formError(at, "UNION_TYPE_CHOICES", "A modal row holds exactly one text input.")
+		}
+		ti := row.Components[0]
+		switch {
+		case ti.CustomID == "" || len(ti.CustomID) > 100 || seen[ti.CustomID]:
+			return formError(at+".components.0.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length and unique.")
+		case ti.Label == "" || ulen(ti.Label) > 45:
+			return formError(at+".components.0.label", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length.")
+		case ti.Style != 1 && ti.Style != 2:
+			return formError(at+".components.0.style", "ENUM_TYPE_COERCE", "Value is not a valid enum value.")
+		case ti.MaxLength > 4000 || (ti.MaxLength > 0 && ulen(ti.Value) > ti.MaxLength):
+			return formError(at+".components.0.value", "BASE_TYPE_MAX_LENGTH", "Must be 4000 or fewer in length.")
+		}
+		seen[ti.CustomID] = true
+	}
+	return nil
 }

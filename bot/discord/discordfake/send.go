@@ -99,6 +99,18 @@ func (s *Server) NewAutocomplete(u User, channel string, opts ...Option) Interac
 	return s.snapshot(s.newInteraction(body))
 }
 
+// NewModalSubmit makes the submission of a modal (type 5): customID is
+// the modal's, values the text inputs' answers by custom_id.
+func (s *Server) NewModalSubmit(u User, channel, customID string, values map[string]string) Interaction {
+	var rows []any
+	for id, v := range values {
+		rows = append(rows, map[string]any{"type": 1, "components": []any{map[string]any{"type": 4, "custom_id": id, "value": v}}})
+	}
+	body := map[string]any{"type": 5, "data": map[string]any{"custom_id": customID, "components": rows}}
+	who(u, channel, body)
+	return s.snapshot(s.newInteraction(body))
+}
+
 // NewClick makes a button click on message msgID with custom_id.
 func (s *Server) NewClick(u User, channel, msgID, customID string) Interaction {
 	body := map[string]any{"type": 3, "data": map[string]any{"custom_id": customID, "component_type": 2},
