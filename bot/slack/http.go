@@ -12,6 +12,8 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"opsbot/bot/forms"
+	"opsbot/chat"
 	"opsbot/commands"
 )
 
@@ -74,6 +76,10 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad interaction payload", http.StatusBadRequest)
 		return
 	}
+	if ic.Type == slack.InteractionTypeViewSubmission {
+		a.submitForm(w, ic)
+		return
+	}
 	// Clicks are acknowledged at once; the result replaces the message
 	// through response_url.
 	w.WriteHeader(http.StatusOK)
@@ -104,6 +110,16 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 	}
 	req := slashRequest(sc)
 	t := a.newTarget(sc.ResponseURL, sc.ChannelID, sc.UserID)
+	if value, ok := formFor(req.Text); ok && sc.TriggerID != "" {
+		// Typed without its arguments: the form asks for them.
+		a.background(func(ctx context.Context) {
+			if err := a.openForm(ctx, sc.TriggerID, value, sc.ChannelID); err != nil {
+				a.log.Warn("slack form not opened", "form", value, "err", err)
+				t.answer(ctx, commands.Response{Message: chat.Message{Text: err.Error()}, Ephemeral: true}, true)
+			}
+		})
+		return wireMessage{ResponseType: slack.ResponseTypeEphemeral, Text: msgFormOpened}, true
+	}
 	if a.reg.IsSlow(req) {
 		req.Progress = t.progress
 		a.background(func(ctx context.Context) { t.answer(ctx, a.reg.Handle(ctx, req), true) })
@@ -155,6 +171,15 @@ func (a *Adapter) interaction(ic slack.InteractionCallback) {
 	channel := ic.Channel.ID
 	if channel == "" {
 		channel = ic.Container.ChannelID
+	}
+	if actionID(act.ActionID) == forms.Button {
+		// A form opens at once (the trigger lasts 3 s).
+		a.background(func(ctx context.Context) {
+			if err := a.openForm(ctx, ic.TriggerID, act.Value, channel); err != nil {
+				a.log.Warn("slack form not opened", "form", act.Value, "err", err)
+			}
+		})
+		return
 	}
 	name := ic.User.Name
 	if name == "" {

@@ -93,6 +93,7 @@ type Server struct {
 	uses      map[string]int // response_url uses, deletes included
 	deletes   map[string]int // delete_original requests by response_url
 	fail      map[string][]Failure
+	views     []View
 
 	faults     map[string]FaultFunc
 	now        func() time.Time

@@ -97,6 +97,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.update(w, r)
 	case "conversations.history":
 		s.history(w, r)
+	case "views.open":
+		s.openView(w, r)
 	case "files.getUploadURLExternal":
 		s.getUploadURL(w, r)
 	case "files.completeUploadExternal":

@@ -1,0 +1,117 @@
+package slack
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"opsbot/bot/forms"
+	"opsbot/commands"
+)
+
+// Slack's limits on a modal.
+const (
+	maxViewTitle   = 24
+	maxCallbackID  = 255
+	maxInputLength = 3000
+	formCallback   = forms.Button + ":"
+	// msgFormOpened acknowledges a slash command that opened a form.
+	msgFormOpened = "opening the form…"
+)
+
+// openForm opens a form's modal for a trigger (a click or a slash command,
+// valid 3 s); channel is where the answer to the submission goes.
+func (a *Adapter) openForm(ctx context.Context, triggerID, value, channel string) error {
+	f, _, err := forms.Open(value)
+	if err != nil {
+		return err
+	}
+	if len(formCallback+value) > maxCallbackID {
+		return commands.Errorf("the form's prefilled text is too long")
+	}
+	var blocks []slack.Block
+	for _, in := range f.Inputs {
+		el := slack.NewPlainTextInputBlockElement(nil, in.ID)
+		if in.Placeholder != "" {
+			el.Placeholder = slack.NewTextBlockObject(slack.PlainTextType, clip(in.Placeholder, 150), false, false)
+		}
+		el.InitialValue, el.Multiline = in.Value, in.Long
+		el.MaxLength = maxInputLength
+		if in.Max > 0 && in.Max < maxInputLength {
+			el.MaxLength = in.Max
+		}
+		blocks = append(blocks, slack.NewInputBlock(in.ID, slack.NewTextBlockObject(slack.PlainTextType, clip(in.Label, 2000), false, false), nil, el).WithOptional(in.Optional))
+	}
+	view := slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, clip(f.Title, maxViewTitle), false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Submit", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		Blocks:          slack.Blocks{BlockSet: blocks},
+		CallbackID:      formCallback + value,
+		PrivateMetadata: channel,
+	}
+	if _, err := a.api().OpenViewContext(ctx, triggerID, view); err != nil {
+		return a.classify("slack views.open", err)
+	}
+	return nil
+}
+
+// submitForm handles a view_submission: a required answer left empty is
+// shown on the form (Slack keeps it open); else the form closes and its
+// command runs as if typed, the answer going to the channel it came from.
+func (a *Adapter) submitForm(w http.ResponseWriter, ic slack.InteractionCallback) {
+	value, ok := strings.CutPrefix(ic.View.CallbackID, formCallback)
+	if !ok {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	answers := map[string]string{}
+	for block, actions := range ic.View.State.Values {
+		if act, ok := actions[block]; ok {
+			answers[block] = act.Value
+		}
+	}
+	words, err := forms.Words(value, answers)
+	if err != nil {
+		f, _, _ := forms.Open(value)
+		field := ""
+		for _, in := range f.Inputs {
+			if strings.TrimSpace(answers[in.ID]) == "" && !in.Optional {
+				field = in.ID
+				break
+			}
+		}
+		if field == "" && len(f.Inputs) > 0 {
+			field = f.Inputs[0].ID
+		}
+		writeJSON(w, map[string]any{"response_action": "errors", "errors": map[string]string{field: err.Error()}})
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	channel := ic.View.PrivateMetadata
+	name := firstNonEmpty(ic.User.Name, ic.User.Username)
+	req := commands.Request{Platform: "slack", User: ic.User.ID, UserName: name, Channel: channel, Args: words, Text: strings.Join(words, " ")}
+	t := a.newTarget("", channel, ic.User.ID)
+	a.background(func(ctx context.Context) { t.answer(ctx, a.reg.Handle(ctx, req), false) })
+}
+
+// formFor is the form a command typed without its arguments stands for.
+func formFor(text string) (string, bool) {
+	words, err := commands.Split(text)
+	if err != nil {
+		return "", false
+	}
+	return forms.ForCommand(words)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,120 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"opsbot/bot/forms"
+	"opsbot/commands"
+	"opsbot/policy"
+)
+
+// submission is a view_submission payload as Slack sends it.
+func submission(t *testing.T, user, callback, channel string, values map[string]string) string {
+	t.Helper()
+	state := map[string]any{}
+	for id, v := range values {
+		state[id] = map[string]any{id: map[string]any{"type": "plain_text_input", "value": v}}
+	}
+	b, err := json.Marshal(map[string]any{
+		"type": "view_submission", "user": map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user)},
+		"view": map[string]any{"id": "V0FAKE", "type": "modal", "callback_id": callback, "private_metadata": channel, "state": map[string]any{"values": state}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestFormsOpenAsModalsAndRunTheirCommand(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxT(t)
+	var mu sync.Mutex
+	var calls [][]string
+	rec := func(_ context.Context, c *commands.Call) (commands.Response, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, append([]string{c.Path}, c.Args...))
+		return commands.Text("done: %s", c.Path), nil
+	}
+	e.reg.MustRegister(
+		&commands.Verb{Name: "incident", Summary: "incidents", Subs: []*commands.Verb{
+			{Name: "open", Access: policy.Read, Summary: "open", Params: []commands.Param{{Name: "title", Required: true, Rest: true}},
+				Flags: []commands.Flag{{Name: "sev", Choices: []string{"critical", "warning"}}, {Name: "target"}}, Run: rec},
+		}},
+		&commands.Verb{Name: "silence", Access: policy.Read, Summary: "silence", Params: []commands.Param{{Name: "matcher", Required: true}, {Name: "duration", Required: true}, {Name: "reason", Rest: true}}, Run: rec},
+	)
+	last := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(calls) == 0 {
+			return nil
+		}
+		return calls[len(calls)-1]
+	}
+
+	// The Silence… button opens the modal, matchers prefilled.
+	e.signed(InteractionsPath, url.Values{"payload": {e.click("UADMIN", forms.Button, "silence:rule=disk,target=api", "c1")}}.Encode())
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Views()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	v := e.fake.Views()[0]
+	if v.CallbackID != "form:silence:rule=disk,target=api" || v.PrivateMetadata != "C0OPS" || v.Inputs["matcher"] != "rule=disk,target=api" || v.Inputs["duration"] != "1h" {
+		t.Fatalf("view %+v", v)
+	}
+
+	// Submitted, it runs /ops silence and answers in the channel.
+	res := e.signed(InteractionsPath, url.Values{"payload": {submission(t, "UADMIN", v.CallbackID, v.PrivateMetadata,
+		map[string]string{"matcher": "rule=disk,target=api", "duration": "2h", "reason": "-v planned"})}}.Encode())
+	if res.StatusCode != 200 {
+		t.Fatalf("submission answered %d", res.StatusCode)
+	}
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Messages()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(last(), "|"); got != "silence|rule=disk,target=api|2h|-v planned" {
+		t.Errorf("call %s", got)
+	}
+	if m := e.fake.Messages()[0]; m.Channel != "C0OPS" || !strings.Contains(m.Text, "done: silence") {
+		t.Errorf("answer %+v", m)
+	}
+
+	// A required answer left empty keeps the form open with the reason.
+	res = e.signed(InteractionsPath, url.Values{"payload": {submission(t, "UADMIN", "form:incident-open", "C0OPS", map[string]string{"title": " ", "sev": "critical"})}}.Encode())
+	if got := decode(t, res.Body); got["response_action"] != "errors" || dig(got, "errors", "title") == nil {
+		t.Errorf("empty title answered %v", got)
+	}
+
+	// /ops incident open typed without a title opens the form.
+	ack := decode(t, e.signed(CommandsPath, e.slash("UADMIN", "incident open", "r9").Encode()).Body)
+	if ack["text"] != msgFormOpened {
+		t.Fatalf("ack %v", ack)
+	}
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Views()) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.fake.Views()[1]; v.CallbackID != "form:incident-open" || v.Inputs["sev"] != "critical" {
+		t.Errorf("view %+v", v)
+	}
+	// With its arguments it runs as ever.
+	got := decode(t, e.signed(CommandsPath, e.slash("UADMIN", "incident open API down --sev warning", "r10").Encode()).Body)
+	if !strings.Contains(got["text"].(string), "done: incident open") || strings.Join(last(), "|") != "incident open|API down" {
+		t.Errorf("typed: %v, call %v", got, last())
+	}
+}
+
+func dig(m map[string]any, path ...string) any {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[p]
+	}
+	return cur
+}
