@@ -77,7 +77,11 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ic.Type == slack.InteractionTypeViewSubmission {
-		a.submitForm(w, ic)
+		if ack := a.submitForm(ic); ack != nil {
+			writeJSON(w, ack)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	// Clicks are acknowledged at once; the result replaces the message

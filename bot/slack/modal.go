@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"net/http"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -59,14 +58,14 @@ func (a *Adapter) openForm(ctx context.Context, triggerID, value, channel string
 	return nil
 }
 
-// submitForm handles a view_submission: a required answer left empty is
-// shown on the form (Slack keeps it open); else the form closes and its
-// command runs as if typed, the answer going to the channel it came from.
-func (a *Adapter) submitForm(w http.ResponseWriter, ic slack.InteractionCallback) {
+// submitForm handles a view_submission and returns the acknowledgement's
+// body (nil: none, the form closes): a required answer left empty is shown
+// on the form, which Slack keeps open; else the form's command runs as if
+// typed, the answer going to the channel the form came from.
+func (a *Adapter) submitForm(ic slack.InteractionCallback) any {
 	value, ok := strings.CutPrefix(ic.View.CallbackID, formCallback)
 	if !ok {
-		w.WriteHeader(http.StatusOK)
-		return
+		return nil
 	}
 	answers := map[string]string{}
 	for block, actions := range ic.View.State.Values {
@@ -87,15 +86,14 @@ func (a *Adapter) submitForm(w http.ResponseWriter, ic slack.InteractionCallback
 		if field == "" && len(f.Inputs) > 0 {
 			field = f.Inputs[0].ID
 		}
-		writeJSON(w, map[string]any{"response_action": "errors", "errors": map[string]string{field: err.Error()}})
-		return
+		return map[string]any{"response_action": "errors", "errors": map[string]string{field: err.Error()}}
 	}
-	w.WriteHeader(http.StatusOK)
 	channel := ic.View.PrivateMetadata
 	name := firstNonEmpty(ic.User.Name, ic.User.Username)
 	req := commands.Request{Platform: "slack", User: ic.User.ID, UserName: name, Channel: channel, Args: words, Text: strings.Join(words, " ")}
 	t := a.newTarget("", channel, ic.User.ID)
 	a.background(func(ctx context.Context) { t.answer(ctx, a.reg.Handle(ctx, req), false) })
+	return nil
 }
 
 // formFor is the form a command typed without its arguments stands for.

@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"opsbot/bot/forms"
+	"opsbot/bot/slack/slackfake"
 	"opsbot/commands"
+	"opsbot/config"
 	"opsbot/policy"
 )
 
@@ -117,4 +119,52 @@ func dig(m map[string]any, path ...string) any {
 		cur = mm[p]
 	}
 	return cur
+}
+
+// Over Socket Mode a form's submission is acknowledged on the socket: the
+// ack shows what is missing, or closes the form and the command runs.
+func TestFormSubmissionOverSocketMode(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		c.Secrets.SlackAppToken = slackfake.AppToken
+		c.Secrets.SlackSigningSecret = ""
+	})
+	ctx := ctxT(t)
+	ran := make(chan string, 1)
+	e.reg.MustRegister(&commands.Verb{Name: "incident", Summary: "incidents", Subs: []*commands.Verb{
+		{Name: "note", Access: policy.Read, Summary: "note", Params: []commands.Param{{Name: "id", Required: true}, {Name: "text", Required: true, Rest: true}},
+			Run: func(_ context.Context, c *commands.Call) (commands.Response, error) {
+				ran <- c.Arg(0) + ": " + c.Arg(1)
+				return commands.Text("noted"), nil
+			}},
+	}})
+	e.run()
+	if err := e.fake.Await(ctx, func() bool { return e.fake.Connected() == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	id, err := e.fake.SendInteraction(json.RawMessage(submission(t, "UADMIN", "form:incident-note:7", "C0OPS", map[string]string{"text": ""})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := e.fake.Ack(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := decodeRaw(t, ack); m["response_action"] != "errors" {
+		t.Fatalf("ack %s", ack)
+	}
+	id, err = e.fake.SendInteraction(json.RawMessage(submission(t, "UADMIN", "form:incident-note:7", "C0OPS", map[string]string{"text": "rolled back"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err = e.fake.Ack(ctx, id); err != nil || (len(ack) > 0 && string(ack) != "null") {
+		t.Fatalf("ack %s %v, want none (the form closes)", ack, err)
+	}
+	select {
+	case got := <-ran:
+		if got != "7: rolled back" {
+			t.Errorf("ran %q", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("the note never ran")
+	}
 }
