@@ -24,7 +24,15 @@ type Input struct {
 	Long     bool // several lines
 	Optional bool
 	Max      int
+	// Options, when set, are the answers to pick from where the platform
+	// has selects (Slack); elsewhere the text is checked by the command.
+	Options []string
+	// List names a list of answers the platform fills in (ListTargets).
+	List string
 }
+
+// ListTargets is the configured targets.
+const ListTargets = "target"
 
 // Form is a dialog and the way from its answers to a command.
 type Form struct {
@@ -47,8 +55,8 @@ var all = map[string]func(arg string) Form{
 	"incident-open": func(string) Form {
 		return Form{ID: "incident-open", Title: "Open an incident", Inputs: []Input{
 			{ID: "title", Label: "What is wrong", Placeholder: "API answers 502", Max: 200},
-			{ID: "sev", Label: "Severity (critical or warning)", Value: "critical", Max: 10},
-			{ID: "target", Label: "Target (empty: the only one)", Optional: true, Max: 64},
+			{ID: "sev", Label: "Severity (critical or warning)", Value: "critical", Max: 10, Options: []string{"critical", "warning"}},
+			{ID: "target", Label: "Target (empty: the only one)", Optional: true, Max: 64, List: ListTargets},
 		}, words: func(_ string, in map[string]string) ([]string, error) {
 			w := []string{"incident", "open", "--sev", in["sev"]}
 			if t := in["target"]; t != "" {

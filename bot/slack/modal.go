@@ -32,6 +32,24 @@ func (a *Adapter) openForm(ctx context.Context, triggerID, value, channel string
 	}
 	var blocks []slack.Block
 	for _, in := range f.Inputs {
+		label := slack.NewTextBlockObject(slack.PlainTextType, clip(in.Label, 2000), false, false)
+		if opts := a.formOptions(in); len(opts) > 0 {
+			// A list to pick from: a static select, the prefilled answer
+			// chosen.
+			var objs []*slack.OptionBlockObject
+			var initial *slack.OptionBlockObject
+			for _, o := range opts {
+				obj := slack.NewOptionBlockObject(o, slack.NewTextBlockObject(slack.PlainTextType, clip(o, 75), false, false), nil)
+				objs = append(objs, obj)
+				if o == in.Value {
+					initial = obj
+				}
+			}
+			sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, nil, in.ID, objs...)
+			sel.InitialOption = initial
+			blocks = append(blocks, slack.NewInputBlock(in.ID, label, nil, sel).WithOptional(in.Optional))
+			continue
+		}
 		el := slack.NewPlainTextInputBlockElement(nil, in.ID)
 		if in.Placeholder != "" {
 			el.Placeholder = slack.NewTextBlockObject(slack.PlainTextType, clip(in.Placeholder, 150), false, false)
@@ -41,7 +59,7 @@ func (a *Adapter) openForm(ctx context.Context, triggerID, value, channel string
 		if in.Max > 0 && in.Max < maxInputLength {
 			el.MaxLength = in.Max
 		}
-		blocks = append(blocks, slack.NewInputBlock(in.ID, slack.NewTextBlockObject(slack.PlainTextType, clip(in.Label, 2000), false, false), nil, el).WithOptional(in.Optional))
+		blocks = append(blocks, slack.NewInputBlock(in.ID, label, nil, el).WithOptional(in.Optional))
 	}
 	view := slack.ModalViewRequest{
 		Type:            slack.VTModal,
@@ -71,6 +89,9 @@ func (a *Adapter) submitForm(ic slack.InteractionCallback) any {
 	for block, actions := range ic.View.State.Values {
 		if act, ok := actions[block]; ok {
 			answers[block] = act.Value
+			if act.SelectedOption.Value != "" {
+				answers[block] = act.SelectedOption.Value
+			}
 		}
 	}
 	words, err := forms.Words(value, answers)
@@ -94,6 +115,24 @@ func (a *Adapter) submitForm(ic slack.InteractionCallback) any {
 	t := a.newTarget("", channel, ic.User.ID)
 	a.background(func(ctx context.Context) { t.answer(ctx, a.reg.Handle(ctx, req), false) })
 	return nil
+}
+
+// maxSelectOptions is the most options a Slack static select takes.
+const maxSelectOptions = 100
+
+// formOptions are the answers to pick from for an input: its own, or a
+// list from the configuration.
+func (a *Adapter) formOptions(in forms.Input) []string {
+	opts := in.Options
+	if in.List == forms.ListTargets {
+		for _, t := range a.cfg().Targets {
+			opts = append(opts, t.Name)
+		}
+	}
+	if len(opts) > maxSelectOptions {
+		opts = opts[:maxSelectOptions]
+	}
+	return opts
 }
 
 // formFor is the form a command typed without its arguments stands for.

@@ -21,6 +21,10 @@ func submission(t *testing.T, user, callback, channel string, values map[string]
 	state := map[string]any{}
 	for id, v := range values {
 		state[id] = map[string]any{id: map[string]any{"type": "plain_text_input", "value": v}}
+		if opt, ok := strings.CutPrefix(v, "select:"); ok {
+			// A static select's answer.
+			state[id] = map[string]any{id: map[string]any{"type": "static_select", "selected_option": map[string]any{"value": opt}}}
+		}
 	}
 	b, err := json.Marshal(map[string]any{
 		"type": "view_submission", "user": map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user)},
@@ -33,14 +37,18 @@ func submission(t *testing.T, user, callback, channel string, values map[string]
 }
 
 func TestFormsOpenAsModalsAndRunTheirCommand(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, func(c *config.Config) { c.Targets = []config.Target{{Name: "api"}, {Name: "worker"}} })
 	ctx := ctxT(t)
 	var mu sync.Mutex
 	var calls [][]string
 	rec := func(_ context.Context, c *commands.Call) (commands.Response, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		calls = append(calls, append([]string{c.Path}, c.Args...))
+		call := append([]string{c.Path}, c.Args...)
+		if c.Path == "incident open" {
+			call = append(call, "sev="+c.Flag("sev"), "target="+c.Flag("target"))
+		}
+		calls = append(calls, call)
 		return commands.Text("done: %s", c.Path), nil
 	}
 	e.reg.MustRegister(
@@ -99,12 +107,21 @@ func TestFormsOpenAsModalsAndRunTheirCommand(t *testing.T) {
 	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Views()) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	if v := e.fake.Views()[1]; v.CallbackID != "form:incident-open" || v.Inputs["sev"] != "critical" {
-		t.Errorf("view %+v", v)
+	if v := e.fake.Views()[1]; v.CallbackID != "form:incident-open" || v.Inputs["sev"] != "critical" ||
+		strings.Count(string(v.Raw), `"type":"static_select"`) != 2 || !strings.Contains(string(v.Raw), `"value":"worker"`) {
+		t.Errorf("view %+v: severity and target are picked from lists", v)
+	}
+	e.signed(InteractionsPath, url.Values{"payload": {submission(t, "UADMIN", "form:incident-open", "C0OPS",
+		map[string]string{"title": "API down", "sev": "select:warning", "target": "select:worker"})}}.Encode())
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Messages()) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(last(), "|"); got != "incident open|API down|sev=warning|target=worker" {
+		t.Errorf("call %s", got)
 	}
 	// With its arguments it runs as ever.
 	got := decode(t, e.signed(CommandsPath, e.slash("UADMIN", "incident open API down --sev warning", "r10").Encode()).Body)
-	if !strings.Contains(got["text"].(string), "done: incident open") || strings.Join(last(), "|") != "incident open|API down" {
+	if !strings.Contains(got["text"].(string), "done: incident open") || strings.Join(last(), "|") != "incident open|API down|sev=warning|target=" {
 		t.Errorf("typed: %v, call %v", got, last())
 	}
 }

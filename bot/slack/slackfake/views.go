@@ -18,6 +18,11 @@ type View struct {
 	Raw    json.RawMessage
 }
 
+type option struct {
+	Text  *textObj `json:"text"`
+	Value string   `json:"value"`
+}
+
 type viewJSON struct {
 	Type   string   `json:"type"`
 	Title  *textObj `json:"title"`
@@ -27,10 +32,12 @@ type viewJSON struct {
 		BlockID string   `json:"block_id"`
 		Label   *textObj `json:"label"`
 		Element *struct {
-			Type         string `json:"type"`
-			ActionID     string `json:"action_id"`
-			InitialValue string `json:"initial_value"`
-			MaxLength    int    `json:"max_length"`
+			Type          string   `json:"type"`
+			ActionID      string   `json:"action_id"`
+			InitialValue  string   `json:"initial_value"`
+			MaxLength     int      `json:"max_length"`
+			Options       []option `json:"options"`
+			InitialOption *option  `json:"initial_option"`
 		} `json:"element"`
 	} `json:"blocks"`
 	CallbackID      string `json:"callback_id"`
@@ -69,6 +76,9 @@ func (s *Server) openView(w http.ResponseWriter, r *http.Request) {
 	for _, b := range v.Blocks {
 		if b.Type == "input" {
 			view.Inputs[b.BlockID] = b.Element.InitialValue
+			if o := b.Element.InitialOption; o != nil {
+				view.Inputs[b.BlockID] = o.Value
+			}
 		}
 	}
 	s.mu.Lock()
@@ -99,8 +109,32 @@ func checkView(v viewJSON) string {
 		}
 		inputs++
 		e := b.Element
-		if !plain(b.Label, 2000) || e == nil || e.Type != "plain_text_input" || e.ActionID == "" || e.MaxLength > 3000 ||
-			(e.MaxLength > 0 && utf8.RuneCountInString(e.InitialValue) > e.MaxLength) {
+		if !plain(b.Label, 2000) || e == nil || e.ActionID == "" {
+			return "invalid_arguments"
+		}
+		switch e.Type {
+		case "plain_text_input":
+			if e.MaxLength > 3000 || (e.MaxLength > 0 && utf8.RuneCountInString(e.InitialValue) > e.MaxLength) {
+				return "invalid_arguments"
+			}
+		case "static_select":
+			if len(e.Options) == 0 || len(e.Options) > 100 {
+				return "invalid_arguments"
+			}
+			found := e.InitialOption == nil
+			for _, o := range e.Options {
+				if !plain(o.Text, 75) || o.Value == "" || len(o.Value) > 150 {
+					return "invalid_arguments"
+				}
+				if e.InitialOption != nil && o.Value == e.InitialOption.Value {
+					found = true
+				}
+			}
+			if !found {
+				// initial_option must be one of the options.
+				return "invalid_arguments"
+			}
+		default:
 			return "invalid_arguments"
 		}
 	}
