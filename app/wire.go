@@ -153,7 +153,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	}
 
 	if sec := cfg.Secrets; sec.DiscordBotToken != "" || sec.DiscordPublicKey != "" || sec.DiscordAppID != "" {
-		d := discord.New(a.Config, a.reg, a.log)
+		d := discord.New(a.Config, a.reg, a.log, a.completions(inc, n, bk, sched)...)
 		a.routes["/discord/interactions"] = d.Handler()
 		a.router.Set("discord", d.Poster())
 		a.addHealth("discord", d.Healthy)

@@ -103,6 +103,13 @@ type Finder interface {
 	FindByKey(ctx context.Context, channel, key string) (Ref, bool, error)
 }
 
+// WindowFinder is a Finder that bounds its search to when the message can
+// have been posted (an outbox row's creation to now), so recovery reads a
+// busy channel only as far back as it must, page by page.
+type WindowFinder interface {
+	FindByKeyBetween(ctx context.Context, channel, key string, from, to time.Time) (Ref, bool, error)
+}
+
 // ErrPermanent marks a failure that retrying cannot fix (401, 403, unknown channel).
 var ErrPermanent = errors.New("permanent failure")
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Outbox delivers messages durably: it records them before trying, retries,
@@ -134,6 +135,24 @@ func (r *Router) FindByKey(ctx context.Context, channel, key string) (Ref, bool,
 		return Ref{}, false, nil
 	}
 	ref, found, err := f.FindByKey(ctx, id, key)
+	ref.Platform = platform
+	return ref, found, err
+}
+
+// FindByKeyBetween asks the platform's poster to look for key among the
+// messages posted between from and to; a poster without windows searches
+// its own way (FindByKey).
+func (r *Router) FindByKeyBetween(ctx context.Context, channel, key string, from, to time.Time) (Ref, bool, error) {
+	platform, id := SplitAddr(channel)
+	p, err := r.poster(platform)
+	if err != nil {
+		return Ref{}, false, err
+	}
+	wf, ok := p.(WindowFinder)
+	if !ok {
+		return r.FindByKey(ctx, channel, key)
+	}
+	ref, found, err := wf.FindByKeyBetween(ctx, id, key, from, to)
 	ref.Platform = platform
 	return ref, found, err
 }

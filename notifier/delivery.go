@@ -240,7 +240,7 @@ func (n *Notifier) deliver(ctx context.Context, r store.OutboxRow) error {
 	// it (a crash, a timeout): ask before sending again.
 	if r.Attempts > 0 && r.Op != store.OpUpdate {
 		if f, ok := n.poster.(chat.Finder); ok {
-			ref, found, err := f.FindByKey(sctx, r.Channel, m.Key)
+			ref, found, err := findSent(sctx, f, r, m.Key, n.Now())
 			if err == nil && found {
 				n.log.Info("outbox row found already delivered", "id", r.ID, "channel", r.Channel)
 				return n.markDelivered(ctx, r, ref)
@@ -328,4 +328,14 @@ func (n *Notifier) backoff(k int) time.Duration {
 		d = float64(cfg.RetryMax)
 	}
 	return time.Duration(d * (0.5 + n.Jitter()/2))
+}
+
+// findSent looks for an earlier attempt's message: within the row's window
+// (created, minus clock skew, to now) where the poster can bound its search.
+func findSent(ctx context.Context, f chat.Finder, r store.OutboxRow, key string, now time.Time) (chat.Ref, bool, error) {
+	if wf, ok := f.(chat.WindowFinder); ok && !r.CreatedAt.IsZero() {
+		const skew = time.Minute
+		return wf.FindByKeyBetween(ctx, r.Channel, key, r.CreatedAt.Add(-skew), now.Add(skew))
+	}
+	return f.FindByKey(ctx, r.Channel, key)
 }

@@ -101,6 +101,9 @@ type Adapter struct {
 	workCancel context.CancelFunc
 
 	refusals *logLimiter
+
+	// sources of autocomplete candidates by kind.
+	sources map[string]Source
 }
 
 // New makes an adapter. cfg is read on every use, so reloaded settings and
@@ -134,6 +137,10 @@ func New(cfg func() *config.Config, reg *commands.Registry, log *slog.Logger, op
 			}
 		}
 	}
+	// Every REST call speaks API v10, whatever client was given.
+	c := *a.client
+	c.Transport = apiV10{next: c.Transport}
+	a.client = &c
 	// A signature seen once is refused until its timestamp is stale anyway.
 	a.replay = inbound.NewReplay(200_000, 2*a.freshness+time.Minute)
 	a.threads = expirable.NewLRU[string, struct{}](10_000, nil, 24*time.Hour)
@@ -373,7 +380,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // discord.com to base instead (scheme, host and an optional path prefix),
 // for discord.api_url and for tests against a local fake.
 func NewRedirectTransport(base string, next http.RoundTripper) (http.RoundTripper, error) {
-	u, err := url.Parse(strings.TrimSuffix(strings.TrimSuffix(base, "/"), "/api/v"+discordgo.APIVersion))
+	u, err := url.Parse(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, "/"), "/api/v"+APIVersion), "/api/v9"))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("discord api url %q: want http(s)://host[:port]", base)
 	}
@@ -394,6 +401,37 @@ func (r redirect) RoundTrip(req *http.Request) (*http.Response, error) {
 	req.URL.Path = strings.TrimSuffix(r.base.Path, "/") + req.URL.Path
 	req.Host = r.base.Host
 	return r.next.RoundTrip(req)
+}
+
+// APIVersion is the Discord API version opsbot speaks. discordgo v0.29
+// builds its REST endpoints for v9 when it is loaded; apiV10 rewrites them
+// on the way out. The Gateway reads discordgo.APIVersion when it connects,
+// so it is set once here, before any session exists.
+const APIVersion = "10"
+
+func init() { discordgo.APIVersion = APIVersion }
+
+const (
+	libraryPrefix = "/api/v9/"
+	apiPrefix     = "/api/v" + APIVersion + "/"
+)
+
+// apiV10 moves discordgo's /api/v9 requests to /api/v10.
+type apiV10 struct{ next http.RoundTripper }
+
+func (t apiV10) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if strings.HasPrefix(req.URL.Path, libraryPrefix) {
+		req = req.Clone(req.Context())
+		req.URL.Path = apiPrefix + strings.TrimPrefix(req.URL.Path, libraryPrefix)
+		if req.URL.RawPath != "" {
+			req.URL.RawPath = apiPrefix + strings.TrimPrefix(req.URL.RawPath, libraryPrefix)
+		}
+	}
+	return next.RoundTrip(req)
 }
 
 // logLimiter lets one line through per period, so forged requests cannot

@@ -380,7 +380,7 @@ func TestRegistrationIsIdempotent(t *testing.T) {
 		t.Error("guild registration also wrote global commands")
 	}
 	b, _ := json.Marshal(cmds[0])
-	for _, want := range []string{`"name":"logs","options":[`, `"name":"search"`, `"name":"pattern"`, `"required":true`, `"name":"nginx","value":"nginx"`, `"name":"limit"`} {
+	for _, want := range []string{`"name":"logs","options":[`, `"name":"search"`, `"name":"pattern"`, `"required":true`, `"autocomplete":true,"channel_types":null,"choices":null,"description":"log name","name":"file"`, `"name":"limit"`} {
 		if !contains(string(b), want) {
 			t.Errorf("command lacks %s: %s", want, b)
 		}

@@ -18,6 +18,8 @@ const (
 	codeUnknownWebhook     = 10015
 	codeUnknownInteraction = 10062
 	codeThreadExists       = 160004
+	codeEntityTooLarge     = 40005
+	codeInvalidForm        = 50035
 )
 
 // classify turns a discordgo error into the chat contract: a 429 becomes a

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"opsbot/bot/forms"
 	"opsbot/chat"
 	"opsbot/commands"
 )
@@ -129,9 +130,10 @@ func (a *Adapter) dispatch(in *discordgo.Interaction) (*discordgo.InteractionRes
 		return a.onCommand(in)
 	case discordgo.InteractionMessageComponent:
 		return a.onComponent(in)
+	case discordgo.InteractionModalSubmit:
+		return a.onModal(in)
 	case discordgo.InteractionApplicationCommandAutocomplete:
-		return &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
-			Data: &discordgo.InteractionResponseData{Choices: []*discordgo.ApplicationCommandOptionChoice{}}}, nil
+		return a.onAutocomplete(in), nil
 	}
 	return ephemeral("this kind of interaction is not supported"), nil
 }
@@ -206,6 +208,10 @@ func (a *Adapter) onComponent(in *discordgo.Interaction) (*discordgo.Interaction
 		return ephemeral("cannot tell who clicked"), nil
 	}
 	action, value, _ := strings.Cut(in.MessageComponentData().CustomID, ":")
+	if action == forms.Button {
+		// A form opens at once; its submission runs the command.
+		return a.openForm(value), nil
+	}
 	req.Text = "button " + action
 	j := &job{a: a, in: in, component: true, done: make(chan commands.Response, 1)}
 	// A confirmed action may be slow: the click is answered at once if the
@@ -247,7 +253,9 @@ func (j *job) settle(wait time.Duration) (*discordgo.InteractionResponse, func(b
 		defer t.Stop()
 		select {
 		case resp := <-j.done:
-			if len(resp.Files) == 0 {
+			// Files (the message's own, or long output render moves into
+			// one) cannot ride on an inline answer.
+			if len(render(resp.Message).Files) == 0 {
 				return j.immediate(resp), nil
 			}
 			j.done <- resp
@@ -303,6 +311,12 @@ func (j *job) later(delivered bool) {
 	defer cancel()
 	if err := j.deliver(ctx, resp); err != nil {
 		j.a.log.Error("discord answer not delivered", "interaction", j.in.ID, "err", err)
+		// The placeholder must not stay "thinking" for ever: it says the
+		// answer failed instead.
+		m := chat.Message{Severity: chat.SevWarning, Text: msgAnswerFailed}
+		if ferr := j.editOriginal(ctx, j.a.hookSession(), m); ferr != nil {
+			j.a.log.Warn("discord placeholder not replaced", "interaction", j.in.ID, "err", ferr)
+		}
 	}
 }
 
@@ -319,7 +333,7 @@ func (j *job) deliver(ctx context.Context, resp commands.Response) error {
 	r := render(resp.Message)
 	if resp.Ephemeral && !j.component && j.private {
 		// The placeholder is private: the answer takes its place.
-		return j.editOriginal(ctx, s, r)
+		return j.editOriginal(ctx, s, resp.Message)
 	}
 	if resp.Ephemeral {
 		if !j.component {
@@ -334,10 +348,26 @@ func (j *job) deliver(ctx context.Context, resp commands.Response) error {
 			return err
 		})
 	}
-	return j.editOriginal(ctx, s, r)
+	return j.editOriginal(ctx, s, resp.Message)
 }
 
-func (j *job) editOriginal(ctx context.Context, s *discordgo.Session, r rendered) error {
+// editOriginal replaces @original with m. Its files are listed in
+// attachments (API v10 keeps only what is listed); when they are too large
+// or refused, m goes without them and says so.
+func (j *job) editOriginal(ctx context.Context, s *discordgo.Session, m chat.Message) error {
+	r := render(m)
+	if r.uploadSize() > maxUpload {
+		r = withoutFiles(m, msgTooLarge)
+	}
+	err := j.edit(ctx, s, r)
+	if err != nil && len(r.Files) > 0 && uploadRefused(err) {
+		j.a.log.Warn("discord refused the attachments; answering without them", "interaction", j.in.ID, "err", err)
+		err = j.edit(ctx, s, withoutFiles(m, msgRefused))
+	}
+	return err
+}
+
+func (j *job) edit(ctx context.Context, s *discordgo.Session, r rendered) error {
 	return followupCall(ctx, func() error {
 		comps := r.Components
 		if comps == nil {
@@ -350,7 +380,7 @@ func (j *job) editOriginal(ctx context.Context, s *discordgo.Session, r rendered
 		content := r.Content
 		_, err := s.InteractionResponseEdit(j.in, &discordgo.WebhookEdit{
 			Content: &content, Embeds: &embeds, Components: &comps, Files: r.files(),
-			Attachments: &[]*discordgo.MessageAttachment{}, AllowedMentions: r.Mentions,
+			Attachments: ptr(r.newAttachments()), AllowedMentions: r.Mentions,
 		}, restOpts(ctx)...)
 		return err
 	})
@@ -416,3 +446,8 @@ func followupCall(ctx context.Context, fn func() error) error {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
+
+// Strings users read, kept together for translation.
+const msgAnswerFailed = "the answer could not be delivered; try again, or see the bot's log"

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,8 +39,8 @@ func (a *Adapter) Poster() chat.Poster { return &Poster{a: a} }
 // instead of posting a resend twice.
 type messageSend struct {
 	Content         string                            `json:"content,omitempty"`
-	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
-	Components      []discordgo.MessageComponent      `json:"components"`
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds,omitempty"`
+	Components      []discordgo.MessageComponent      `json:"components,omitempty"`
 	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions,omitempty"`
 	Nonce           string                            `json:"nonce,omitempty"`
 	EnforceNonce    bool                              `json:"enforce_nonce,omitempty"`
@@ -79,11 +81,13 @@ func (p *Poster) send(ctx context.Context, channel string, m chat.Message) (stri
 	if channel == "" {
 		return "", chat.Permanent(errors.New("no channel"))
 	}
-	r := render(m)
-	body := messageSend{Content: r.Content, Embeds: nonNilEmbeds(r.Embeds), Components: nonNilComponents(r.Components), AllowedMentions: r.Mentions,
-		Nonce: nonce(m.Key), EnforceNonce: m.Key != ""}
+	// A new message leaves out what it does not have: no empty arrays.
+	build := func(r rendered) any {
+		return messageSend{Content: r.Content, Embeds: r.Embeds, Components: r.Components, AllowedMentions: r.Mentions,
+			Nonce: nonce(m.Key), EnforceNonce: m.Key != ""}
+	}
 	endpoint := discordgo.EndpointChannelMessages(channel)
-	raw, err := p.call(ctx, s, "POST", endpoint, endpoint, body, r)
+	raw, err := p.call(ctx, s, "POST", endpoint, endpoint, m, build)
 	if err != nil {
 		return "", err
 	}
@@ -96,22 +100,39 @@ func (p *Poster) send(ctx context.Context, channel string, m chat.Message) (stri
 
 // call makes one request, after checking the route's rate-limit bucket:
 // a long wait is the caller's to do, not a goroutine asleep in discordgo.
-func (p *Poster) call(ctx context.Context, s *discordgo.Session, method, endpoint, bucket string, body any, r rendered) ([]byte, error) {
+// Files go as multipart files[n]; when they are too large, or Discord
+// refuses them, the message goes without them, saying so and showing
+// their start inline: never "attached" without a file.
+func (p *Poster) call(ctx context.Context, s *discordgo.Session, method, endpoint, bucket string, m chat.Message, build func(rendered) any) ([]byte, error) {
 	if w := bucketWait(s, bucket); w > maxBucketWait {
 		return nil, &chat.RetryAfterError{After: w, Err: errors.New("rate-limit bucket exhausted")}
 	}
-	var raw []byte
-	var err error
-	if files := r.files(); len(files) > 0 {
-		ct, b, merr := discordgo.MultipartBodyWithJSON(body, files)
-		if merr != nil {
-			return nil, chat.Permanent(merr)
-		}
-		raw, err = s.RequestRaw(method, endpoint, ct, b, bucket, 0, restOpts(ctx)...)
-	} else {
-		raw, err = s.RequestWithBucketID(method, endpoint, body, bucket, restOpts(ctx)...)
+	r := render(m)
+	if len(r.Files) == 0 {
+		raw, err := s.RequestWithBucketID(method, endpoint, build(r), bucket, restOpts(ctx)...)
+		return raw, classify(err)
+	}
+	if r.uploadSize() > maxUpload {
+		r = withoutFiles(m, msgTooLarge)
+		raw, err := s.RequestWithBucketID(method, endpoint, build(r), bucket, restOpts(ctx)...)
+		return raw, classify(err)
+	}
+	ct, b, err := discordgo.MultipartBodyWithJSON(build(r), r.files())
+	if err != nil {
+		return nil, chat.Permanent(err)
+	}
+	raw, err := s.RequestRaw(method, endpoint, ct, b, bucket, 0, restOpts(ctx)...)
+	if err != nil && uploadRefused(err) {
+		p.a.log.Warn("discord refused the attachments; sending without them", "err", err)
+		raw, err = s.RequestWithBucketID(method, endpoint, build(withoutFiles(m, msgRefused)), bucket, restOpts(ctx)...)
 	}
 	return raw, classify(err)
+}
+
+// uploadRefused reports whether Discord refused a request for its files:
+// too large (413, code 40005) or an attachment it could not take.
+func uploadRefused(err error) bool {
+	return statusOf(err) == http.StatusRequestEntityTooLarge || codeOf(err) == codeEntityTooLarge || codeOf(err) == codeInvalidForm
 }
 
 func bucketWait(s *discordgo.Session, key string) time.Duration {
@@ -131,10 +152,13 @@ func (p *Poster) Update(ctx context.Context, ref chat.Ref, m chat.Message) error
 	if ref.Thread != "" && ref.Thread != ref.ID {
 		channel = ref.Thread
 	}
-	r := render(m)
-	body := messageEdit{Content: r.Content, Embeds: nonNilEmbeds(r.Embeds), Components: nonNilComponents(r.Components),
-		AllowedMentions: r.Mentions, Attachments: []*discordgo.MessageAttachment{}}
-	if _, err := p.call(ctx, s, "PATCH", discordgo.EndpointChannelMessage(channel, ref.ID), discordgo.EndpointChannelMessage(channel, ""), body, r); err != nil {
+	// An edit replaces the whole body: empty arrays here mean "remove"
+	// (old buttons, embeds and files go), and the new files are listed.
+	build := func(r rendered) any {
+		return messageEdit{Content: r.Content, Embeds: nonNilEmbeds(r.Embeds), Components: nonNilComponents(r.Components),
+			AllowedMentions: r.Mentions, Attachments: r.newAttachments()}
+	}
+	if _, err := p.call(ctx, s, "PATCH", discordgo.EndpointChannelMessage(channel, ref.ID), discordgo.EndpointChannelMessage(channel, ""), m, build); err != nil {
 		return fmt.Errorf("update discord message %s in %s: %w", ref.ID, channel, err)
 	}
 	return nil
@@ -236,4 +260,66 @@ func nonNilComponents(c []discordgo.MessageComponent) []discordgo.MessageCompone
 		return []discordgo.MessageComponent{}
 	}
 	return c
+}
+
+// History is scanned a page at a time, no further than maxHistoryPages:
+// a resend after a crash concerns the row's own few minutes.
+const (
+	historyPage     = 100
+	maxHistoryPages = 20
+	findWindow      = 24 * time.Hour
+	discordEpochMS  = 1420070400000
+)
+
+var (
+	_ chat.Finder       = (*Poster)(nil)
+	_ chat.WindowFinder = (*Poster)(nil)
+)
+
+// FindByKey looks for a message of the last day carrying key.
+func (p *Poster) FindByKey(ctx context.Context, channel, key string) (chat.Ref, bool, error) {
+	now := p.a.now()
+	return p.FindByKeyBetween(ctx, channel, key, now.Add(-findWindow), now.Add(time.Minute))
+}
+
+// FindByKeyBetween scans the channel's messages posted between from and to
+// (message ids are timestamps) for one carrying key in its footer or
+// subtext line: the nonce only deduplicates sends, history does not
+// return it.
+func (p *Poster) FindByKeyBetween(ctx context.Context, channel, key string, from, to time.Time) (chat.Ref, bool, error) {
+	s, err := p.a.session()
+	if err != nil {
+		return chat.Ref{}, false, chat.Permanent(err)
+	}
+	after := snowflakeAt(from)
+	end := snowflakeAt(to)
+	for range maxHistoryPages {
+		msgs, err := s.ChannelMessages(channel, historyPage, "", strconv.FormatUint(after, 10), "", restOpts(ctx)...)
+		if err != nil {
+			return chat.Ref{}, false, fmt.Errorf("read discord history of %s: %w", channel, classify(err))
+		}
+		last := after
+		for _, m := range msgs {
+			if keyOf(m) == key {
+				return chat.Ref{Platform: Platform, Channel: channel, ID: m.ID}, true, nil
+			}
+			if id, err := strconv.ParseUint(m.ID, 10, 64); err == nil && id > last {
+				last = id
+			}
+		}
+		if len(msgs) < historyPage || last >= end || last == after {
+			return chat.Ref{}, false, nil
+		}
+		after = last
+	}
+	return chat.Ref{}, false, fmt.Errorf("read discord history of %s: key %s not within %d pages", channel, key, maxHistoryPages)
+}
+
+// snowflakeAt is the smallest message id Discord gives at t.
+func snowflakeAt(t time.Time) uint64 {
+	ms := t.UnixMilli() - discordEpochMS
+	if ms < 0 {
+		return 0
+	}
+	return uint64(ms) << 22
 }

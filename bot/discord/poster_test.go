@@ -3,10 +3,12 @@ package discord_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"opsbot/bot/discord"
 	"opsbot/bot/discord/discordfake"
 	"opsbot/chat"
 	"opsbot/config"
@@ -67,7 +69,7 @@ func TestRateLimitedPostDeliversOnce(t *testing.T) {
 	if attempts != 2 {
 		t.Errorf("%d attempts, want 2 (429 then 200)", attempts)
 	}
-	if msgs := e.fake.Messages(alerts); len(msgs) != 1 || msgs[0].ID != ref.ID || msgs[0].Content != "disk 91%" {
+	if msgs := e.fake.Messages(alerts); len(msgs) != 1 || msgs[0].ID != ref.ID || msgs[0].Content != "disk 91%\n-# outbox outbox-7" {
 		t.Errorf("messages %+v, want exactly one", msgs)
 	}
 }
@@ -225,5 +227,57 @@ func TestLongOutputIsAttachedNotCut(t *testing.T) {
 	}
 	if m, _ = e.fake.Message(ref.ID); len(m.Files) != 0 || m.Content != "short now" {
 		t.Errorf("after update: %q with %d files", m.Content, len(m.Files))
+	}
+}
+
+// Recovery after a crash finds a message by the outbox key it carries (in
+// a subtext line or the embed footer), scanning the window's history page
+// by page.
+func TestFindByKeyScansTheWindow(t *testing.T) {
+	e := newEnv(t, "http")
+	p := e.a.Poster().(*discord.Poster)
+	ctx := context.Background()
+	from := time.Now().Add(-time.Minute)
+	for i := range 250 {
+		if _, err := p.Post(ctx, alerts, chat.Message{Text: fmt.Sprintf("alert %d", i), Key: fmt.Sprint(1000 + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain, err := p.Post(ctx, alerts, chat.Message{Text: "disk full", Key: "7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embed, err := p.Post(ctx, alerts, chat.Message{Title: "CPU high", Severity: chat.SevCritical, Context: "api-1", Key: "8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"7": plain.ID, "8": embed.ID, "1000": ""} {
+		got, ok, err := p.FindByKeyBetween(ctx, alerts, key, from, time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatalf("key %s: %v", key, err)
+		}
+		if key == "1000" {
+			// Found too: the first message of the window.
+			want = e.fake.Messages(alerts)[0].ID
+		}
+		if !ok || got.ID != want {
+			t.Errorf("key %s: found %+v %v, want %s", key, got, ok, want)
+		}
+	}
+	if _, ok, err := p.FindByKeyBetween(ctx, alerts, "9", from, time.Now().Add(time.Minute)); ok || err != nil {
+		t.Errorf("unknown key: %v %v", ok, err)
+	}
+	pages := 0
+	for _, r := range e.fake.Requests() {
+		if r.Method == "GET" && strings.HasSuffix(r.Path, "/channels/"+alerts+"/messages") {
+			pages++
+		}
+	}
+	// 7, 8 and 9 read three pages each (252 messages); 1000 one.
+	if pages != 10 {
+		t.Errorf("%d history pages read, want 10", pages)
+	}
+	if m := e.fake.Messages(alerts)[251]; m.Embeds[0].Footer == nil || !strings.HasSuffix(m.Embeds[0].Footer.Text, "outbox 8") {
+		t.Errorf("embed footer %+v", m.Embeds[0].Footer)
 	}
 }

@@ -3,6 +3,9 @@ package discord
 import (
 	"bytes"
 	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -26,6 +29,12 @@ const (
 	maxCustomID   = 100
 	maxLabel      = 80
 	maxMentions   = 50
+	// maxUpload is what one request may upload (Discord's limit for bots
+	// on servers without boosts; more is refused with 413).
+	maxUpload = 10 << 20
+	// inlineLines is how much of a file's text a reply shows when the file
+	// could not be sent.
+	inlineLines = 40
 
 	messageFile = "message.txt"
 	outputFile  = "output.txt"
@@ -47,6 +56,27 @@ type rendered struct {
 	Components []discordgo.MessageComponent
 	Files      []chat.File
 	Mentions   *discordgo.MessageAllowedMentions
+}
+
+// newAttachments is the attachments list of an edit that replaces a
+// message's files with r's: API v10 keeps exactly the attachments listed,
+// so each new file is named by its files[n] index (an empty list would
+// drop them).
+func (r rendered) newAttachments() []*discordgo.MessageAttachment {
+	out := make([]*discordgo.MessageAttachment, len(r.Files))
+	for i, f := range r.Files {
+		out[i] = &discordgo.MessageAttachment{ID: strconv.Itoa(i), Filename: f.Name}
+	}
+	return out
+}
+
+// uploadSize is the bytes r's files upload in one request.
+func (r rendered) uploadSize() int {
+	n := 0
+	for _, f := range r.Files {
+		n += len(f.Data)
+	}
+	return n
 }
 
 // files returns fresh readers for an attempt (a reader is spent by one).
@@ -74,16 +104,27 @@ func cut(s string, n int) string { return textclip.UTF16(s, n, textclip.Ellipsis
 // render turns m into Discord content, one embed, buttons and attachments.
 // Nothing is cut silently: what does not fit Discord's limits goes into an
 // attached file and the embed says so.
-func render(m chat.Message) rendered {
-	m = chat.ValidText(m)
+func render(m chat.Message) rendered { return renderAs(m, true) }
+
+// renderAs renders m; without files, what would have gone into one is cut
+// to fit instead.
+func renderAs(m chat.Message, withFiles bool) rendered {
+	m = linkMentions(chat.ValidText(m))
 	var r rendered
 	r.Mentions, r.Content = mentions(m.Mentions)
 	r.Components = buttons(m.Buttons)
 	r.Files = append(r.Files, m.Files...)
 
+	// The outbox key rides in the message itself (history does not return
+	// the nonce), so recovery after a crash can find it: a subtext line
+	// under plain content, else the embed's footer.
+	mark := ""
+	if m.Key != "" {
+		mark = keyMark + m.Key
+	}
 	plain := m.Title == "" && m.Severity == chat.SevNone && len(m.Fields) == 0 && m.Code == "" && m.Context == ""
-	if plain && ulen(joinNonEmpty("\n", r.Content, m.Text)) <= maxContent {
-		r.Content = joinNonEmpty("\n", r.Content, m.Text)
+	if content := joinNonEmpty("\n", r.Content, m.Text, subtext(mark)); plain && ulen(content) <= maxContent {
+		r.Content = content
 		return r
 	}
 
@@ -102,7 +143,7 @@ func render(m chat.Message) rendered {
 		code = "```\n" + strings.ReplaceAll(m.Code, "```", "`\u200b``") + "\n```"
 	}
 	// Long command output goes into a file of its own.
-	if code != "" && (ulen(joinNonEmpty("\n", text, code)) > maxDesc || ulen(joinNonEmpty("\n", text, code))+ulen(e.Title)+fieldsLen(m.Fields) > maxEmbedTotal-200) {
+	if withFiles && code != "" && (ulen(joinNonEmpty("\n", text, code)) > maxDesc || ulen(joinNonEmpty("\n", text, code))+ulen(e.Title)+fieldsLen(m.Fields) > maxEmbedTotal-200) {
 		r.Files = append(r.Files, chat.File{Name: outputFile, Mime: "text/plain; charset=utf-8", Data: []byte(m.Code)})
 		notes = append(notes, fmt.Sprintf("output (%d lines) attached as %s", strings.Count(m.Code, "\n")+1, outputFile))
 		code = ""
@@ -121,7 +162,16 @@ func render(m chat.Message) rendered {
 	}
 	footer := m.Context
 
-	if !fits(e, footer) {
+	if !fits(e, footer) && !withFiles {
+		if len(e.Fields) > maxFields {
+			e.Fields = e.Fields[:maxFields]
+		}
+		for _, f := range e.Fields {
+			f.Name, f.Value = cut(f.Name, maxFieldName), cut(f.Value, maxFieldValue)
+		}
+		footer = cut(footer, 500)
+		e.Description = cut(e.Description, max(200, min(maxDesc, maxEmbedTotal-600-ulen(e.Title)-ulen(footer)-fieldsLen2(e.Fields))))
+	} else if !fits(e, footer) {
 		// Keep the whole message in a file and show what fits.
 		r.Files = append(r.Files, chat.File{Name: messageFile, Mime: "text/plain; charset=utf-8", Data: []byte(plainText(m, code == "" && m.Code != ""))})
 		notes = append(notes, "shortened; the full text is attached as "+messageFile)
@@ -145,7 +195,7 @@ func render(m chat.Message) rendered {
 		notes = append(notes, fmt.Sprintf("%d more files not attached (Discord takes %d)", len(r.Files)-maxFiles, maxFiles))
 		r.Files = r.Files[:maxFiles]
 	}
-	footer = joinNonEmpty(" · ", footer, strings.Join(notes, "; "))
+	footer = joinNonEmpty(" · ", footer, strings.Join(notes, "; "), mark)
 	if footer != "" {
 		e.Footer = &discordgo.MessageEmbedFooter{Text: cut(footer, maxFooter)}
 	}
@@ -280,4 +330,114 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// withoutFiles is m to send when its files cannot be: the reply says so
+// (why) and shows the start of each text file inline instead.
+func withoutFiles(m chat.Message, why string) rendered {
+	r := render(m)
+	files := r.Files
+	m.Files = nil
+	var shown []string
+	for _, f := range files {
+		if f.Name == outputFile && m.Code != "" {
+			m.Code = headLines(m.Code, inlineLines)
+			shown = append(shown, f.Name)
+			continue
+		}
+		if f.Name == messageFile || !isText(f) {
+			continue
+		}
+		m.Code = joinNonEmpty("\n", m.Code, "# "+f.Name+"\n"+headLines(string(f.Data), inlineLines))
+		shown = append(shown, f.Name)
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	note := fmt.Sprintf(msgNotAttached, strings.Join(names, ", "), why)
+	if len(shown) > 0 {
+		note += "; " + fmt.Sprintf(msgShownInline, inlineLines)
+	}
+	m.Context = joinNonEmpty(" · ", m.Context, note)
+	return renderAs(m, false)
+}
+
+// keyMark names the outbox key in a message; keyOf reads it back.
+const keyMark = "outbox "
+
+func subtext(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "-# " + s
+}
+
+// keyOf is the outbox key a posted message carries, or "".
+func keyOf(m *discordgo.Message) string {
+	if len(m.Embeds) > 0 && m.Embeds[0].Footer != nil {
+		f := m.Embeds[0].Footer.Text
+		if i := strings.LastIndex(f, keyMark); i >= 0 && (i == 0 || strings.HasSuffix(f[:i], " · ")) {
+			return f[i+len(keyMark):]
+		}
+	}
+	if i := strings.LastIndex(m.Content, "\n-# "+keyMark); i >= 0 {
+		return m.Content[i+len("\n-# "+keyMark):]
+	}
+	if k, ok := strings.CutPrefix(m.Content, "-# "+keyMark); ok {
+		return k
+	}
+	return ""
+}
+
+// Strings users read, kept together for translation.
+const (
+	msgNotAttached = "not attached: %s (%s)"
+	msgShownInline = "the first %d lines are shown"
+	msgTooLarge    = "larger than Discord takes"
+	msgRefused     = "Discord refused the upload"
+)
+
+func isText(f chat.File) bool {
+	return f.Mime == "" || strings.HasPrefix(f.Mime, "text/") || strings.Contains(f.Mime, "json")
+}
+
+// headLines is the first n lines of s, saying how many more there were.
+func headLines(s string, n int) string {
+	lines := strings.SplitAfter(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) <= n {
+		return strings.TrimRight(s, "\n")
+	}
+	return strings.TrimRight(strings.Join(lines[:n], ""), "\n") + fmt.Sprintf("\n… %d more lines", len(lines)-n)
+}
+
+// userRef is a Discord user id written plainly in text (as @123…).
+var userRef = regexp.MustCompile(`@(\d{15,21})\b`)
+
+// linkMentions renders @id in the text and fields as a real mention <@id>
+// for the ids the message means to mention (m.Mentions) alone; they are
+// the only ones allowed_mentions lets notify.
+func linkMentions(m chat.Message) chat.Message {
+	if len(m.Mentions) == 0 {
+		return m
+	}
+	link := func(s string) string {
+		return userRef.ReplaceAllStringFunc(s, func(ref string) string {
+			id := ref[1:]
+			if slices.Contains(m.Mentions, id) || slices.Contains(m.Mentions, "user:"+id) || slices.Contains(m.Mentions, "<@"+id+">") {
+				return "<" + ref + ">"
+			}
+			return ref
+		})
+	}
+	m.Text = link(m.Text)
+	if len(m.Fields) > 0 {
+		fs := make([]chat.Field, len(m.Fields))
+		for i, f := range m.Fields {
+			f.Value = link(f.Value)
+			fs[i] = f
+		}
+		m.Fields = fs
+	}
+	return m
 }

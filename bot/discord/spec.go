@@ -46,6 +46,10 @@ type leaf struct {
 type optRef struct {
 	param int // index in verb.Params, or -1
 	flag  *commands.Flag
+	// complete names the candidates offered as it is typed ("" = none);
+	// multi: a comma-separated list.
+	complete string
+	multi    bool
 }
 
 // commandSpec builds the spec from the registry, again only when the set of
@@ -139,7 +143,9 @@ func (sp *spec) subcommand(name string, v *commands.Verb, words []string) *disco
 		n := unique(optName(p.Name))
 		o := typedOption(n, desc(p.Help, p.Name), p.Kind, p.Choices)
 		o.Required = p.Required
-		lf.opts[n] = optRef{param: i}
+		ref := optRef{param: i}
+		autocompleted(o, words, n, false, &ref)
+		lf.opts[n] = ref
 		if p.Required {
 			required = append(required, o)
 		} else {
@@ -161,7 +167,10 @@ func (sp *spec) subcommand(name string, v *commands.Verb, words []string) *disco
 			}
 			o = typedOption(n, desc(f.Help, f.Name), f.Kind, choices)
 		}
-		lf.opts[n] = optRef{param: -1, flag: f}
+		ref := optRef{param: -1, flag: f}
+		// A list of log names is free text, completed item by item.
+		autocompleted(o, words, n, true, &ref)
+		lf.opts[n] = ref
 		optional = append(optional, o)
 	}
 	// Discord wants required options first.

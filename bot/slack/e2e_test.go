@@ -108,7 +108,7 @@ func TestConfirmClickRunsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	refusal := decodeRaw(t, e.fake.Responses("rx")[0])
-	if refusal["response_type"] != "ephemeral" || refusal["replace_original"] == true || !strings.Contains(refusal["text"].(string), "may not confirm") {
+	if refusal["response_type"] != "ephemeral" || refusal["replace_original"] != false || !strings.Contains(refusal["text"].(string), "may not confirm") {
 		t.Fatalf("refusal = %v", refusal)
 	}
 	if e.runs.Load() != 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"opsbot/bot/inbound"
@@ -11,8 +12,16 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"opsbot/bot/forms"
+	"opsbot/chat"
 	"opsbot/commands"
 )
+
+// maxCommandBytes is the longest command text Slack sends (4,096 bytes).
+const maxCommandBytes = 4096
+
+// msgCommandTooLong refuses an over-long command (a string users read).
+const msgCommandTooLong = "command too long: %d bytes, at most %d"
 
 // Paths served by Handler.
 const (
@@ -67,6 +76,14 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad interaction payload", http.StatusBadRequest)
 		return
 	}
+	if ic.Type == slack.InteractionTypeViewSubmission {
+		if ack := a.submitForm(ic); ack != nil {
+			writeJSON(w, ack)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	// Clicks are acknowledged at once; the result replaces the message
 	// through response_url.
 	w.WriteHeader(http.StatusOK)
@@ -91,8 +108,22 @@ func slashRequest(sc slack.SlashCommand) commands.Request {
 // maxInline bytes or more (Socket Mode's ack limit; 0 = no limit), does the
 // same. inline is false when the answer will come later.
 func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage, inline bool) {
+	if len(sc.Text) > maxCommandBytes {
+		// Refused before anything runs or is posted.
+		return wireMessage{ResponseType: slack.ResponseTypeEphemeral, Text: fmt.Sprintf(msgCommandTooLong, len(sc.Text), maxCommandBytes)}, true
+	}
 	req := slashRequest(sc)
 	t := a.newTarget(sc.ResponseURL, sc.ChannelID, sc.UserID)
+	if value, ok := formFor(req.Text); ok && sc.TriggerID != "" {
+		// Typed without its arguments: the form asks for them.
+		a.background(func(ctx context.Context) {
+			if err := a.openForm(ctx, sc.TriggerID, value, sc.ChannelID); err != nil {
+				a.log.Warn("slack form not opened", "form", value, "err", err)
+				t.answer(ctx, commands.Response{Message: chat.Message{Text: err.Error()}, Ephemeral: true}, true)
+			}
+		})
+		return wireMessage{ResponseType: slack.ResponseTypeEphemeral, Text: msgFormOpened}, true
+	}
 	if a.reg.IsSlow(req) {
 		req.Progress = t.progress
 		a.background(func(ctx context.Context) { t.answer(ctx, a.reg.Handle(ctx, req), true) })
@@ -104,6 +135,7 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 	defer timer.Stop()
 	select {
 	case resp := <-done:
+		resp = longToFile(resp)
 		if len(resp.Files) > 0 && !resp.Ephemeral {
 			// An inline answer carries no files: answer later, then upload.
 			a.background(func(ctx context.Context) { t.answer(ctx, resp, true) })
@@ -143,6 +175,15 @@ func (a *Adapter) interaction(ic slack.InteractionCallback) {
 	channel := ic.Channel.ID
 	if channel == "" {
 		channel = ic.Container.ChannelID
+	}
+	if actionID(act.ActionID) == forms.Button {
+		// A form opens at once (the trigger lasts 3 s).
+		a.background(func(ctx context.Context) {
+			if err := a.openForm(ctx, ic.TriggerID, act.Value, channel); err != nil {
+				a.log.Warn("slack form not opened", "form", act.Value, "err", err)
+			}
+		})
+		return
 	}
 	name := ic.User.Name
 	if name == "" {

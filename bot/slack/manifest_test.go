@@ -57,10 +57,16 @@ func TestManifests(t *testing.T) {
 			if !m.Features.SlashCommands[0].ShouldEscape {
 				t.Error("/ops must have should_escape: true (user mentions as ids)")
 			}
-			for _, s := range []string{"commands", "chat:write", "files:write", "channels:history"} {
-				if !slices.Contains(m.OAuth.Scopes.Bot, s) {
-					t.Errorf("scope %s missing", s)
-				}
+			// The manifest asks for exactly the scopes the code lists.
+			var want []string
+			for _, s := range Scopes {
+				want = append(want, s.Name)
+			}
+			got := slices.Clone(m.OAuth.Scopes.Bot)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("manifest scopes %v, the code's %v", got, want)
 			}
 			if !m.Settings.Interactivity.Enabled || m.Settings.SocketMode != c.socket {
 				t.Fatalf("settings %+v", m.Settings)
@@ -76,5 +82,18 @@ func TestManifests(t *testing.T) {
 				t.Fatalf("URLs %q %q do not end in %s / %s", cmdURL, intURL, CommandsPath, InteractionsPath)
 			}
 		})
+	}
+}
+
+// docs/slack.md lists every scope the code uses, bot and app-level.
+func TestDocsListEveryScope(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "slack.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range append(slices.Clone(Scopes), AppScopes...) {
+		if !strings.Contains(string(b), "| `"+s.Name+"` |") {
+			t.Errorf("docs/slack.md does not list %s in its scope table", s.Name)
+		}
 	}
 }

@@ -51,6 +51,7 @@ func (p *Poster) post(ctx context.Context, channel, thread string, m chat.Messag
 	if err := p.a.pace(ctx, channel); err != nil {
 		return chat.Ref{}, err
 	}
+	m = attachLong(m)
 	opts := Render(m).options()
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
@@ -75,12 +76,10 @@ func (p *Poster) post(ctx context.Context, channel, thread string, m chat.Messag
 		fileThread = ts
 	}
 	// Files go into the message's thread. The message is out, so a failed
-	// upload is logged rather than returned: a resend would post the
-	// message twice.
+	// upload is not returned (a resend would post the message twice): the
+	// thread is told, with the file's start.
 	for _, f := range m.Files {
-		if err := p.upload(ctx, ch, fileThread, f); err != nil {
-			p.a.log.Error("slack file not uploaded", "file", f.Name, "channel", ch, "err", err)
-		}
+		p.sendFile(ctx, ch, fileThread, f)
 	}
 	return ref, nil
 }
@@ -120,32 +119,62 @@ func (p *Poster) upload(ctx context.Context, channel, thread string, f chat.File
 	return nil
 }
 
-// historyLimit is how many recent messages FindByKey looks through; a
-// resend after a crash concerns the latest few.
-const historyLimit = 200
+// History is read a page at a time, and no further than maxHistoryPages:
+// a resend after a crash concerns the row's own few minutes.
+const (
+	historyPage     = 200
+	maxHistoryPages = 50
+	// findWindow is how far back FindByKey looks without a window.
+	findWindow = 24 * time.Hour
+)
 
-// FindByKey looks for a recent top-level message of channel carrying key in
-// its metadata (thread replies are not in the channel's history).
+// FindByKey looks for a top-level message of channel from the last day
+// carrying key in its metadata.
 func (p *Poster) FindByKey(ctx context.Context, channel, key string) (chat.Ref, bool, error) {
-	res, err := p.a.api().GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
-		ChannelID: channel, Limit: historyLimit, IncludeAllMetadata: true,
-	})
-	if err != nil {
-		return chat.Ref{}, false, p.a.classify("slack conversations.history", err)
+	now := p.a.now()
+	return p.FindByKeyBetween(ctx, channel, key, now.Add(-findWindow), now.Add(time.Minute))
+}
+
+var _ chat.WindowFinder = (*Poster)(nil)
+
+// FindByKeyBetween looks for a top-level message posted between from and
+// to carrying key in its metadata: conversations.history with
+// include_all_metadata, bounded by oldest and latest, page by page.
+// Thread replies are not in a channel's history.
+func (p *Poster) FindByKeyBetween(ctx context.Context, channel, key string, from, to time.Time) (chat.Ref, bool, error) {
+	params := &slack.GetConversationHistoryParameters{
+		ChannelID: channel, Limit: historyPage, IncludeAllMetadata: true, Inclusive: true,
+		Oldest: slackTS(from), Latest: slackTS(to),
 	}
-	for _, m := range res.Messages {
-		if m.Metadata.EventType != metadataEventType {
-			continue
+	for range maxHistoryPages {
+		res, err := p.a.api().GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return chat.Ref{}, false, p.a.classify("slack conversations.history", err)
 		}
-		if k, _ := m.Metadata.EventPayload["key"].(string); k == key {
-			ref := chat.Ref{Platform: "slack", Channel: channel, ID: m.Timestamp}
-			if m.ThreadTimestamp != "" && m.ThreadTimestamp != m.Timestamp {
-				ref.Thread = m.ThreadTimestamp
+		for _, m := range res.Messages {
+			if m.Metadata.EventType != metadataEventType {
+				continue
 			}
-			return ref, true, nil
+			if k, _ := m.Metadata.EventPayload["key"].(string); k == key {
+				ref := chat.Ref{Platform: "slack", Channel: channel, ID: m.Timestamp}
+				if m.ThreadTimestamp != "" && m.ThreadTimestamp != m.Timestamp {
+					ref.Thread = m.ThreadTimestamp
+				}
+				return ref, true, nil
+			}
 		}
+		next := res.ResponseMetaData.NextCursor
+		if !res.HasMore || next == "" {
+			return chat.Ref{}, false, nil
+		}
+		params.Cursor = next
 	}
-	return chat.Ref{}, false, nil
+	return chat.Ref{}, false, fmt.Errorf("slack conversations.history: key %s not within %d pages", key, maxHistoryPages)
+}
+
+// slackTS writes t as a Slack timestamp (seconds.micros).
+func slackTS(t time.Time) string {
+	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
 }
 
 var errPaced = errors.New("pacing posts to about one a second per channel")
@@ -189,6 +218,7 @@ var permanentErrors = map[string]bool{
 	"invalid_metadata_schema": true, "metadata_too_large": true, "user_not_in_channel": true,
 	"not_allowed_token_type": true, "ekm_access_denied": true, "team_access_not_granted": true,
 	"channel_is_archived": true, "as_user_not_supported": true, "method_deprecated": true,
+	"file_uploads_disabled": true, "file_uploads_except_images_disabled": true, "file_not_found": true,
 }
 
 // Errors that mean the token itself is wrong: Slack is degraded until fixed.

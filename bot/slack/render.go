@@ -2,6 +2,8 @@ package slack
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -50,8 +52,11 @@ var sevEmoji = map[chat.Severity]string{
 // wireMessage is a message as Slack reads it from a response_url, an
 // inline slash-command answer or a Socket Mode ack payload.
 type wireMessage struct {
-	ResponseType    string             `json:"response_type,omitempty"`
-	ReplaceOriginal bool               `json:"replace_original,omitempty"`
+	ResponseType string `json:"response_type,omitempty"`
+	// ReplaceOriginal is sent whenever it is set, false included: a
+	// refused click must say it leaves the message alone.
+	ReplaceOriginal *bool              `json:"replace_original,omitempty"`
+	DeleteOriginal  bool               `json:"delete_original,omitempty"`
 	Text            string             `json:"text"`
 	Blocks          []slack.Block      `json:"blocks,omitempty"`
 	Attachments     []slack.Attachment `json:"attachments,omitempty"`
@@ -118,8 +123,9 @@ func Render(m chat.Message) rendered {
 	if len(m.Mentions) > 0 {
 		blocks = append(blocks, mrkdwnSection(mentions(m.Mentions)))
 	}
+	esc := func(s string) string { return linkMentions(escape(s), m.Mentions) }
 	if m.Text != "" {
-		text := escape(m.Text)
+		text := esc(m.Text)
 		if m.Title == "" && emoji != "" {
 			text = emoji + " " + text
 		}
@@ -129,12 +135,12 @@ func Render(m chat.Message) rendered {
 	} else if m.Title == "" && emoji != "" && len(m.Fields) > 0 {
 		blocks = append(blocks, mrkdwnSection(emoji))
 	}
-	blocks = append(blocks, fieldBlocks(m.Fields)...)
+	blocks = append(blocks, fieldBlocks(m.Fields, esc)...)
 	if m.Code != "" {
 		blocks = append(blocks, codeBlocks(m.Code)...)
 	}
 	if m.Context != "" {
-		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, clip(escape(m.Context), maxSectionChars), false, false)))
+		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, clip(esc(m.Context), maxSectionChars), false, false)))
 	}
 	if len(m.Buttons) > 0 {
 		blocks = append(blocks, buttonBlock(m.Buttons))
@@ -158,7 +164,7 @@ func mrkdwnSection(text string) slack.Block {
 
 // fieldBlocks groups inline fields side by side (ten to a section) and
 // gives every other field a section of its own.
-func fieldBlocks(fields []chat.Field) []slack.Block {
+func fieldBlocks(fields []chat.Field, escape func(string) string) []slack.Block {
 	var out []slack.Block
 	var row []*slack.TextBlockObject
 	flush := func() {
@@ -287,6 +293,24 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// userRef is a Slack user id written plainly in text (as @U123).
+var userRef = regexp.MustCompile(`@([UW][A-Z0-9]{2,})\b`)
+
+// linkMentions renders @U123 in escaped text as a real mention <@U123>,
+// for the ids the message means to mention (m.Mentions) alone: text from
+// users or logs cannot make a mention of anyone else.
+func linkMentions(s string, ids []string) string {
+	if len(ids) == 0 || !strings.Contains(s, "@") {
+		return s
+	}
+	return userRef.ReplaceAllStringFunc(s, func(ref string) string {
+		if slices.Contains(ids, ref[1:]) {
+			return "<" + ref + ">"
+		}
+		return ref
+	})
 }
 
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")

@@ -66,6 +66,20 @@ func (t *target) take(final bool) bool {
 	return true
 }
 
+// takeSpare reserves a use of the response_url only when one is still
+// left after it for the final answer.
+func (t *target) takeSpare() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.url == "" || t.a.now().Sub(t.created) >= responseURLTTL || t.uses >= responseURLUses-1 {
+		return false
+	}
+	t.uses++
+	return true
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // send posts one message to the response_url.
 func (t *target) send(ctx context.Context, w wireMessage) error {
 	body, err := json.Marshal(w)
@@ -107,7 +121,7 @@ func (t *target) progress(m chat.Message) {
 	}
 	m.Text = ":hourglass_flowing_sand: " + m.Text
 	w := Render(m).wire()
-	w.ReplaceOriginal = true
+	w.ReplaceOriginal = ptr(true)
 	if !t.click {
 		w.ResponseType = slack.ResponseTypeEphemeral
 	}
@@ -123,10 +137,18 @@ func (t *target) progress(m chat.Message) {
 func (t *target) answer(ctx context.Context, resp commands.Response, replaceWorking bool) {
 	ctx, cancel := lastWords(ctx)
 	defer cancel()
-	resp = privateFiles(resp)
+	resp = privateFiles(longToFile(resp))
 	w := Render(resp.Message).wire()
 	w.ResponseType = responseType(resp)
-	w.ReplaceOriginal = replaceWorking && resp.Ephemeral
+	// An ephemeral answer (an error among them) takes the place of the
+	// "working…" note; a refused click leaves its message as it was.
+	w.ReplaceOriginal = ptr(replaceWorking && resp.Ephemeral)
+	if replaceWorking && !resp.Ephemeral && t.takeSpare() {
+		// A public answer cannot replace a private note: the note goes.
+		if err := t.send(ctx, wireMessage{DeleteOriginal: true}); err != nil {
+			t.a.log.Debug("slack working note not deleted", "err", err)
+		}
+	}
 	if t.take(true) {
 		err := t.send(ctx, w)
 		if err == nil {
@@ -150,10 +172,7 @@ func (t *target) files(ctx context.Context, resp commands.Response) {
 		return
 	}
 	for _, f := range resp.Files {
-		err := retryReply(ctx, func() error { return t.a.Poster().upload(ctx, t.channel, "", f) })
-		if err != nil {
-			t.a.log.Error("slack file not uploaded", "file", f.Name, "channel", t.channel, "err", err)
-		}
+		t.a.Poster().sendFile(ctx, t.channel, "", f)
 	}
 }
 
@@ -161,8 +180,9 @@ func (t *target) files(ctx context.Context, resp commands.Response) {
 func (t *target) replace(ctx context.Context, resp commands.Response) {
 	ctx, cancel := lastWords(ctx)
 	defer cancel()
+	resp = longToFile(resp)
 	w := Render(resp.Message).wire()
-	w.ReplaceOriginal = true
+	w.ReplaceOriginal = ptr(true)
 	if t.take(true) {
 		err := t.send(ctx, w)
 		if err == nil {

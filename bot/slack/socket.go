@@ -93,6 +93,19 @@ func (a *Adapter) socketOnce(ctx context.Context) (connected bool, err error) {
 				if !ok || ev.Request == nil {
 					continue
 				}
+				if ic.Type == slack.InteractionTypeViewSubmission {
+					// The ack closes the form, or shows what is missing.
+					var err error
+					if ack := a.submitForm(ic); ack != nil {
+						err = smc.Ack(*ev.Request, ack)
+					} else {
+						err = smc.Ack(*ev.Request)
+					}
+					if err != nil {
+						a.log.Warn("slack socket ack failed", "err", err)
+					}
+					continue
+				}
 				if err := smc.Ack(*ev.Request); err != nil {
 					a.log.Warn("slack socket ack failed", "err", err)
 				}

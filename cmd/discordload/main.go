@@ -9,6 +9,7 @@
 // DISCORD_PUBLIC_KEY is the key printed by -print-key.
 //
 //	discordload -rate 200 -duration 10s
+//	discordload -rate 200 -duration 10s -autocomplete
 //	discordload -print-key
 //	discordload -url http://127.0.0.1:8080/discord/interactions
 package main
@@ -41,6 +42,7 @@ import (
 	"opsbot/bot/discord"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/policy"
 	"opsbot/store"
 )
 
@@ -56,6 +58,7 @@ func run() int {
 		p99      = flag.Duration("p99-target", 50*time.Millisecond, "p99 the run is judged against")
 		printKey = flag.Bool("print-key", false, "print the public key (hex) for DISCORD_PUBLIC_KEY and exit")
 		serve    = flag.Bool("serve", false, "run the endpoint (the second process) and print its URL")
+		complete = flag.Bool("autocomplete", false, "send autocomplete keystrokes (an incident id among 1,000) instead of commands")
 	)
 	flag.Parse()
 	priv := keyFrom(*seedText)
@@ -85,7 +88,11 @@ func run() int {
 		defer stopServer(child)
 		url = u
 	}
-	res, err := load(url, priv, *verb, *rate, *duration)
+	name := *verb
+	if *complete {
+		name = autocompleteVerb
+	}
+	res, err := load(url, priv, name, *rate, *duration)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "discordload:", err)
 		return 1
@@ -178,7 +185,18 @@ func serveEndpoint(pubHex string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := commands.NewRegistry(func() *config.Config { return cfg }, st, log)
-	a := discord.New(func() *config.Config { return cfg }, reg, log)
+	// incident show <id>, its id completed from 1,000 candidates (-autocomplete).
+	reg.MustRegister(&commands.Verb{Name: "incident", Summary: "incidents", Subs: []*commands.Verb{{Name: "show", Access: policy.Read, Summary: "show an incident",
+		Params: []commands.Param{{Name: "id", Required: true, Kind: "int"}},
+		Run: func(_ context.Context, c *commands.Call) (commands.Response, error) {
+			return commands.Text("incident %s", c.Arg(0)), nil
+		}}}})
+	ids := make([]discord.Choice, 1000)
+	for i := range ids {
+		ids[i] = discord.Choice{Value: strconv.Itoa(1000 - i), Label: fmt.Sprintf("#%d incident", 1000-i)}
+	}
+	a := discord.New(func() *config.Config { return cfg }, reg, log,
+		discord.WithCompletion(discord.CompleteIncident, func(context.Context) ([]discord.Choice, error) { return ids, nil }))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -240,7 +258,7 @@ func load(url string, priv ed25519.PrivateKey, verb string, rate int, d time.Dur
 			res.lat = append(res.lat, lat)
 			if code/100 == 2 {
 				res.ok++
-				if strings.HasPrefix(sample, `{"type":4,`) {
+				if strings.HasPrefix(sample, `{"type":4,`) || strings.HasPrefix(sample, `{"type":8,`) {
 					res.inline++
 				}
 				if res.sample == "" {
@@ -257,8 +275,24 @@ func load(url string, priv ed25519.PrivateKey, verb string, rate int, d time.Dur
 	return res, nil
 }
 
-// interaction is an /ops application command from user i.
+// autocompleteVerb stands for keystrokes in /ops incident show id:.
+const autocompleteVerb = "incident-show-id"
+
+// interaction is an /ops application command from user i, or with
+// autocompleteVerb an autocomplete keystroke (the first digits of an id).
 func interaction(i int, verb string) []byte {
+	if verb == autocompleteVerb {
+		b, _ := json.Marshal(map[string]any{
+			"id": strconv.Itoa(1_300_000_000_000_000_000 + i), "application_id": "100000000000000001", "type": 4, "version": 1,
+			"token":      fmt.Sprintf("load-token-%d", i),
+			"channel_id": "600000000000000001", "guild_id": "300000000000000001",
+			"member": map[string]any{"roles": []string{}, "user": map[string]any{"id": strconv.Itoa(900_000_000_000_000_000 + i), "username": "load"}},
+			"data": map[string]any{"id": "400000000000000001", "name": "ops", "type": 1, "options": []any{map[string]any{"name": "incident", "type": 2,
+				"options": []any{map[string]any{"name": "show", "type": 1, "options": []any{
+					map[string]any{"name": "id", "type": 4, "value": strconv.Itoa(1 + i%99), "focused": true}}}}}}},
+		})
+		return b
+	}
 	b, _ := json.Marshal(map[string]any{
 		"id": strconv.Itoa(1_300_000_000_000_000_000 + i), "application_id": "100000000000000001", "type": 2, "version": 1,
 		"token":      fmt.Sprintf("load-token-%d", i),

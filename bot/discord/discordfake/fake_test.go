@@ -17,7 +17,7 @@ var testKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 // editOriginal sends what a bot sends to edit @original and returns the status.
 func editOriginal(t *testing.T, s *Server, token string) int {
 	t.Helper()
-	req, err := http.NewRequest("PATCH", s.URL()+"/api/v9/webhooks/"+s.AppID+"/"+token+"/messages/@original",
+	req, err := http.NewRequest("PATCH", s.URL()+"/api/v10/webhooks/"+s.AppID+"/"+token+"/messages/@original",
 		strings.NewReader(`{"content":"done"}`))
 	if err != nil {
 		t.Fatal(err)

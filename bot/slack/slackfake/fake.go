@@ -11,13 +11,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -85,17 +80,21 @@ type Server struct {
 	// PingEvery is how often the socket pings the client.
 	PingEvery time.Duration
 
-	mu         sync.Mutex
-	changed    chan struct{}
-	botToken   string
-	appToken   string
-	missing    map[string]bool
-	messages   []*Message
-	updates    []Message
-	files      map[string]*File
-	fileOrder  []string
-	responses  map[string][]json.RawMessage
-	fail       map[string][]Failure
+	mu        sync.Mutex
+	changed   chan struct{}
+	botToken  string
+	appToken  string
+	missing   map[string]bool
+	messages  []*Message
+	updates   []Message
+	files     map[string]*File
+	fileOrder []string
+	responses map[string][]json.RawMessage
+	uses      map[string]int // response_url uses, deletes included
+	deletes   map[string]int // delete_original requests by response_url
+	fail      map[string][]Failure
+	views     []View
+
 	faults     map[string]FaultFunc
 	now        func() time.Time
 	requests   []Request
@@ -128,6 +127,8 @@ func New() *Server {
 		missing:   map[string]bool{},
 		files:     map[string]*File{},
 		responses: map[string][]json.RawMessage{},
+		uses:      map[string]int{},
+		deletes:   map[string]int{},
 		fail:      map[string][]Failure{},
 		faults:    map[string]FaultFunc{},
 		now:       time.Now,
@@ -247,6 +248,13 @@ func (s *Server) Updates() []Message {
 	return append([]Message(nil), s.updates...)
 }
 
+// Deletes counts delete_original requests to a response_url.
+func (s *Server) Deletes(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deletes[id]
+}
+
 // Files returns the uploaded files in order.
 func (s *Server) Files() []File {
 	s.mu.Lock()
@@ -289,422 +297,12 @@ func (s *Server) bump() {
 }
 
 func (s *Server) nextTS() string {
-	s.seq++
-	return fmt.Sprintf("%d.%06d", 1700000000+s.seq/1_000_000, s.seq%1_000_000)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func slackErr(w http.ResponseWriter, code string) {
-	writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
-}
-
-func bearer(r *http.Request) string {
-	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return tok
-}
-
-func (s *Server) api(w http.ResponseWriter, r *http.Request) {
-	method := r.PathValue("method")
-	if err := r.ParseForm(); err != nil && method != "apps.connections.open" {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
+	// Slack's ts is the post time in microseconds, unique in a channel:
+	// taken from the fake's clock, one microsecond on when it stands still.
+	us := s.now().UnixMicro()
+	if us <= s.seq {
+		us = s.seq + 1
 	}
-	channel := r.PostForm.Get("channel")
-	if channel == "" {
-		channel = r.PostForm.Get("channel_id")
-	}
-	s.mu.Lock()
-	s.calls[method]++
-	var f *Failure
-	if q := s.fail[method]; len(q) > 0 {
-		f, s.fail[method] = &q[0], q[1:]
-	}
-	fault := s.faults[channel]
-	at := s.now()
-	bot, app := s.botToken, s.appToken
-	s.bump()
-	s.mu.Unlock()
-	if f == nil && fault != nil && channel != "" {
-		f = fault(r.Context(), method)
-	}
-	if channel != "" {
-		status := http.StatusOK
-		if f != nil && f.Status != 0 {
-			status = f.Status
-		}
-		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: method, Channel: channel, At: at, Status: status})
-		s.bump()
-		s.mu.Unlock()
-	}
-	if f != nil {
-		if f.RetryAfter != "" {
-			w.Header().Set("Retry-After", f.RetryAfter)
-		}
-		if f.Status != 0 && f.Status != http.StatusOK {
-			writeJSON(w, f.Status, map[string]any{"ok": false, "error": f.Error})
-			return
-		}
-		slackErr(w, f.Error)
-		return
-	}
-	if method == "apps.connections.open" {
-		if bearer(r) != app || app == "" {
-			slackErr(w, "invalid_auth")
-			return
-		}
-		u := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket"
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "url": u})
-		return
-	}
-	tok := r.PostForm.Get("token")
-	if tok == "" {
-		tok = bearer(r)
-	}
-	if tok == "" {
-		slackErr(w, "not_authed")
-		return
-	}
-	if tok != bot {
-		slackErr(w, "invalid_auth")
-		return
-	}
-	switch method {
-	case "auth.test":
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "url": "https://fake.slack.test/", "team": "Fake", "user": "opsbot", "team_id": "T0FAKE", "user_id": "U0BOT", "bot_id": "B0BOT"})
-	case "chat.postMessage", "chat.postEphemeral":
-		s.post(w, r, method)
-	case "chat.update":
-		s.update(w, r)
-	case "conversations.history":
-		s.history(w, r)
-	case "files.getUploadURLExternal":
-		s.getUploadURL(w, r)
-	case "files.completeUploadExternal":
-		s.completeUpload(w, r)
-	default:
-		slackErr(w, "unknown_method")
-	}
-}
-
-func (s *Server) post(w http.ResponseWriter, r *http.Request, method string) {
-	f := r.PostForm
-	ch := f.Get("channel")
-	if ch == "" {
-		slackErr(w, "channel_not_found")
-		return
-	}
-	if f.Get("text") == "" && f.Get("blocks") == "" && f.Get("attachments") == "" {
-		slackErr(w, "no_text")
-		return
-	}
-	for _, k := range []string{"blocks", "attachments", "metadata"} {
-		if v := f.Get(k); v != "" && !json.Valid([]byte(v)) {
-			slackErr(w, "invalid_"+k)
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.missing[ch] {
-		slackErr(w, "channel_not_found")
-		return
-	}
-	m := &Message{Method: method, Channel: ch, User: f.Get("user"), ThreadTS: f.Get("thread_ts"), Text: f.Get("text"),
-		Blocks: raw(f.Get("blocks")), Attachments: raw(f.Get("attachments")), Metadata: raw(f.Get("metadata")), TS: s.nextTS(), Received: s.now()}
-	s.messages = append(s.messages, m)
-	s.bump()
-	if method == "chat.postEphemeral" {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "message_ts": m.TS})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": ch, "ts": m.TS, "message": map[string]any{"text": m.Text, "ts": m.TS}})
-}
-
-func raw(s string) json.RawMessage {
-	if s == "" {
-		return nil
-	}
-	return json.RawMessage(s)
-}
-
-func (s *Server) update(w http.ResponseWriter, r *http.Request) {
-	f := r.PostForm
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range s.messages {
-		if m.Channel == f.Get("channel") && m.TS == f.Get("ts") && m.Method == "chat.postMessage" {
-			// Like Slack, keep blocks and attachments the update leaves out.
-			m.Text = f.Get("text")
-			if f.Has("blocks") {
-				m.Blocks = raw(f.Get("blocks"))
-			}
-			if f.Has("attachments") {
-				m.Attachments = raw(f.Get("attachments"))
-			}
-			if md := f.Get("metadata"); md != "" {
-				m.Metadata = raw(md)
-			}
-			m.Edits++
-			u := *m
-			u.Received = s.now()
-			s.updates = append(s.updates, u)
-			s.bump()
-			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS, "text": m.Text})
-			return
-		}
-	}
-	slackErr(w, "message_not_found")
-}
-
-func (s *Server) history(w http.ResponseWriter, r *http.Request) {
-	f := r.PostForm
-	ch := f.Get("channel")
-	withMeta := f.Get("include_all_metadata") == "1" || f.Get("include_all_metadata") == "true"
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.missing[ch] {
-		slackErr(w, "channel_not_found")
-		return
-	}
-	var out []map[string]any
-	for i := len(s.messages) - 1; i >= 0; i-- {
-		m := s.messages[i]
-		if m.Channel != ch || m.Method != "chat.postMessage" || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
-			continue
-		}
-		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text}
-		if withMeta && m.Metadata != nil {
-			msg["metadata"] = m.Metadata
-		}
-		out = append(out, msg)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "messages": out, "has_more": false})
-}
-
-func (s *Server) getUploadURL(w http.ResponseWriter, r *http.Request) {
-	f := r.PostForm
-	n := 0
-	fmt.Sscan(f.Get("length"), &n)
-	if f.Get("filename") == "" || n <= 0 {
-		slackErr(w, "invalid_arguments")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := fmt.Sprintf("F%04d", len(s.fileOrder)+1)
-	s.files[id] = &File{ID: id, Name: f.Get("filename"), Length: n}
-	s.fileOrder = append(s.fileOrder, id)
-	s.bump()
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "upload_url": s.srv.URL + "/upload/" + id, "file_id": id})
-}
-
-func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
-		http.Error(w, "want multipart", http.StatusBadRequest)
-		return
-	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	var data []byte
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			http.Error(w, "bad multipart", http.StatusBadRequest)
-			return
-		}
-		if p.FormName() == "file" {
-			data, _ = io.ReadAll(p)
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, ok := s.files[id]
-	if !ok {
-		http.Error(w, "unknown file", http.StatusNotFound)
-		return
-	}
-	f.Data = data
-	f.UploadedBodySize = len(data)
-	s.bump()
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, "OK - "+fmt.Sprint(len(data)))
-}
-
-func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request) {
-	f := r.PostForm
-	var files []struct {
-		ID    string `json:"id"`
-		Title string `json:"title"`
-	}
-	if err := json.Unmarshal([]byte(f.Get("files")), &files); err != nil || len(files) == 0 {
-		slackErr(w, "invalid_arguments")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch := f.Get("channel_id")
-	if s.missing[ch] {
-		slackErr(w, "channel_not_found")
-		return
-	}
-	out := []map[string]any{}
-	for _, x := range files {
-		file, ok := s.files[x.ID]
-		if !ok || file.Data == nil {
-			slackErr(w, "file_not_found")
-			return
-		}
-		file.Title, file.Channel, file.ThreadTS, file.Completed = x.Title, ch, f.Get("thread_ts"), true
-		out = append(out, map[string]any{"id": x.ID, "title": x.Title})
-	}
-	s.bump()
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "files": out})
-}
-
-// response serves response_url posts: JSON, no auth, at most five uses.
-func (s *Server) response(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	body, err := io.ReadAll(r.Body)
-	if err != nil || !json.Valid(body) {
-		http.Error(w, "invalid_payload", http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.responses[id]) >= 5 {
-		http.Error(w, "used_url", http.StatusNotFound)
-		return
-	}
-	s.responses[id] = append(s.responses[id], body)
-	s.bump()
-	_, _ = io.WriteString(w, "ok")
-}
-
-// socket is the Socket Mode websocket: hello, then envelopes from Send*,
-// acks read back, pings every PingEvery.
-func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
-	ws, err := s.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	c := &conn{ws: ws}
-	if err := c.write(map[string]any{"type": "hello", "num_connections": 1, "connection_info": map[string]any{"app_id": "A0FAKE"}}); err != nil {
-		_ = ws.Close()
-		return
-	}
-	s.mu.Lock()
-	s.conns = append(s.conns, c)
-	s.bump()
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(s.PingEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				c.mu.Lock()
-				err := ws.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(time.Second))
-				c.mu.Unlock()
-				if err != nil {
-					return
-				}
-			}
-		}
-	}()
-	defer func() {
-		close(done)
-		_ = ws.Close()
-		s.mu.Lock()
-		for i, x := range s.conns {
-			if x == c {
-				s.conns = append(s.conns[:i], s.conns[i+1:]...)
-				break
-			}
-		}
-		s.bump()
-		s.mu.Unlock()
-	}()
-	for {
-		var ack struct {
-			EnvelopeID string          `json:"envelope_id"`
-			Payload    json.RawMessage `json:"payload"`
-		}
-		if err := ws.ReadJSON(&ack); err != nil {
-			return
-		}
-		s.mu.Lock()
-		if ack.Payload == nil {
-			ack.Payload = json.RawMessage("null")
-		}
-		s.acks[ack.EnvelopeID] = ack.Payload
-		s.bump()
-		s.mu.Unlock()
-	}
-}
-
-// Connected is how many Socket Mode clients are connected.
-func (s *Server) Connected() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
-}
-
-// send writes an envelope to the newest connection.
-func (s *Server) send(typ string, payload any) (string, error) {
-	s.mu.Lock()
-	if len(s.conns) == 0 {
-		s.mu.Unlock()
-		return "", fmt.Errorf("slackfake: no socket mode client connected")
-	}
-	c := s.conns[len(s.conns)-1]
-	s.envelopeNo++
-	id := fmt.Sprintf("env-%d", s.envelopeNo)
-	s.mu.Unlock()
-	env := map[string]any{"envelope_id": id, "type": typ, "payload": payload, "accepts_response_payload": typ == "slash_commands"}
-	if err := c.write(env); err != nil {
-		return "", fmt.Errorf("slackfake: send envelope: %w", err)
-	}
-	return id, nil
-}
-
-// SendSlash delivers a slash command over Socket Mode; fields are Slack's
-// form names (command, text, user_id, channel_id, response_url, …).
-func (s *Server) SendSlash(fields url.Values) (string, error) {
-	p := map[string]string{}
-	for k := range fields {
-		p[k] = fields.Get(k)
-	}
-	return s.send("slash_commands", p)
-}
-
-// SendInteraction delivers an interactivity payload over Socket Mode.
-func (s *Server) SendInteraction(payload json.RawMessage) (string, error) {
-	return s.send("interactive", payload)
-}
-
-// Ack waits for the client's ack of envelope id and returns its payload
-// ("null" when it carried none).
-func (s *Server) Ack(ctx context.Context, id string) (json.RawMessage, error) {
-	var out json.RawMessage
-	err := s.Await(ctx, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		p, ok := s.acks[id]
-		out = p
-		return ok
-	})
-	return out, err
+	s.seq = us
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
 }
