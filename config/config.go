@@ -70,6 +70,8 @@ type Config struct {
 	// external alerts may run an action.
 	Alertmanager Alertmanager `yaml:"alertmanager"`
 	Demo         bool         `yaml:"demo"`
+	// Routing is the route tree, receivers and inhibition rules.
+	Routing Routing `yaml:"routing"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -698,6 +700,7 @@ func (c *Config) Validate() Problems {
 	c.Remediation.validate(&p)
 	c.Incidents.validate(&p)
 	c.Alertmanager.validate(c, &p)
+	c.Routing.validate(&p)
 	validateSchedules(c.Schedules, &p)
 	return p
 }
