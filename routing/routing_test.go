@@ -211,10 +211,10 @@ func TestInhibitionAsAlertmanager(t *testing.T) {
 		{"api_down:web1", down.Labels, ""}, // never itself
 		{"disk:web1", Labels{"kind": "threshold", "rule": "disk_high", "target": "web1", "severity": "warning"}, "target_down"},
 		{"redis:web1", Labels{"kind": "health", "rule": "redis_down", "target": "web1", "severity": "critical"}, "target_down"},
-		{"disk:web2", Labels{"kind": "threshold", "rule": "disk_high", "target": "web2", "severity": "warning"}, ""},      // other target
+		{"disk:web2", Labels{"kind": "threshold", "rule": "disk_high", "target": "web2", "severity": "warning"}, ""}, // other target
 		{"cpu:web2:w", Labels{"kind": "threshold", "rule": "cpu_high", "target": "web2", "severity": "warning"}, "critical_mutes_warning"},
-		{"cpu:web3:w", Labels{"kind": "threshold", "rule": "cpu_high", "target": "web3", "severity": "warning"}, ""},      // equal labels differ
-		{"host:web1", Labels{"kind": "health", "rule": "health_down", "target": "web1", "severity": "critical"}, ""},      // a down alert is a source, not a target
+		{"cpu:web3:w", Labels{"kind": "threshold", "rule": "cpu_high", "target": "web3", "severity": "warning"}, ""}, // equal labels differ
+		{"host:web1", Labels{"kind": "health", "rule": "health_down", "target": "web1", "severity": "critical"}, ""}, // a down alert is a source, not a target
 	} {
 		rule, _, ok := in.Inhibited(c.fp, c.ls)
 		if (c.want != "") != ok || rule != c.want {
