@@ -172,9 +172,9 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"alertmanager.actions[].target":       "# target:",
 		"alertmanager.actions[].target_label": "#     target_label:",
 		// The route tree is recursive; its example is commented out.
-		"routing.route.routes[]":  "#   - matchers:",
-		"routing.receivers[]":     "#   - name: api-oncall",
-		"routing.inhibit_rules[]": "#   - name: db_down_mutes_api_errors",
+		"routing.route.routes":  "#   - matchers:",
+		"routing.receivers":     "#   - name: api-oncall",
+		"routing.inhibit_rules": "#   - name: db_down_mutes_api_errors",
 	}
 	var missing []string
 	var want func(t reflect.Type, path string)
