@@ -75,6 +75,7 @@ type Notifier struct {
 	amSource      alert.Sink
 	inboxWake     chan struct{}
 	pollEvery     time.Duration // how often the inbox is read for other replicas' observations
+	routes        routingCache
 }
 
 var _ chat.Outbox = (*Notifier)(nil)

@@ -293,6 +293,12 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 			if err := n.markSilenced(ctx, tx, res.firing, now); err != nil {
 				return err
 			}
+			if len(res.resolved) > 0 {
+				// A resolved alert may have been what muted others.
+				if err := store.ReleaseInhibited(ctx, tx, now); err != nil {
+					return err
+				}
+			}
 			if err := n.releaseHolds(ctx, tx, now); err != nil {
 				return err
 			}

@@ -68,24 +68,30 @@ func (r *Route) Trail() []*Route {
 }
 
 // GroupKey is the key of the group an alert with ls joins on this route:
-// the route and the values of its group_by labels (every label when
-// group_by is "...", none when empty: one group for the route).
+// the values of its group_by labels (the fingerprint when group_by is
+// "...", nothing when empty: one group). Routes grouping by the same labels
+// share groups, so a channel that several routes send to gets one message
+// per group, not one per route.
 func (r *Route) GroupKey(ls Labels, fingerprint string) string {
-	var b strings.Builder
-	b.WriteString(r.Path)
-	b.WriteString("{")
 	if r.GroupByAll {
-		b.WriteString("fingerprint=" + fingerprint)
-	} else {
-		for i, l := range r.GroupBy {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			fmt.Fprintf(&b, "%s=%q", l, ls[l])
-		}
+		return "fingerprint=" + fingerprint
 	}
-	b.WriteString("}")
+	var b strings.Builder
+	for i, l := range r.GroupBy {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "%s=%q", l, ls[l])
+	}
 	return b.String()
+}
+
+// Walk calls fn for r and every route under it, depth first.
+func (r *Route) Walk(fn func(*Route)) {
+	fn(r)
+	for _, c := range r.Routes {
+		c.Walk(fn)
+	}
 }
 
 // Subscription is a chat channel's subscription, a route under the root.

@@ -73,3 +73,12 @@ func AlertsSince(ctx context.Context, q DBTX, since time.Time, limit int) ([]Ale
 	}
 	return out, nil
 }
+
+// CurrentSilences returns silences in force at now or yet to start, by start.
+func CurrentSilences(ctx context.Context, q DBTX, now time.Time) ([]SilenceRow, error) {
+	var out []SilenceRow
+	if err := qselect(ctx, q, &out, `SELECT `+silenceCols+` FROM silences WHERE removed_at IS NULL AND ends_at > ? ORDER BY starts_at, id`, Ms(now)); err != nil {
+		return nil, fmt.Errorf("current silences: %w", err)
+	}
+	return out, nil
+}
