@@ -2,6 +2,10 @@ package notifier
 
 import (
 	"context"
+	"slices"
+
+	"opsbot/alert"
+
 	"fmt"
 	"sort"
 	"strings"
@@ -171,6 +175,12 @@ func (n *Notifier) RouteTest(ctx context.Context, words []string) (matched [][]R
 	}
 	if len(ls) == 0 {
 		return nil, "", invalidf("name the alert's labels, e.g. kind=threshold severity=critical target=api")
+	}
+	if k, ok := ls["kind"]; ok && !slices.Contains(alert.Kinds, k) {
+		return nil, "", invalidf("unknown kind %q (want %s)", k, strings.Join(alert.Kinds, ", "))
+	}
+	if s, ok := ls["severity"]; ok && !slices.Contains(alert.Severities, s) {
+		return nil, "", invalidf("unknown severity %q (want %s)", s, strings.Join(alert.Severities, " or "))
 	}
 	if _, ok := ls["alertname"]; !ok && ls["rule"] != "" {
 		ls["alertname"] = ls["rule"]

@@ -230,6 +230,9 @@ func (e *silenceTooLong) Is(target error) bool {
 	return target == ErrInvalid || target == ErrSilenceTooLong
 }
 
+// Asked is the duration asked for.
+func (e *silenceTooLong) Asked() time.Duration { return e.d }
+
 // Max reports the limit the silence broke.
 func (e *silenceTooLong) Max() time.Duration { return e.max }
 
