@@ -53,7 +53,7 @@ type AlertFilter struct {
 type AlertView struct {
 	store.AlertRow
 	Shown   string
-	Message string // "slack:C1 1700000000.000100", "" when never posted
+	Message string // "slack:C1 message 1700000000.000100", "" when never posted
 }
 
 // Alerts lists alerts active at or since f.Since, newest first.
@@ -110,7 +110,7 @@ func (n *Notifier) firstMessage(ctx context.Context, id int64) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return ref.Platform + ":" + ref.Channel + " " + ref.MessageID, nil
+		return ref.Address + " message " + ref.MessageID, nil
 	}
 	return "", nil
 }

@@ -53,6 +53,7 @@ func Verbs(d Deps) []*commands.Verb {
 	n := d.Notifier
 	kindList := strings.Join(alert.Kinds, ", ")
 	return []*commands.Verb{
+		historyVerb(n),
 		{
 			Name:     "subscribe",
 			Access:   policy.Operate,

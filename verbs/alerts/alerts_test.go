@@ -104,6 +104,19 @@ func TestVerbs(t *testing.T) {
 		if got := run("ack 1"); got != "alert #1 was already acknowledged by console:bob" {
 			t.Fatalf("second ack: %q", got)
 		}
+		for _, s := range []struct{ cmd, want string }{
+			{"alerts --firing", "Alerts since 2026-11-24 10:00 UTC, firing\n\n#1     acked     critical cpu_high               api               0 s ago  value 0  console message 1"},
+			{"alerts --silenced", "No alerts since 2026-11-24 10:00 UTC, silenced."},
+			{"alerts --since 2h target=db", `No alerts since 2026-11-25 08:00 UTC, matching {target="db"}.`},
+			{"alerts --firing --inhibited", "give one of --firing, --silenced, --inhibited"},
+			{"alerts --since soon", `bad --since "soon": want a duration like 1h, 30m or 2d, or a time like 2026-11-25T10:00`},
+			{"alerts show 1", "Alert #1: cpu_high on api (critical, acked)\n\n2026-11-25 10:00:00 UTC  pending    CPU 97%\n2026-11-25 10:00:00 UTC  firing     posted console message 1\n2026-11-25 10:00:00 UTC  acked      by console:bob"},
+			{"alerts show 9", "no alert #9"},
+		} {
+			if got := run(s.cmd); got != s.want {
+				t.Errorf("/ops %s:\n got %q\nwant %q", s.cmd, got, s.want)
+			}
+		}
 		if _, err := n.Drain(ctx); err != nil {
 			t.Fatal(err)
 		}
