@@ -379,7 +379,7 @@ func (n *Notifier) markSilenced(ctx context.Context, tx store.DBTX, firing []fir
 		return nil
 	}
 	silences, err := n.activeSilences(ctx, tx, now)
-	if err != nil || len(silences) == 0 {
+	if err != nil || silences.Len() == 0 {
 		return err
 	}
 	for i := range firing {

@@ -208,11 +208,8 @@ func (n *Notifier) RouteTest(ctx context.Context, words []string) (matched [][]R
 	if err != nil {
 		return matched, "", err
 	}
-	for _, s := range ss {
-		if s.m.Matches(ls) {
-			muted = fmt.Sprintf("silenced now by #%d (%s)", s.ID, s.Matcher)
-			break
-		}
+	if s, ok := ss.muting(ls); ok {
+		muted = fmt.Sprintf("silenced now by #%d (%s)", s.ID, s.Matcher)
 	}
 	if muted == "" {
 		if in, err := n.inhibitor(ctx, n.st.DB); err == nil && in != nil {

@@ -115,43 +115,49 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-type activeSilence struct {
-	store.SilenceRow
-	m routing.Matchers
+// activeSilences are the silences in force at one instant, indexed.
+type activeSilences struct {
+	set  *routing.SilenceSet
+	rows map[int64]store.SilenceRow
 }
 
+func (a activeSilences) Len() int { return len(a.rows) }
+
 // activeSilences returns the silences in force at now.
-func (n *Notifier) activeSilences(ctx context.Context, q store.DBTX, now time.Time) ([]activeSilence, error) {
+func (n *Notifier) activeSilences(ctx context.Context, q store.DBTX, now time.Time) (activeSilences, error) {
 	rows, err := store.ActiveSilences(ctx, q, now)
 	if err != nil {
-		return nil, err
+		return activeSilences{}, err
 	}
-	out := make([]activeSilence, 0, len(rows))
+	out := activeSilences{rows: make(map[int64]store.SilenceRow, len(rows))}
+	ss := make([]routing.Silence, 0, len(rows))
 	for _, r := range rows {
 		m, err := routing.ParseMatchers(r.Matcher)
 		if err != nil {
 			n.log.Warn("stored silence has a bad matcher", "id", r.ID, "err", err)
 			continue
 		}
-		out = append(out, activeSilence{SilenceRow: r, m: m})
+		out.rows[r.ID] = r
+		ss = append(ss, routing.Silence{ID: r.ID, Matchers: m, StartsAt: r.StartsAt.Time, EndsAt: r.EndsAt.Time})
 	}
+	out.set = routing.NewSilenceSet(ss, now)
 	return out, nil
 }
 
 // silencedBy returns the silence muting a that ends last.
-func silencedBy(ss []activeSilence, a store.AlertRow) (store.SilenceRow, bool) {
-	if len(ss) == 0 {
+func silencedBy(ss activeSilences, a store.AlertRow) (store.SilenceRow, bool) {
+	return ss.muting(Labels(a))
+}
+
+func (ss activeSilences) muting(ls routing.Labels) (store.SilenceRow, bool) {
+	if len(ss.rows) == 0 {
 		return store.SilenceRow{}, false
 	}
-	ls := Labels(a)
-	var best store.SilenceRow
-	found := false
-	for _, s := range ss {
-		if s.m.Matches(ls) && (!found || s.EndsAt.After(best.EndsAt.Time)) {
-			best, found = s.SilenceRow, true
-		}
+	s, ok := ss.set.SilencedBy(ls)
+	if !ok {
+		return store.SilenceRow{}, false
 	}
-	return best, found
+	return ss.rows[s.ID], true
 }
 
 // SilenceRequest is a silence to add. Matchers are words of Alertmanager

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
+
 	"opsbot/config"
 )
 
@@ -129,4 +131,73 @@ func SilencedBy(ss []Silence, ls Labels, now time.Time) (Silence, bool) {
 		}
 	}
 	return best, found
+}
+
+// SilenceSet indexes the silences in force at one instant by one equality
+// matcher of each (name="value"), so an alert is checked only against the
+// silences that can match it: with hundreds of silences most alerts meet a
+// handful. Silences without an equality matcher are checked always.
+type SilenceSet struct {
+	all     []Silence
+	byLabel map[string]map[string][]int // name → value → indexes in all
+	always  []int
+}
+
+// NewSilenceSet indexes the silences of ss active at now.
+func NewSilenceSet(ss []Silence, now time.Time) *SilenceSet {
+	set := &SilenceSet{byLabel: map[string]map[string][]int{}}
+	for _, s := range ss {
+		if !s.Active(now) {
+			continue
+		}
+		i := len(set.all)
+		set.all = append(set.all, s)
+		key := -1
+		for j, m := range s.Matchers {
+			if m.Type == labels.MatchEqual && m.Value != "" {
+				key = j
+				break
+			}
+		}
+		if key < 0 {
+			set.always = append(set.always, i)
+			continue
+		}
+		m := s.Matchers[key]
+		if set.byLabel[m.Name] == nil {
+			set.byLabel[m.Name] = map[string][]int{}
+		}
+		set.byLabel[m.Name][m.Value] = append(set.byLabel[m.Name][m.Value], i)
+	}
+	return set
+}
+
+// Len is the number of silences in force.
+func (set *SilenceSet) Len() int { return len(set.all) }
+
+// SilencedBy returns the silence muting ls that ends last.
+func (set *SilenceSet) SilencedBy(ls Labels) (Silence, bool) {
+	best, found := -1, false
+	try := func(i int) {
+		s := &set.all[i]
+		if (best < 0 || s.EndsAt.After(set.all[best].EndsAt)) && s.Matchers.Matches(ls) {
+			best, found = i, true
+		}
+	}
+	for name, byValue := range set.byLabel {
+		v, ok := ls[name]
+		if !ok {
+			continue
+		}
+		for _, i := range byValue[v] {
+			try(i)
+		}
+	}
+	for _, i := range set.always {
+		try(i)
+	}
+	if !found {
+		return Silence{}, false
+	}
+	return set.all[best], true
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,7 +82,9 @@ func (r *Route) GroupKey(ls Labels, fingerprint string) string {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		fmt.Fprintf(&b, "%s=%q", l, ls[l])
+		b.WriteString(l)
+		b.WriteString("=")
+		b.WriteString(strconv.Quote(ls[l]))
 	}
 	return b.String()
 }

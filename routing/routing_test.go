@@ -261,3 +261,39 @@ func TestSilences(t *testing.T) {
 		t.Error("round trip differs")
 	}
 }
+
+// The index finds what the plain scan finds.
+func TestSilenceSetAgreesWithScan(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	mk := func(id int64, s string, start time.Duration, d time.Duration) Silence {
+		m, err := ParseMatchers(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Silence{ID: id, Matchers: m, StartsAt: now.Add(start), EndsAt: now.Add(start + d)}
+	}
+	ss := []Silence{
+		mk(1, `target="api"`, -time.Hour, 2*time.Hour),
+		mk(2, `target="api",severity="critical"`, -time.Hour, 5*time.Hour),
+		mk(3, `target=~"db.*"`, -time.Hour, 2*time.Hour),
+		mk(4, `rule!="x",team=""`, -time.Hour, 3*time.Hour),
+		mk(5, `target="db1"`, time.Hour, 9*time.Hour), // not yet
+	}
+	set := NewSilenceSet(ss, now)
+	if set.Len() != 4 {
+		t.Fatalf("len %d", set.Len())
+	}
+	for _, ls := range []Labels{
+		{"target": "api", "severity": "critical", "team": "a"},
+		{"target": "api", "severity": "warning", "team": "a"},
+		{"target": "db1", "team": "a"},
+		{"target": "db1"},
+		{"target": "web", "team": "b"},
+	} {
+		want, wok := SilencedBy(ss, ls, now)
+		got, gok := set.SilencedBy(ls)
+		if wok != gok || want.ID != got.ID {
+			t.Errorf("%v: index %d %v, scan %d %v", ls, got.ID, gok, want.ID, wok)
+		}
+	}
+}
