@@ -463,6 +463,11 @@ func LoadEnv(path string, env map[string]string) (*Config, error) {
 	checkEnvValues(c, env, &probs)
 	probs = append(probs, c.Validate()...)
 	if len(probs) > 0 {
+		if path != "" {
+			if data, err := os.ReadFile(path); err == nil {
+				probs = withLines(data, probs)
+			}
+		}
 		return c, probs
 	}
 	return c, nil
