@@ -62,12 +62,14 @@ func (r Routing) DefaultsOn() bool { return r.DefaultInhibitions == nil || *r.De
 const DownRules = "api_down|health_down|host_down"
 
 // DefaultInhibitRules are the built-in inhibitions: a warning is muted
-// while the same alert on the same target is critical, and every other
-// alert of a target is muted while the target is down.
+// while the same alert on the same target is critical, and the target's
+// service alerts (thresholds and its other health checks) are muted while
+// the target is down. Security, backup and incident alerts (a spent restart
+// budget asking for a human) are never muted by it.
 func DefaultInhibitRules() []InhibitRule {
 	return []InhibitRule{
 		{Name: "critical_mutes_warning", SourceMatchers: []string{`severity="critical"`}, TargetMatchers: []string{`severity="warning"`}, Equal: []string{"rule", "target"}},
-		{Name: "target_down", SourceMatchers: []string{`kind="health"`, `rule=~"` + DownRules + `"`}, TargetMatchers: []string{`rule!~"` + DownRules + `"`, `target!=""`}, Equal: []string{"target"}},
+		{Name: "target_down", SourceMatchers: []string{`kind="health"`, `rule=~"` + DownRules + `"`}, TargetMatchers: []string{`kind=~"threshold|health"`, `rule!~"` + DownRules + `"`, `target!=""`}, Equal: []string{"target"}},
 	}
 }
 
