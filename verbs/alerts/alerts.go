@@ -148,11 +148,12 @@ func Verbs(d Deps) []*commands.Verb {
 			Name:    "silence",
 			Access:  policy.Operate,
 			Summary: "mute alerts matching label matchers for a while (still recorded)",
-			Usage:   "silence <matcher>… <duration>|--until T [--start T] <reason>",
+			Usage:   "silence <matcher>… <duration>|--duration D|--until T [--start T] <reason>",
 			Params: []commands.Param{{Name: "args", Required: true, Rest: true,
 				Help: `matchers (=, !=, =~, !~ on rule, target, kind, severity or any label), then a duration (30m, 2h, 1d) unless --until, then the reason`}},
 			Flags: []commands.Flag{
 				{Name: "start", Help: "start later: a duration from now (2h) or a UTC time (2026-11-25T22:00)"},
+				{Name: "duration", Help: "how long (30m, 2h, 1d), instead of giving it after the matchers"},
 				{Name: "until", Help: "end at: a duration from the start or a UTC time, instead of a duration"},
 				{Name: "reason", Help: "why (or give it after the duration)"},
 			},

@@ -54,7 +54,14 @@ func silenceRequest(c *commands.Call) (notifier.SilenceRequest, error) {
 			return req, commands.Errorf("bad --start %v", err)
 		}
 	}
-	if v := c.Flag("until"); v != "" {
+	if v := c.Flag("duration"); v != "" {
+		if c.Flag("until") != "" {
+			return req, commands.Errorf("give --duration or --until, not both")
+		}
+		if req.Duration, err = notifier.ParseDuration(v); err != nil {
+			return req, userErr(err)
+		}
+	} else if v := c.Flag("until"); v != "" {
 		from := c.Now
 		if !req.Start.IsZero() {
 			from = req.Start
