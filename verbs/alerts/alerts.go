@@ -282,6 +282,9 @@ func subTable(subs []store.Subscription) string {
 	var b strings.Builder
 	for _, s := range subs {
 		fmt.Fprintf(&b, "%-20s %-10s %-9s", s.Channel, s.Kind, s.MinSeverity+"+")
+		if s.Matchers != "" {
+			b.WriteString("  " + s.Matchers)
+		}
 		if s.Oncall != "" {
 			b.WriteString("  on-call " + s.Oncall)
 		}

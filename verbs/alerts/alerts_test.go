@@ -56,6 +56,7 @@ func TestVerbs(t *testing.T) {
 			{"subscriptions test target", `bad label "target": want name=value, e.g. kind=threshold severity=critical target=api`},
 			{`subscribe security severity=critical target=~"api.*"`, `This channel now gets security alerts matching {severity="critical", target=~"api.*"} (warning and above).`},
 			{`subscribe security target=~"api(("`, `bad matcher "target=~api((": want e.g. target=api, severity!=warning, target=~"api.*" or rule!~"disk_.*"`},
+			{"subscriptions", "Subscriptions\n\nconsole              health     critical+  on-call @sre\nconsole              security   warning+   {severity=\"critical\", target=~\"api.*\"}\nconsole              threshold  critical+  on-call @sre"},
 			{"subscriptions test kind=security severity=critical target=api-2", "Route of kind=security severity=critical target=api-2\n\nroot → subscription console/security {kind=\"security\", severity=\"critical\", target=~\"api.*\"}\n  receiver subscription console/security → console"},
 			{"subscriptions test kind=security severity=critical target=web", "Route of kind=security severity=critical target=web\n\nroot\n  no receiver: not posted"},
 			{"subscriptions test kind=security severity=warning target=api-2", "Route of kind=security severity=warning target=api-2\n\nroot\n  no receiver: not posted"},
