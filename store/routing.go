@@ -9,10 +9,12 @@ import (
 // PendingInhibit: an inhibition rule mutes the alert while its source fires.
 const PendingInhibit = "inhibit"
 
-// FiringAlerts returns every firing alert (the inhibition stage's sources).
+// FiringAlerts returns every firing alert (the inhibition stage's
+// sources), with only what labels are made of: id, fingerprint, kind,
+// rule, target, severity and labels.
 func FiringAlerts(ctx context.Context, q DBTX) ([]AlertRow, error) {
 	var out []AlertRow
-	if err := qselect(ctx, q, &out, `SELECT `+alertCols+` FROM alerts WHERE state = 'firing' ORDER BY id`); err != nil {
+	if err := qselect(ctx, q, &out, `SELECT id, fingerprint, kind, rule, target, severity, labels FROM alerts WHERE state = 'firing' ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("firing alerts: %w", err)
 	}
 	return out, nil
