@@ -224,3 +224,45 @@ func TestSilenceButtonSilencesThatAlert(t *testing.T) {
 		}
 	})
 }
+
+// A route's group_wait longer than notifier.group_wait holds its alerts
+// longer; its group_interval makes an alert joining an announced group
+// wait until the interval since the group's last message has passed.
+func TestRouteGroupWaitAndInterval(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPlatform(nil)
+		r := newRig(t, st, p)
+		r.cfg.Notifier.GroupWait = 30 * time.Second
+		r.cfg.Routing = config.Routing{
+			Receivers: []config.Receiver{{Name: "db", Channels: []string{"slack:CDB"}}},
+			Route: config.Route{Routes: []config.Route{
+				{Matchers: []string{`target="db"`}, Receiver: "db", GroupWait: 2 * time.Minute, GroupInterval: 10 * time.Minute},
+			}},
+		}
+		r.notify(t, firing("cpu/db", "threshold", "cpu_high", "db", "warning", "cpu", 90))
+		r.clk.Advance(time.Minute)
+		r.drain(t)
+		if n := len(p.posts("slack:CDB")); n != 0 {
+			t.Fatalf("posted before the route's group_wait: %d", n)
+		}
+		r.clk.Advance(time.Minute + time.Second)
+		r.drain(t)
+		if n := len(p.posts("slack:CDB")); n != 1 {
+			t.Fatalf("after group_wait: %d messages", n)
+		}
+		// 2 min later another alert of the group: it waits for the interval.
+		r.clk.Advance(2 * time.Minute)
+		r.notify(t, firing("mem/db", "threshold", "mem_high", "db", "warning", "mem", 95))
+		r.clk.Advance(3 * time.Minute) // its own group_wait has passed; 5 min since the message
+		r.drain(t)
+		if n := len(p.posts("slack:CDB")); n != 1 {
+			t.Fatalf("posted within the group_interval: %d messages", n)
+		}
+		r.clk.Advance(5*time.Minute + time.Second) // 10 min since the group's message
+		r.drain(t)
+		posts := p.posts("slack:CDB")
+		if len(posts) != 2 || posts[1].Last().Title != "mem_high on db" {
+			t.Fatalf("after the group_interval: %d messages", len(posts))
+		}
+	})
+}
