@@ -416,20 +416,26 @@ func (a *App) run(ctx context.Context) error {
 
 // Reload reads the configuration file again: a valid one replaces the old,
 // an invalid one is refused with its problems logged.
-func (a *App) Reload() bool {
+func (a *App) Reload() bool { return a.ReloadConfig() == nil }
+
+// ReloadConfig reads the configuration file again and applies it at once
+// to everything (one pointer swap: checks, rules, routes, inhibitions and
+// monitors read it from there), or refuses it whole, keeping the old
+// running, and returns every problem found.
+func (a *App) ReloadConfig() error {
 	old := a.Config()
 	if old.Path == "" {
 		a.log.Info("reload: no configuration file; nothing to do")
-		return false
+		return errors.New("no configuration file to reload (started without --config)")
 	}
 	cfg, err := config.Load(old.Path)
 	if err != nil {
 		a.log.Error("reload refused; keeping the old configuration", "err", err.Error())
-		return false
+		return fmt.Errorf("reload refused, the old configuration runs on: %w", err)
 	}
 	if probs, _ := a.reg.CheckConfig(cfg); len(probs) > 0 {
 		a.log.Error("reload refused; keeping the old configuration", "err", config.Problems(probs).Error())
-		return false
+		return fmt.Errorf("reload refused, the old configuration runs on: %w", config.Problems(probs))
 	}
 	cfg.Demo = old.Demo
 	cfg = a.adjust(cfg)
@@ -441,7 +447,7 @@ func (a *App) Reload() bool {
 	if keys := restartKeys(old, cfg); len(keys) > 0 {
 		a.log.Warn("reload: these settings take effect at the next start", "keys", strings.Join(keys, ", "))
 	}
-	return true
+	return nil
 }
 
 // restartKeys lists the changed settings a running bot cannot take over:

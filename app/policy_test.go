@@ -25,6 +25,7 @@ var defaults = map[string]policy.Class{
 	"help": policy.Read, "whoami": policy.Read, "status": policy.Read, "monitor": policy.Read,
 	"logs search": policy.Read, "logs tail": policy.Read, "capacity": policy.Read,
 	"silences": policy.Read, "subscriptions list": policy.Read, "subscriptions test": policy.Read,
+	"alerts list": policy.Read, "alerts show": policy.Read, "reload": policy.Admin,
 	"incident list": policy.Read, "incident show": policy.Read, "incident stats": policy.Read,
 	"backup list": policy.Read, "schedule list": policy.Read,
 
@@ -158,7 +159,7 @@ func TestVerbNamesOfTheDocs(t *testing.T) {
 		}
 	}
 	_, _, err := cat.Resolve("list")
-	if err == nil || !strings.HasPrefix(err.Error(), `"list" is ambiguous: name one of backup list, incident list, schedule list, subscriptions list`) {
+	if err == nil || !strings.HasPrefix(err.Error(), `"list" is ambiguous: name one of alerts list, backup list, incident list, schedule list, subscriptions list`) {
 		t.Errorf("list: %v", err)
 	}
 	_, _, err = cat.Resolve("restor")

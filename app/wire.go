@@ -37,6 +37,7 @@ import (
 	incidentverbs "opsbot/verbs/incident"
 	logverbs "opsbot/verbs/logs"
 	monitorverbs "opsbot/verbs/monitor"
+	reloadverbs "opsbot/verbs/reload"
 	restartverbs "opsbot/verbs/restart"
 	scheduleverbs "opsbot/verbs/schedule"
 	statusverbs "opsbot/verbs/status"
@@ -126,6 +127,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.reg.MustRegister(monitorverbs.Verbs(monitorverbs.Deps{Engine: eng, Samples: a.store, Config: a.Config})...)
 	a.reg.MustRegister(restartverbs.Verbs(restartverbs.Deps{Config: a.Config, Actions: acts})...)
 	a.reg.MustRegister(alertverbs.Verbs(alertverbs.Deps{Notifier: n})...)
+	a.reg.MustRegister(reloadverbs.Verbs(reloadverbs.Deps{Reload: a.ReloadConfig})...)
 	for id, h := range alertverbs.Buttons(alertverbs.Deps{Notifier: n}) {
 		a.reg.RegisterButton(id, h)
 	}

@@ -159,6 +159,15 @@ func (r *Registry) MustRegister(vs ...*Verb) {
 	}
 }
 
+type grantKey struct{}
+
+// GrantOf returns the policy's decision that let a button handler run (its
+// roles and their silence limit); ok is false outside a click.
+func GrantOf(ctx context.Context) (d policy.Decision, ok bool) {
+	d, ok = ctx.Value(grantKey{}).(policy.Decision)
+	return d, ok
+}
+
 // RegisterButton routes clicks on buttons with action id to h. The id is
 // also the verb the click stands for ("ack"): the policy decides a click
 // as it decides that verb, except that a button the bot posted in a
@@ -515,10 +524,11 @@ func (r *Registry) Button(ctx context.Context, req Request, actionID, value stri
 		return r.finish(ctx, row, nil, errResp("unknown action %q", truncate(actionID, 40)), "invalid", "unknown action", start)
 	}
 	row.Verb = actionID
-	if d := r.Policy().Decide(subject(&req, false), actionID); !d.Allowed {
+	d := r.Policy().Decide(subject(&req, false), actionID)
+	if !d.Allowed {
 		return r.finish(ctx, row, nil, errResp("%s", refusal("run", actionID, d)), "denied", denied(d), start)
 	}
-	resp, err := h(ctx, req, value)
+	resp, err := h(context.WithValue(ctx, grantKey{}, d), req, value)
 	if err != nil {
 		var ue *UserError
 		if errors.As(err, &ue) {

@@ -71,6 +71,8 @@ type Config struct {
 	Alertmanager Alertmanager `yaml:"alertmanager"`
 	Demo         bool         `yaml:"demo"`
 	Diagnose     Diagnose     `yaml:"diagnose"`
+	// Routing is the route tree, receivers and inhibition rules.
+	Routing Routing `yaml:"routing"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -465,6 +467,11 @@ func LoadEnv(path string, env map[string]string) (*Config, error) {
 	checkEnvValues(c, env, &probs)
 	probs = append(probs, c.Validate()...)
 	if len(probs) > 0 {
+		if path != "" {
+			if data, err := os.ReadFile(path); err == nil {
+				probs = withLines(data, probs)
+			}
+		}
 		return c, probs
 	}
 	return c, nil
@@ -702,6 +709,7 @@ func (c *Config) Validate() Problems {
 	c.Remediation.validate(&p)
 	c.Incidents.validate(&p)
 	c.Alertmanager.validate(c, &p)
+	c.Routing.validate(&p)
 	validateSchedules(c.Schedules, &p)
 	c.Diagnose.validate(c, &p)
 	return p

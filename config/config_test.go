@@ -171,6 +171,10 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"alertmanager.actions[].action":       "#     action:",
 		"alertmanager.actions[].target":       "# target:",
 		"alertmanager.actions[].target_label": "#     target_label:",
+		// The route tree is recursive; its example is commented out.
+		"routing.route.routes":  "#   - matchers:",
+		"routing.receivers":     "#   - name: api-oncall",
+		"routing.inhibit_rules": "#   - name: db_down_mutes_api_errors",
 	}
 	var missing []string
 	var want func(t reflect.Type, path string)
@@ -251,5 +255,60 @@ roles:
 	}
 	if c.Roles["operator"].SilenceMax != 12*time.Hour || len(c.Channels.Verbs["slack:C0GEN"]) != 3 {
 		t.Fatalf("decoded %+v %+v", c.Roles, c.Channels.Verbs)
+	}
+}
+
+// Every routing problem is reported at once, each with its YAML line.
+func TestRoutingProblemsWithLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "opsbot.yaml")
+	yml := `routing:
+  receivers:
+    - name: api
+      channels: [slack:CAPI]
+    - name: api
+      channels: [irc:x]
+  route:
+    receiver: nobody
+    routes:
+      - matchers: ['target=~"api(("', 'severity="critical"']
+        receiver: api
+        group_by: [target, "bad-label"]
+        routes:
+          - matchers: ['rule!~disk']
+            receiver: ghost
+            group_wait: -1s
+  inhibit_rules:
+    - source_matchers: ['severity="critical"']
+      target_matchers: ['severity=~"warn"']
+      equal: [target, "1x"]
+  bogus: 1
+`
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadEnv(path, map[string]string{})
+	var probs Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("err %v", err)
+	}
+	want := []string{
+		"routing.bogus: unknown key (line 21)",
+		`routing.receivers[1].name: duplicate receiver "api" (line 5)`,
+		`routing.receivers[1].channels[0]: bad channel "irc:x" (want slack:<id>, discord:<id> or console) (line 6)`,
+		`routing.route.receiver: unknown receiver "nobody" (line 8)`,
+		`routing.route.routes[0].matchers[0]: bad matcher "target=~\"api((\"": error parsing regexp: missing closing ): ` + "`^(?:api(()$`" + ` (line 10)`,
+		`routing.route.routes[0].group_by[1]: bad label name "bad-label" (line 12)`,
+		`routing.route.routes[0].routes[0].receiver: unknown receiver "ghost" (line 15)`,
+		"routing.route.routes[0].routes[0].group_wait: must not be negative (line 16)",
+		`routing.inhibit_rules[0].equal[1]: bad label name "1x" (line 20)`,
+	}
+	got := strings.Join(probs, "\n")
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q", w)
+		}
+	}
+	if len(probs) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(probs), len(want), got)
 	}
 }

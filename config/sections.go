@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -309,7 +310,14 @@ func defaultSchedules() map[string]Schedule {
 
 func validateSchedules(m map[string]Schedule, p *Problems) {
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	for name, s := range m {
+	known := defaultSchedules()
+	for _, name := range sortedKeys(m) {
+		s := m[name]
+		if _, ok := known[name]; !ok {
+			// A job that does not exist would never run, silently.
+			p.add("schedules."+name, "unknown job %q (want %s)", name, strings.Join(sortedKeys(known), ", "))
+			continue
+		}
 		if _, err := parser.Parse(s.Spec); err != nil {
 			p.add("schedules."+name+".spec", "invalid cron spec %q: %v", s.Spec, err)
 		}

@@ -97,7 +97,7 @@ func TestRepeatMentionsAndAck(t *testing.T) {
 			t.Fatalf("first message: %+v", posts)
 		}
 		first := posts[0].Last()
-		if len(first.Buttons) != 1 || first.Buttons[0].ID != notifier.AckAction {
+		if len(first.Buttons) != 1+len(notifier.SilenceChoices) || first.Buttons[0].ID != notifier.AckAction || first.Buttons[1].ID != notifier.SilenceAction {
 			t.Fatalf("no ack button: %+v", first.Buttons)
 		}
 		alertID := first.Buttons[0].Value
@@ -153,6 +153,10 @@ func TestMaintenanceHoldsHealthAlerts(t *testing.T) {
 		p := newPlatform(nil)
 		r := newRig(t, st, p)
 		r.cfg.Notifier.GroupWait = 0
+		// Without the default inhibition: health_down on api would mute
+		// cpu_high on api (TestTargetDownInhibitsItsAlerts).
+		off := false
+		r.cfg.Routing.DefaultInhibitions = &off
 		r.subscribe(t, "ops", "", "", "health", "threshold")
 		until := r.clk.Now().Add(3 * time.Minute)
 		if err := st.PutState(ctx, "maintenance:api", map[string]int64{"until": until.UnixMilli()}, r.clk.Now()); err != nil {
@@ -206,8 +210,10 @@ func TestSilences(t *testing.T) {
 		}
 
 		for _, bad := range []struct{ m, d, want string }{
-			{"target", "1h", `bad matcher "target": want key=value, e.g. target=api or rule=cpu_high`},
-			{"=api", "1h", `bad matcher "=api": want key=value, e.g. target=api or rule=cpu_high`},
+			{"target", "1h", `bad matcher "target": want e.g. target=api, severity!=warning, target=~"api.*" or rule!~"disk_.*"`},
+			{"=api", "1h", `bad matcher "=api": want e.g. target=api, severity!=warning, target=~"api.*" or rule!~"disk_.*"`},
+			{`target=~"api(("`, "1h", `bad matcher "target=~\"api((\"": want e.g. target=api, severity!=warning, target=~"api.*" or rule!~"disk_.*"`},
+			{`target=~".*"`, "1h", `matchers {target=~".*"} match every alert: name at least one label value`},
 			{"severity=fatal", "1h", `bad matcher: unknown severity "fatal" (want warning, critical)`},
 			{"target=api", "-1h", `duration must be positive, got "-1h"`},
 			{"target=api", "soon", `bad duration "soon": want e.g. 30m, 2h or 1d`},
@@ -215,7 +221,7 @@ func TestSilences(t *testing.T) {
 		} {
 			d, err := notifier.ParseDuration(bad.d)
 			if err == nil {
-				_, err = r.n.Silence(ctx, bad.m, d, "", "x")
+				_, err = r.n.Silence(ctx, bad.m, d, "why", "x")
 			}
 			if !errors.Is(err, notifier.ErrInvalid) || err.Error() != bad.want {
 				t.Errorf("silence %s %s: %v, want %q", bad.m, bad.d, err, bad.want)
@@ -229,7 +235,7 @@ func TestSilences(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sil2, err := r.n.Silence(ctx, "env=staging", 2*time.Hour, "", "slack:U1")
+		sil2, err := r.n.Silence(ctx, "env=staging", 2*time.Hour, "staging rebuild", "slack:U1")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -78,6 +78,7 @@ type Notifier struct {
 
 	diagAction string      // the Diagnose button's id ("" : no button)
 	symptomOf  SymptomFunc // an alert's diagnosis and runbook (nil: neither)
+	routes     routingCache
 }
 
 var _ chat.Outbox = (*Notifier)(nil)

@@ -293,6 +293,12 @@ func (n *Notifier) step(ctx context.Context) (more bool, err error) {
 			if err := n.markSilenced(ctx, tx, res.firing, now); err != nil {
 				return err
 			}
+			if len(res.resolved) > 0 {
+				// A resolved alert may have been what muted others.
+				if err := store.ReleaseInhibited(ctx, tx, now); err != nil {
+					return err
+				}
+			}
 			if err := n.releaseHolds(ctx, tx, now); err != nil {
 				return err
 			}
@@ -373,7 +379,7 @@ func (n *Notifier) markSilenced(ctx context.Context, tx store.DBTX, firing []fir
 		return nil
 	}
 	silences, err := n.activeSilences(ctx, tx, now)
-	if err != nil || len(silences) == 0 {
+	if err != nil || silences.Len() == 0 {
 		return err
 	}
 	for i := range firing {

@@ -160,6 +160,7 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 		m.Context = strings.Join(ctx, " · ")
 		if a.State == store.AlertFiring && a.AckedBy == "" {
 			m.Buttons = []chat.Button{{ID: AckAction, Label: "Acknowledge", Value: strconv.FormatInt(a.ID, 10), Style: chat.StylePrimary}}
+			m.Buttons = append(m.Buttons, silenceButtons(a.ID)...)
 		}
 		n.decorate(&m, a)
 	} else {

@@ -1,14 +1,13 @@
 package notifier
 
 import (
-	"opsbot/alert"
-
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"opsbot/routing"
 	"opsbot/store"
 )
 
@@ -18,8 +17,10 @@ const (
 	roleRepeat = "repeat"
 )
 
-// routeDue decides for each due alert: held (maintenance), silenced, or
-// announced to every subscribed channel in one message per channel.
+// routeDue decides for each due alert: held (maintenance), inhibited,
+// silenced, waiting for its route's group wait or group interval, or
+// announced to every channel its routes name, in one message per channel
+// and group.
 func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) ([]store.AlertRow, error) {
 	due, err := store.DueAlerts(ctx, tx, now)
 	if err != nil || len(due) == 0 {
@@ -29,6 +30,21 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
+	tree, err := n.tree(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	inh, err := n.inhibitor(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	type group struct {
+		channel string
+		alerts  []store.AlertRow
+		oncall  string
+	}
+	groups := map[string]*group{}
+	window := n.cfg().Notifier.GroupWait
 	maint := map[string]time.Time{}
 	var routed []store.AlertRow
 	for _, a := range due {
@@ -47,14 +63,68 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 				continue
 			}
 		}
+		ls := Labels(a)
+		if inh != nil {
+			if rule, by, ok := inh.Inhibited(a.Fingerprint, ls); ok {
+				if a.Pending != store.PendingInhibit || a.InhibitedBy != by {
+					if err := store.AddAlertEvent(ctx, tx, store.AlertEvent{AlertID: a.ID, At: store.T(now), State: "inhibited", Note: by + " (rule " + rule + ")"}); err != nil {
+						return nil, err
+					}
+				}
+				if err := store.SetAlertInhibited(ctx, tx, a.ID, by, now.Add(inhibitRecheck)); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
 		if s, ok := silencedBy(silences, a); ok {
 			id := s.ID
+			if a.Pending != store.PendingSilence || a.SilenceID == nil || *a.SilenceID != id {
+				if err := store.AddAlertEvent(ctx, tx, store.AlertEvent{AlertID: a.ID, At: store.T(now), State: "silenced", Actor: s.CreatedBy,
+					Note: fmt.Sprintf("silence #%d until %s UTC", id, s.EndsAt.UTC().Format("2006-01-02 15:04"))}); err != nil {
+					return nil, err
+				}
+			}
 			if err := store.SetAlertPending(ctx, tx, a.ID, store.PendingSilence, s.EndsAt.Time, &id); err != nil {
 				return nil, err
 			}
 			continue
 		}
+		dests := tree.Destinations(ls)
+		// A route waiting longer than the window already waited (its
+		// group_wait), or a group announced less than its group_interval
+		// ago, postpones the alert.
+		wait := time.Time{}
+		for _, d := range dests {
+			if d.Route.GroupWait <= window {
+				// notifier.group_wait's window, shared by every alert
+				// that fires in it, was waited already.
+			} else if t := a.StartedAt.Add(d.Route.GroupWait); t.After(wait) {
+				wait = t
+			}
+			if t := n.groupOpen(d.Channel+"\x00"+d.Route.GroupKey(ls, a.Fingerprint), d.Route.GroupInterval); t.After(wait) {
+				wait = t
+			}
+		}
+		if wait.After(now) {
+			if err := store.SetAlertPending(ctx, tx, a.ID, store.PendingGroup, wait, nil); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		routed = append(routed, a)
+		for _, d := range dests {
+			key := d.Channel + "\x00" + d.Route.GroupKey(ls, a.Fingerprint)
+			g := groups[key]
+			if g == nil {
+				g = &group{channel: d.Channel}
+				groups[key] = g
+			}
+			g.alerts = append(g.alerts, a)
+			if d.Oncall != "" && g.oncall == "" {
+				g.oncall = d.Oncall
+			}
+		}
 	}
 	if len(routed) == 0 {
 		return nil, nil
@@ -66,41 +136,18 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 	if err := store.MarkRouted(ctx, tx, ids, now); err != nil {
 		return nil, err
 	}
-	subs, err := store.SubscriptionsTx(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	type dest struct {
-		alerts []store.AlertRow
-		oncall string
-	}
-	byChannel := map[string]*dest{}
-	for _, s := range subs {
-		for _, a := range routed {
-			if a.Kind != s.Kind || alert.SevRank(a.Severity) < alert.SevRank(s.MinSeverity) {
-				continue
-			}
-			d := byChannel[s.Channel]
-			if d == nil {
-				d = &dest{}
-				byChannel[s.Channel] = d
-			}
-			d.alerts = append(d.alerts, a)
-			if s.Oncall != "" && d.oncall == "" {
-				d.oncall = s.Oncall
-			}
-		}
-	}
-	if len(byChannel) == 0 {
+	if len(groups) == 0 {
 		n.log.Info("alerts routed to no channel", "count", len(routed))
 	}
-	for _, ch := range sortedKeys(byChannel) {
-		d := byChannel[ch]
-		sortAlerts(d.alerts)
-		if err := n.enqueueAlertPost(ctx, tx, ch, d.alerts, roleFirst, d.oncall, now); err != nil {
+	keys := sortedGroupKeys(groups)
+	for _, k := range keys {
+		g := groups[k]
+		sortAlerts(g.alerts)
+		if err := n.enqueueAlertPost(ctx, tx, g.channel, g.alerts, roleFirst, g.oncall, now); err != nil {
 			return nil, err
 		}
 	}
+	n.groupSent(keys, now)
 	// What was said in an alert's thread before its message existed (an
 	// automatic action) follows it now, in every channel it went to. Few
 	// alerts have such replies: find them in one query, not one per alert.
@@ -171,10 +218,22 @@ func maintenanceUntil(ctx context.Context, tx store.DBTX, target string) (time.T
 }
 
 // repeat re-announces alerts still firing, unacknowledged, a repeat
-// interval after they were last announced, in the channels of their first
-// message; silenced ones are skipped (and looked at again an interval later).
+// interval (their routes' repeat_interval, notifier.repeat by default)
+// after they were last announced, in the channels of their first message;
+// silenced and inhibited ones are skipped (and looked at again an interval
+// later).
 func (n *Notifier) repeat(ctx context.Context, tx store.DBTX, now time.Time) error {
-	due, err := store.RepeatDue(ctx, tx, now.Add(-n.cfg().Notifier.Repeat))
+	tree, err := n.tree(ctx, tx)
+	if err != nil {
+		return err
+	}
+	shortest := n.cfg().Notifier.Repeat
+	tree.Root.Walk(func(r *routing.Route) {
+		if r.RepeatInterval > 0 && r.RepeatInterval < shortest {
+			shortest = r.RepeatInterval
+		}
+	})
+	due, err := store.RepeatDue(ctx, tx, now.Add(-shortest))
 	if err != nil || len(due) == 0 {
 		return err
 	}
@@ -182,22 +241,36 @@ func (n *Notifier) repeat(ctx context.Context, tx store.DBTX, now time.Time) err
 	if err != nil {
 		return err
 	}
-	subs, err := store.SubscriptionsTx(ctx, tx)
+	inh, err := n.inhibitor(ctx, tx)
 	if err != nil {
 		return err
 	}
 	oncall := map[string]string{}
-	for _, s := range subs {
-		if s.Oncall != "" && oncall[s.Channel] == "" {
-			oncall[s.Channel] = s.Oncall
-		}
-	}
 	var ids, live []int64
 	byID := map[int64]store.AlertRow{}
 	for _, a := range due {
+		ls := Labels(a)
+		dests := tree.Destinations(ls)
+		every := n.cfg().Notifier.Repeat
+		for i, d := range dests {
+			if i == 0 || d.Route.RepeatInterval < every {
+				every = d.Route.RepeatInterval
+			}
+			if d.Oncall != "" && oncall[d.Channel] == "" {
+				oncall[d.Channel] = d.Oncall
+			}
+		}
+		if every <= 0 || a.AnnouncedAt.After(now.Add(-every)) {
+			continue
+		}
 		ids = append(ids, a.ID)
 		if _, ok := silencedBy(silences, a); ok {
 			continue
+		}
+		if inh != nil {
+			if _, _, ok := inh.Inhibited(a.Fingerprint, ls); ok {
+				continue
+			}
 		}
 		live = append(live, a.ID)
 		byID[a.ID] = a

@@ -108,7 +108,7 @@ func TestSeverityChangeSilencedAndAcked(t *testing.T) {
 		r := newRig(t, st, p)
 		r.cfg.Notifier.GroupWait = 0
 		r.subscribe(t, "ops", "", "@oncall", "security", "external")
-		if _, err := r.n.Silence(ctx, "severity=warning", time.Hour, "", "slack:U1"); err != nil {
+		if _, err := r.n.Silence(ctx, "severity=warning", time.Hour, "quiet warnings", "slack:U1"); err != nil {
 			t.Fatal(err)
 		}
 		burst := firing("login/1.2.3.4", "security", "login_failed_ip", "", "warning", "12 failed logins", 12)

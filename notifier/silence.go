@@ -6,88 +6,89 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 
+	"opsbot/routing"
 	"opsbot/store"
 )
 
-// MaxSilence bounds how long one silence may last.
+// MaxSilence bounds how long one silence may last (the policy's per-role
+// limit is usually much shorter).
 const MaxSilence = 90 * 24 * time.Hour
 
-// Matcher is a silence's conditions: every key must have its value. Keys
-// are rule, target, kind, severity, fingerprint or any label name.
-type Matcher []struct{ Key, Value string }
+// MaxSilenceLead bounds how far ahead a silence may start.
+const MaxSilenceLead = 30 * 24 * time.Hour
 
-var keyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
+const matcherHelp = `want e.g. target=api, severity!=warning, target=~"api.*" or rule!~"disk_.*"`
 
-// ParseMatcher reads "key=value" or "key=value,key=value".
-func ParseMatcher(s string) (Matcher, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, invalidf("empty matcher: want key=value, e.g. target=api or rule=cpu_high")
+// ParseMatchers reads a silence's or subscription's matchers in
+// Alertmanager's syntax (=, !=, =~, !~; regexps anchored; several separated
+// by commas or given as separate words). Kinds and severities named with =
+// must exist; and at least one matcher must not match the empty string (as
+// Alertmanager: a silence of everything is refused).
+func ParseMatchers(words ...string) (routing.Matchers, error) {
+	var out routing.Matchers
+	for _, w := range words {
+		w = strings.TrimSpace(w)
+		if w == "" {
+			continue
+		}
+		ms, err := routing.ParseMatchers(w)
+		if err != nil || len(ms) == 0 {
+			return nil, invalidf("bad matcher %q: %s", w, matcherHelp)
+		}
+		out = append(out, ms...)
 	}
-	var m Matcher
-	for _, part := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"'`)
-		if !ok || k == "" || v == "" {
-			return nil, invalidf("bad matcher %q: want key=value, e.g. target=api or rule=cpu_high", part)
-		}
-		if !keyRE.MatchString(k) {
-			return nil, invalidf("bad matcher key %q: letters, digits, _ . - only", k)
-		}
-		if k == "kind" && !contains(alert.Kinds, v) {
-			return nil, invalidf("bad matcher: unknown kind %q (want %s)", v, strings.Join(alert.Kinds, ", "))
-		}
-		if k == "severity" && !contains(alert.Severities, v) {
-			return nil, invalidf("bad matcher: unknown severity %q (want %s)", v, strings.Join(alert.Severities, ", "))
-		}
-		m = append(m, struct{ Key, Value string }{k, v})
+	if len(out) == 0 {
+		return nil, invalidf("no matcher: %s", matcherHelp)
 	}
-	return m, nil
+	for _, m := range out {
+		if m.Type != amlabels.MatchEqual {
+			continue
+		}
+		if m.Name == "kind" && !contains(alert.Kinds, m.Value) {
+			return nil, invalidf("bad matcher: unknown kind %q (want %s)", m.Value, strings.Join(alert.Kinds, ", "))
+		}
+		if m.Name == "severity" && !contains(alert.Severities, m.Value) {
+			return nil, invalidf("bad matcher: unknown severity %q (want %s)", m.Value, strings.Join(alert.Severities, ", "))
+		}
+	}
+	return out, nil
 }
 
-func (m Matcher) String() string {
-	parts := make([]string, len(m))
-	for i, kv := range m {
-		parts[i] = kv.Key + "=" + kv.Value
+func selective(ms routing.Matchers) bool {
+	for _, m := range ms {
+		if !m.Matches("") {
+			return true
+		}
 	}
-	return strings.Join(parts, ",")
+	return false
 }
 
-// Matches reports whether alert a meets every condition.
-func (m Matcher) Matches(a store.AlertRow) bool {
-	var labels map[string]string
-	for _, kv := range m {
-		var got string
-		switch kv.Key {
-		case "rule", "alertname":
-			got = a.Rule
-		case "target":
-			got = a.Target
-		case "kind":
-			got = a.Kind
-		case "severity":
-			got = a.Severity
-		case "fingerprint":
-			got = a.Fingerprint
-		default:
-			if labels == nil {
-				labels = map[string]string{}
-				_ = json.Unmarshal([]byte(a.Labels), &labels)
-			}
-			got = labels[kv.Key]
-		}
-		if got != kv.Value {
-			return false
+// Labels returns the labels routing, inhibition and silences see for an
+// alert: its own labels, then alertname and rule (the rule), kind,
+// severity, target and fingerprint.
+func Labels(a store.AlertRow) routing.Labels {
+	ls := routing.Labels{}
+	if a.Labels != "" && a.Labels != "{}" {
+		_ = json.Unmarshal([]byte(a.Labels), &ls)
+		if ls == nil { // "null"
+			ls = routing.Labels{}
 		}
 	}
-	return true
+	if _, ok := ls["alertname"]; !ok {
+		ls["alertname"] = a.Rule
+	}
+	ls["rule"], ls["kind"], ls["severity"], ls["fingerprint"] = a.Rule, a.Kind, a.Severity, a.Fingerprint
+	if a.Target != "" {
+		ls["target"] = a.Target
+	}
+	return ls
 }
 
 // ParseDuration reads a silence duration: Go's form (90m, 1h30m) plus days
@@ -114,55 +115,107 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-type activeSilence struct {
-	store.SilenceRow
-	m Matcher
+// activeSilences are the silences in force at one instant, indexed.
+type activeSilences struct {
+	set  *routing.SilenceSet
+	rows map[int64]store.SilenceRow
 }
 
-func (n *Notifier) activeSilences(ctx context.Context, q store.DBTX, now time.Time) ([]activeSilence, error) {
+func (a activeSilences) Len() int { return len(a.rows) }
+
+// activeSilences returns the silences in force at now.
+func (n *Notifier) activeSilences(ctx context.Context, q store.DBTX, now time.Time) (activeSilences, error) {
 	rows, err := store.ActiveSilences(ctx, q, now)
 	if err != nil {
-		return nil, err
+		return activeSilences{}, err
 	}
-	out := make([]activeSilence, 0, len(rows))
+	out := activeSilences{rows: make(map[int64]store.SilenceRow, len(rows))}
+	ss := make([]routing.Silence, 0, len(rows))
 	for _, r := range rows {
-		m, err := ParseMatcher(r.Matcher)
+		m, err := routing.ParseMatchers(r.Matcher)
 		if err != nil {
 			n.log.Warn("stored silence has a bad matcher", "id", r.ID, "err", err)
 			continue
 		}
-		out = append(out, activeSilence{SilenceRow: r, m: m})
+		out.rows[r.ID] = r
+		ss = append(ss, routing.Silence{ID: r.ID, Matchers: m, StartsAt: r.StartsAt.Time, EndsAt: r.EndsAt.Time})
 	}
+	out.set = routing.NewSilenceSet(ss, now)
 	return out, nil
 }
 
 // silencedBy returns the silence muting a that ends last.
-func silencedBy(ss []activeSilence, a store.AlertRow) (store.SilenceRow, bool) {
-	var best store.SilenceRow
-	found := false
-	for _, s := range ss {
-		if s.m.Matches(a) && (!found || s.EndsAt.After(best.EndsAt.Time)) {
-			best, found = s.SilenceRow, true
-		}
-	}
-	return best, found
+func silencedBy(ss activeSilences, a store.AlertRow) (store.SilenceRow, bool) {
+	return ss.muting(Labels(a))
 }
 
-// Silence mutes alerts matching matcher for d. Matching alerts are still
-// recorded; their messages are not sent (or repeated) until it ends.
-func (n *Notifier) Silence(ctx context.Context, matcher string, d time.Duration, reason, by string) (store.SilenceRow, error) {
-	m, err := ParseMatcher(matcher)
+func (ss activeSilences) muting(ls routing.Labels) (store.SilenceRow, bool) {
+	if len(ss.rows) == 0 {
+		return store.SilenceRow{}, false
+	}
+	s, ok := ss.set.SilencedBy(ls)
+	if !ok {
+		return store.SilenceRow{}, false
+	}
+	return ss.rows[s.ID], true
+}
+
+// SilenceRequest is a silence to add. Matchers are words of Alertmanager
+// matchers; Start zero means now; exactly one of Duration and Until.
+type SilenceRequest struct {
+	Matchers []string
+	Start    time.Time
+	Duration time.Duration
+	Until    time.Time
+	Reason   string
+	By       string
+	// Max is the longest the asker may silence for (the policy's
+	// roles.<name>.silence_max); 0 means MaxSilence.
+	Max time.Duration
+}
+
+// AddSilence mutes alerts matching the request's matchers from its start
+// for its duration. Matching alerts are still recorded; their messages are
+// not sent (or repeated) while it is in force.
+func (n *Notifier) AddSilence(ctx context.Context, req SilenceRequest) (store.SilenceRow, error) {
+	ms, err := ParseMatchers(req.Matchers...)
 	if err != nil {
 		return store.SilenceRow{}, err
 	}
-	if d <= 0 {
-		return store.SilenceRow{}, invalidf("duration must be positive, got %s", d)
+	if !selective(ms) {
+		return store.SilenceRow{}, invalidf("matchers %s match every alert: name at least one label value", ms)
 	}
-	if d > MaxSilence {
-		return store.SilenceRow{}, invalidf("duration %s is longer than %s", short(d), short(MaxSilence))
+	if strings.TrimSpace(req.Reason) == "" {
+		return store.SilenceRow{}, invalidf("a silence needs a reason (why, and who to ask)")
 	}
 	now := n.Now()
-	r := store.SilenceRow{Matcher: m.String(), Reason: reason, CreatedBy: by, StartsAt: store.T(now), EndsAt: store.T(now.Add(d))}
+	start := req.Start
+	switch {
+	case start.IsZero() || start.Before(now):
+		start = now
+	case start.Sub(now) > MaxSilenceLead:
+		return store.SilenceRow{}, invalidf("start %s is more than %s ahead", start.UTC().Format("2006-01-02 15:04"), short(MaxSilenceLead))
+	}
+	d := req.Duration
+	switch {
+	case d != 0 && !req.Until.IsZero():
+		return store.SilenceRow{}, invalidf("give a duration or --until, not both")
+	case !req.Until.IsZero():
+		d = req.Until.Sub(start)
+		if d <= 0 {
+			return store.SilenceRow{}, invalidf("--until %s is not after the start", req.Until.UTC().Format("2006-01-02 15:04"))
+		}
+	case d <= 0:
+		return store.SilenceRow{}, invalidf("duration must be positive, got %s", d)
+	}
+	limit := req.Max
+	if limit <= 0 || limit > MaxSilence {
+		limit = MaxSilence
+	}
+	if d > limit {
+		return store.SilenceRow{}, &silenceTooLong{d: d, max: limit}
+	}
+	r := store.SilenceRow{Matcher: ms.String(), Reason: strings.TrimSpace(req.Reason), CreatedBy: req.By, StartsAt: store.T(start), EndsAt: store.T(start.Add(d))}
 	id, err := n.st.AddSilence(ctx, r)
 	if err != nil {
 		return r, err
@@ -171,12 +224,40 @@ func (n *Notifier) Silence(ctx context.Context, matcher string, d time.Duration,
 	return r, nil
 }
 
-// Silences lists the silences in force.
-func (n *Notifier) Silences(ctx context.Context) ([]store.SilenceRow, error) {
-	return store.ActiveSilences(ctx, n.st.DB, n.Now())
+// ErrSilenceTooLong is wrapped by a silence longer than the asker may set.
+var ErrSilenceTooLong = fmt.Errorf("silence too long: %w", ErrInvalid)
+
+type silenceTooLong struct{ d, max time.Duration }
+
+func (e *silenceTooLong) Error() string {
+	return fmt.Sprintf("a silence of %s is longer than allowed (at most %s)", short(e.d), short(e.max))
+}
+func (e *silenceTooLong) Is(target error) bool {
+	return target == ErrInvalid || target == ErrSilenceTooLong
 }
 
-// Unsilence ends a silence now; alerts it held are routed at once.
+// Asked is the duration asked for.
+func (e *silenceTooLong) Asked() time.Duration { return e.d }
+
+// Max reports the limit the silence broke.
+func (e *silenceTooLong) Max() time.Duration { return e.max }
+
+// Silence mutes alerts matching matcher for d from now (a short form of
+// AddSilence).
+func (n *Notifier) Silence(ctx context.Context, matcher string, d time.Duration, reason, by string) (store.SilenceRow, error) {
+	if d <= 0 {
+		return store.SilenceRow{}, invalidf("duration must be positive, got %s", d)
+	}
+	return n.AddSilence(ctx, SilenceRequest{Matchers: []string{matcher}, Duration: d, Reason: reason, By: by})
+}
+
+// Silences lists the silences in force or yet to start.
+func (n *Notifier) Silences(ctx context.Context) ([]store.SilenceRow, error) {
+	return store.CurrentSilences(ctx, n.st.DB, n.Now())
+}
+
+// Unsilence ends a silence now (or cancels one yet to start); alerts it
+// held are routed at once.
 func (n *Notifier) Unsilence(ctx context.Context, id int64, by string) error {
 	now := n.Now()
 	if err := n.st.RemoveSilence(ctx, id, by, now); err != nil {

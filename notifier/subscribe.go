@@ -15,6 +15,14 @@ import (
 // mentioning oncall ("" = nobody) on critical alerts. Every kind is checked
 // before anything is stored.
 func (n *Notifier) Subscribe(ctx context.Context, channel string, kinds []string, minSeverity, oncall, by string) error {
+	return n.SubscribeMatching(ctx, channel, kinds, nil, minSeverity, oncall, by)
+}
+
+// SubscribeMatching is Subscribe narrowed by Alertmanager matchers on the
+// alert's labels (severity="critical", target=~"api.*"): each kind becomes
+// a route under the root with those matchers. Subscribing a channel to a
+// kind again replaces its matchers.
+func (n *Notifier) SubscribeMatching(ctx context.Context, channel string, kinds, matchers []string, minSeverity, oncall, by string) error {
 	if channel == "" {
 		return invalidf("no channel to subscribe")
 	}
@@ -32,9 +40,17 @@ func (n *Notifier) Subscribe(ctx context.Context, channel string, kinds []string
 			return invalidf("unknown kind %q (want %s)", k, strings.Join(alert.Kinds, ", "))
 		}
 	}
+	ms := ""
+	if len(matchers) > 0 {
+		parsed, err := ParseMatchers(matchers...)
+		if err != nil {
+			return err
+		}
+		ms = parsed.String()
+	}
 	now := n.Now()
 	for _, k := range kinds {
-		if err := n.st.Subscribe(ctx, store.Subscription{Channel: channel, Kind: k, MinSeverity: minSeverity, Oncall: oncall, CreatedBy: by, CreatedAt: store.T(now)}); err != nil {
+		if err := n.st.Subscribe(ctx, store.Subscription{Channel: channel, Kind: k, MinSeverity: minSeverity, Oncall: oncall, CreatedBy: by, CreatedAt: store.T(now), Matchers: ms}); err != nil {
 			return err
 		}
 	}

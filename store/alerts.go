@@ -78,6 +78,8 @@ type AlertRow struct {
 	Detail      string   `db:"detail"`      // the evidence or error chain behind Summary
 	EndValue    *float64 `db:"end_value"`   // the value that resolved it
 	EndSummary  string   `db:"end_summary"` // what the resolving observation said
+	// InhibitedBy is the firing alert muting it (pending inhibit).
+	InhibitedBy string `db:"inhibited_by"`
 }
 
 // Duration is how long the alert fired (until now while it still fires).

@@ -44,6 +44,7 @@ func (s *Store) Prune(ctx context.Context, p RetentionPolicy, now time.Time) (in
 		// Alerts resolved long ago, with their message links; references to
 		// messages that old; silences that ended long ago.
 		{`DELETE FROM alert_messages WHERE alert_id IN (SELECT id FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?)`, p.Events},
+		{`DELETE FROM alert_events WHERE alert_id IN (SELECT id FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?)`, p.Events},
 		{`DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?`, p.Events},
 		{`DELETE FROM message_refs WHERE created_at < ?`, p.Events},
 		{`DELETE FROM silences WHERE ends_at < ?`, p.Events},

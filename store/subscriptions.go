@@ -15,6 +15,8 @@ type Subscription struct {
 	Oncall      string `db:"oncall"`
 	CreatedBy   string `db:"created_by"`
 	CreatedAt   Time   `db:"created_at"`
+	// Matchers narrow the subscription (Alertmanager syntax, "" = none).
+	Matchers string `db:"matchers"`
 }
 
 // Subscribe adds or changes a channel's subscription to a kind.
@@ -22,10 +24,10 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription) error {
 	if sub.CreatedAt.IsZero() {
 		sub.CreatedAt = T(time.Now())
 	}
-	_, err := s.Exec(ctx, `INSERT INTO subscriptions (channel, kind, min_severity, oncall, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := s.Exec(ctx, `INSERT INTO subscriptions (channel, kind, min_severity, oncall, created_by, created_at, matchers) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (channel, kind) DO UPDATE SET min_severity = excluded.min_severity, oncall = excluded.oncall,
-		created_by = excluded.created_by, created_at = excluded.created_at`,
-		sub.Channel, sub.Kind, sub.MinSeverity, sub.Oncall, sub.CreatedBy, sub.CreatedAt)
+		created_by = excluded.created_by, created_at = excluded.created_at, matchers = excluded.matchers`,
+		sub.Channel, sub.Kind, sub.MinSeverity, sub.Oncall, sub.CreatedBy, sub.CreatedAt, sub.Matchers)
 	if err != nil {
 		return fmt.Errorf("subscribe %s to %s: %w", sub.Channel, sub.Kind, err)
 	}

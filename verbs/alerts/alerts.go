@@ -15,7 +15,6 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
-	"opsbot/human"
 	"opsbot/notifier"
 	"opsbot/policy"
 	"opsbot/store"
@@ -54,24 +53,29 @@ func Verbs(d Deps) []*commands.Verb {
 	n := d.Notifier
 	kindList := strings.Join(alert.Kinds, ", ")
 	return []*commands.Verb{
+		historyVerb(n),
 		{
 			Name:     "subscribe",
 			Access:   policy.Operate,
-			Summary:  "send alerts of some kinds to this channel",
-			Usage:    "subscribe <kind>… [--min-severity warning|critical] [--oncall @user]",
-			Params:   []commands.Param{{Name: "kinds", Help: "any of " + kindList, Required: true, Rest: true}},
+			Summary:  "send alerts of some kinds to this channel, optionally narrowed by label matchers",
+			Usage:    "subscribe <kind>… [matcher…] [--min-severity warning|critical] [--oncall @user]",
+			Params:   []commands.Param{{Name: "kinds", Help: "any of " + kindList + `, then matchers such as severity=critical target=~"api.*"`, Required: true, Rest: true}},
 			Flags:    []commands.Flag{{Name: "min-severity", Help: "only alerts at least this severe", Choices: alert.Severities}, {Name: "oncall", Help: "user or group to mention on critical alerts until acknowledged"}},
-			Examples: []string{"/ops subscribe threshold security", "/ops subscribe health --min-severity critical --oncall @sre"},
+			Examples: []string{"/ops subscribe threshold security", "/ops subscribe health --min-severity critical --oncall @sre", `/ops subscribe security severity=critical target=~"api.*"`},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
-				kinds := kindsOf(c)
+				kinds, matchers := kindsAndMatchers(c.Arg(0))
 				sev := c.Flag("min-severity")
-				if err := n.Subscribe(ctx, c.Req.Address(), kinds, sev, c.Flag("oncall"), c.Actor()); err != nil {
+				if err := n.SubscribeMatching(ctx, c.Req.Address(), kinds, matchers, sev, c.Flag("oncall"), c.Actor()); err != nil {
 					return commands.Response{}, userErr(err)
 				}
 				if sev == "" {
 					sev = "warning"
 				}
 				msg := fmt.Sprintf("This channel now gets %s alerts (%s and above).", strings.Join(kinds, ", "), sev)
+				if len(matchers) > 0 {
+					ms, _ := notifier.ParseMatchers(matchers...)
+					msg = fmt.Sprintf("This channel now gets %s alerts matching %s (%s and above).", strings.Join(kinds, ", "), ms, sev)
+				}
 				if o := c.Flag("oncall"); o != "" {
 					msg += " " + o + " is mentioned on critical ones until someone acknowledges."
 				}
@@ -120,48 +124,57 @@ func Verbs(d Deps) []*commands.Verb {
 					},
 				},
 				{
-					Name:    "test",
-					Access:  policy.Read,
-					Summary: "which channels would get an alert of this kind and severity",
-					Params: []commands.Param{
-						{Name: "kind", Required: true, Choices: alert.Kinds},
-						{Name: "severity", Required: true, Choices: alert.Severities},
-					},
+					Name:     "test",
+					Access:   policy.Read,
+					Summary:  "where an alert with these labels would go: its route path and receivers",
+					Usage:    "subscriptions test <label=value>…  (or <kind> <severity>)",
+					Params:   []commands.Param{{Name: "labels", Required: true, Rest: true, Help: "kind=, severity=, target=, rule= or any label"}},
+					Examples: []string{"/ops subscriptions test kind=security severity=critical target=api-1", "/ops subscriptions test threshold critical"},
 					Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
-						subs, err := n.Recipients(ctx, c.Arg(0), c.Arg(1))
+						words := strings.Fields(c.Arg(0))
+						if len(words) == 2 && !strings.Contains(c.Arg(0), "=") {
+							words = []string{"kind=" + words[0], "severity=" + words[1]}
+						}
+						paths, muted, err := n.RouteTest(ctx, words)
 						if err != nil {
 							return commands.Response{}, userErr(err)
 						}
-						if len(subs) == 0 {
-							return commands.Text("No channel would get a %s %s alert.", c.Arg(1), c.Arg(0)), nil
-						}
-						return commands.Response{Message: chat.Message{Title: fmt.Sprintf("A %s %s alert would go to", c.Arg(1), c.Arg(0)), Code: subTable(subs)}}, nil
+						return commands.Response{Message: chat.Message{Title: "Route of " + strings.Join(words, " "), Code: routeTable(paths, muted)}}, nil
 					},
 				},
 			},
 		},
 		{
-			Name:     "silence",
-			Access:   policy.Operate,
-			Summary:  "mute alerts matching key=value for a while (still recorded)",
-			Usage:    "silence <key=value[,key=value]> <duration> [reason]",
-			Params:   []commands.Param{{Name: "matcher", Required: true, Help: "rule=, target=, kind=, severity=, fingerprint= or any label"}, {Name: "duration", Required: true, Help: "30m, 2h, 1d"}, {Name: "reason", Rest: true}},
-			Examples: []string{"/ops silence target=api 2h deploying", "/ops silence rule=disk_high,target=db 1d"},
+			Name:    "silence",
+			Access:  policy.Operate,
+			Summary: "mute alerts matching label matchers for a while (still recorded)",
+			Usage:   "silence <matcher>… <duration>|--duration D|--until T [--start T] <reason>",
+			Params: []commands.Param{{Name: "args", Required: true, Rest: true,
+				Help: `matchers (=, !=, =~, !~ on rule, target, kind, severity or any label), then a duration (30m, 2h, 1d) unless --until, then the reason`}},
+			Flags: []commands.Flag{
+				{Name: "start", Help: "start later: a duration from now (2h) or a UTC time (2026-11-25T22:00)"},
+				{Name: "duration", Help: "how long (30m, 2h, 1d), instead of giving it after the matchers"},
+				{Name: "until", Help: "end at: a duration from the start or a UTC time, instead of a duration"},
+				{Name: "reason", Help: "why (or give it after the duration)"},
+			},
+			Examples: []string{"/ops silence target=api 2h deploying v2", `/ops silence rule=~"disk_.*" target=db 1d migration`, "/ops silence target=db --start 2026-11-25T22:00 --until 2026-11-26T02:00 maintenance window"},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
-				d, err := notifier.ParseDuration(c.Arg(1))
+				req, err := silenceRequest(c)
 				if err != nil {
+					return commands.Response{}, err
+				}
+				s, err := n.AddSilence(ctx, req)
+				if err != nil {
+					if msg, ok := tooLong(err, c.Grant.Roles); ok {
+						return commands.Response{}, commands.Errorf("%s; ask an admin for a longer one", msg)
+					}
 					return commands.Response{}, userErr(err)
 				}
-				// The policy's limit for the roles that granted the call.
-				if max := c.Grant.SilenceMax; d > max {
-					return commands.Response{}, commands.Errorf("a silence of %s is longer than your roles allow: at most %s for %s (roles.<name>.silence_max); ask an admin for a longer one",
-						human.Duration(d), human.Duration(max), strings.Join(c.Grant.Roles, ", "))
+				starts := ""
+				if s.StartsAt.After(c.Now) {
+					starts = " from " + s.StartsAt.UTC().Format("2006-01-02 15:04")
 				}
-				s, err := n.Silence(ctx, c.Arg(0), d, c.Arg(2), c.Actor())
-				if err != nil {
-					return commands.Response{}, userErr(err)
-				}
-				return commands.Text("Silence #%d: %s until %s UTC. `/ops unsilence %d` ends it early.", s.ID, s.Matcher, s.EndsAt.UTC().Format("2006-01-02 15:04"), s.ID), nil
+				return commands.Text("Silence #%d: %s%s until %s UTC. `/ops unsilence %d` ends it early.", s.ID, s.Matcher, starts, s.EndsAt.UTC().Format("2006-01-02 15:04"), s.ID), nil
 			},
 		},
 		{
@@ -178,9 +191,16 @@ func Verbs(d Deps) []*commands.Verb {
 				}
 				var b strings.Builder
 				for _, s := range ss {
-					fmt.Fprintf(&b, "#%-4d %-30s until %s UTC (%s left)  by %s", s.ID, s.Matcher, s.EndsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.Sub(c.Now).Round(time.Minute), s.CreatedBy)
+					when := fmt.Sprintf("until %s UTC (%s left)", s.EndsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.Sub(c.Now).Round(time.Minute))
+					if s.StartsAt.After(c.Now) {
+						when = fmt.Sprintf("from %s until %s UTC (starts in %s)", s.StartsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.UTC().Format("2006-01-02 15:04"), s.StartsAt.Sub(c.Now).Round(time.Minute))
+					}
+					fmt.Fprintf(&b, "#%-4d %-30s %s  by %s", s.ID, s.Matcher, when, s.CreatedBy)
 					if s.Reason != "" {
 						b.WriteString("  — " + s.Reason)
+					}
+					if expiringSoon(s, c.Now) {
+						b.WriteString("  ⚠ expires soon")
 					}
 					b.WriteString("\n")
 				}
@@ -229,6 +249,21 @@ func Verbs(d Deps) []*commands.Verb {
 // Buttons returns the button handlers by action id ("ack").
 func Buttons(d Deps) map[string]commands.ButtonHandler {
 	return map[string]commands.ButtonHandler{
+		notifier.SilenceAction: func(ctx context.Context, req commands.Request, value string) (commands.Response, error) {
+			by := req.Principal()
+			if req.UserName != "" && req.UserName != req.User {
+				by += " (" + req.UserName + ")"
+			}
+			g, _ := commands.GrantOf(ctx)
+			m, _, err := d.Notifier.SilenceButton(ctx, req.Address(), value, by, g.SilenceMax)
+			if err != nil {
+				if msg, ok := tooLong(err, g.Roles); ok {
+					return commands.Response{}, commands.Errorf("%s", msg)
+				}
+				return commands.Response{}, userErr(err)
+			}
+			return commands.Response{Message: m}, nil
+		},
 		notifier.AckAction: func(ctx context.Context, req commands.Request, value string) (commands.Response, error) {
 			by := req.Principal()
 			if req.UserName != "" && req.UserName != req.User {
@@ -247,6 +282,9 @@ func subTable(subs []store.Subscription) string {
 	var b strings.Builder
 	for _, s := range subs {
 		fmt.Fprintf(&b, "%-20s %-10s %-9s", s.Channel, s.Kind, s.MinSeverity+"+")
+		if s.Matchers != "" {
+			b.WriteString("  " + s.Matchers)
+		}
 		if s.Oncall != "" {
 			b.WriteString("  on-call " + s.Oncall)
 		}

@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"opsbot/commands"
+	"opsbot/config"
+)
+
+// /ops reload applies a new route tree whole, or refuses a broken one,
+// keeps the old running and answers with every problem.
+func TestReloadVerbKeepsTheOldRoutesOnError(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "opsbot.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte("store:\n  dsn: "+filepath.Join(dir, "opsbot.db")+"\n"+s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := "routing:\n  receivers:\n    - name: api\n      channels: [slack:CAPI]\n  route:\n    routes:\n      - matchers: ['target=~\"api.*\"']\n        receiver: api\n"
+	write(good)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log, _ := newLogger(cfg, io.Discard)
+	a, err := build(ctx, cfg, st, Options{Stdout: io.Discard}, log, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	reload := func() string {
+		r := a.reg.Handle(ctx, commands.Request{Platform: "console", User: "me", Text: "reload", Local: true})
+		return r.Text
+	}
+	route := func() string {
+		r := a.reg.Handle(ctx, commands.Request{Platform: "console", User: "me", Text: "subscriptions test target=api-1 kind=threshold severity=critical", Local: true})
+		return r.Code
+	}
+	if got := route(); !strings.Contains(got, "receiver api → slack:CAPI") {
+		t.Fatalf("route before: %q", got)
+	}
+	write(strings.Replace(good, `target=~"api.*"`, `target=~"api(("`, 1) + "  inhibit_rules:\n    - source_matchers: ['severity=\"critical\"']\n      target_matchers: []\n")
+	got := reload()
+	for _, want := range []string{"reload refused, the old configuration runs on", "routing.route.routes[0].matchers[0]: bad matcher", "routing.inhibit_rules[0]: needs source_matchers and target_matchers"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reload answer lacks %q:\n%s", want, got)
+		}
+	}
+	if got := route(); !strings.Contains(got, "receiver api → slack:CAPI") {
+		t.Fatalf("the old routes stopped: %q", got)
+	}
+	write(strings.Replace(good, "slack:CAPI", "slack:CAPI2", 1))
+	if got := reload(); !strings.HasPrefix(got, "Configuration reloaded") {
+		t.Fatalf("reload: %q", got)
+	}
+	if got := route(); !strings.Contains(got, "receiver api → slack:CAPI2") {
+		t.Fatalf("route after: %q", got)
+	}
+}

@@ -1,0 +1,74 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"opsbot/chat"
+	"opsbot/routing"
+	"opsbot/store"
+)
+
+// SilenceAction is the button action id of Silence (the policy decides a
+// click as the silence verb). Its value is "<alert id>:<duration>".
+const SilenceAction = "silence"
+
+// SilenceChoices are the durations a firing alert's message offers.
+var SilenceChoices = []string{"1h", "4h", "24h"}
+
+// silenceButtons are the Silence buttons of a firing alert.
+func silenceButtons(id int64) []chat.Button {
+	out := make([]chat.Button, len(SilenceChoices))
+	for i, d := range SilenceChoices {
+		out[i] = chat.Button{ID: SilenceAction, Label: "Silence " + d, Value: strconv.FormatInt(id, 10) + ":" + d}
+	}
+	return out
+}
+
+// SilenceButton handles a click on Silence (value "42:4h") by user, at
+// most max long: it silences exactly that alert's labels (every label, its
+// fingerprint too, with =) and returns the message as it should now look
+// in channel.
+func (n *Notifier) SilenceButton(ctx context.Context, channel, value, by string, max time.Duration) (chat.Message, store.SilenceRow, error) {
+	idText, dText, ok := strings.Cut(value, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil || id <= 0 {
+		return chat.Message{}, store.SilenceRow{}, invalidf("bad silence value %q", value)
+	}
+	d, err := ParseDuration(dText)
+	if err != nil {
+		return chat.Message{}, store.SilenceRow{}, err
+	}
+	a, err := store.AlertByID(ctx, n.st.DB, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return chat.Message{}, store.SilenceRow{}, invalidf("no alert #%d", id)
+	}
+	if err != nil {
+		return chat.Message{}, store.SilenceRow{}, err
+	}
+	s, err := n.AddSilence(ctx, SilenceRequest{Matchers: []string{routing.Exactly(Labels(a)).String()}, Duration: d, Max: max,
+		Reason: fmt.Sprintf("from the message of alert #%d", id), By: by})
+	if err != nil {
+		return chat.Message{}, s, err
+	}
+	note := fmt.Sprintf("silenced %s by %s (silence #%d, /ops unsilence %d)", short(d), by, s.ID, s.ID)
+	msgs, err := store.MessagesOfAlert(ctx, n.st.DB, id)
+	if err != nil {
+		return chat.Message{}, s, err
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Channel == channel || i == 0 {
+			m, err := n.currentMessage(ctx, msgs[i].OutboxID)
+			if err != nil {
+				return chat.Message{}, s, err
+			}
+			m.Context = strings.TrimPrefix(m.Context+" · "+note, " · ")
+			return m, s, nil
+		}
+	}
+	return chat.Message{Text: fmt.Sprintf("Alert #%d %s.", id, note)}, s, nil
+}
