@@ -11,7 +11,7 @@ import (
 	"opsbot/ops/logs/loggen"
 )
 
-// genMode writes app.log and access.log of -size MiB each into -dir,
+// genMode writes app.log, access.log and security.log of -size MiB each into -dir,
 // deterministically (same seed, same end time => same bytes), for the
 // whole-process comparisons of bench/compare.sh.
 //
@@ -37,7 +37,7 @@ func genMode(args []string) int {
 	for _, g := range []struct {
 		name string
 		fn   func(io.Writer, loggen.Options) error
-	}{{"app.log", loggen.App}, {"access.log", loggen.Access}} {
+	}{{"app.log", loggen.App}, {"access.log", loggen.Access}, {"security.log", loggen.Security}} {
 		f, err := os.Create(filepath.Join(*dir, g.name))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "logbench gen:", err)
