@@ -400,10 +400,11 @@ func canonicalIPv4(f []byte) (uint32, bool) {
 	return ip, true
 }
 
-// maybeIP reports whether f could be what netip parses as an address or an
-// address with a port: hex digits, colons, dots, brackets, then a zone.
+// maybeIP reports whether f could be what netip parses as an IPv6 address
+// or an address with a port: hex digits, colons, dots, brackets, a zone.
 func maybeIP(f []byte) bool {
-	if len(f) < 2 {
+	// A quad without a port is canonicalIPv4's; the rest has a colon.
+	if len(f) < 2 || bytes.IndexByte(f, ':') < 0 {
 		return false
 	}
 	for _, c := range f {
