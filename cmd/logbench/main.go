@@ -32,6 +32,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
 		os.Exit(child(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "monitor" {
+		os.Exit(monitorMode(os.Args[2:]))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "gen" {
 		os.Exit(genMode(os.Args[2:]))
 	}
