@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"opsbot/config"
@@ -54,21 +55,36 @@ type HealthSource struct {
 func (HealthSource) Name() string { return "health" }
 
 // Collect implements Source: latency in ms and up (1) or down (0) per
-// target. A down target is a sample, not a failure of the source.
+// target. A down target is a sample, not a failure of the source. Targets
+// are probed at once: one that does not answer costs the pass its timeout
+// once, not once per target, and the rules group (the log monitor's pass
+// with it) is not held for the sum.
 func (h HealthSource) Collect(ctx context.Context, now time.Time) (Output, error) {
 	probe := h.Probe
 	if probe == nil {
 		probe = ops.CheckHealth
 	}
-	var out Output
-	at := store.T(now)
-	for _, t := range h.Targets {
+	results := make([]*ops.HealthResult, len(h.Targets))
+	var wg sync.WaitGroup
+	for i, t := range h.Targets {
 		if t.HealthURL == "" {
 			continue
 		}
-		r := probe(ctx, t.HealthURL, t.HealthTimeout)
-		if ctx.Err() != nil {
-			return Output{}, ctx.Err()
+		wg.Go(func() {
+			r := probe(ctx, t.HealthURL, t.HealthTimeout)
+			results[i] = &r
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return Output{}, ctx.Err()
+	}
+	var out Output
+	at := store.T(now)
+	for i, t := range h.Targets {
+		r := results[i]
+		if r == nil {
+			continue
 		}
 		up := 0.0
 		if r.OK() {

@@ -16,11 +16,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"opsbot/chat"
 	"opsbot/config"
 	oplogs "opsbot/ops/logs"
 	"opsbot/ops/logs/loggen"
@@ -29,6 +31,12 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
 		os.Exit(child(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "monitor" {
+		os.Exit(monitorMode(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "gen" {
+		os.Exit(genMode(os.Args[2:]))
 	}
 	os.Exit(run())
 }
@@ -313,7 +321,26 @@ func child(args []string) int {
 	fold := fs.Bool("i", false, "")
 	since := fs.String("since", "", "")
 	now := fs.Int64("now", 0, "")
+	redact := fs.Bool("redact", true, "match lines as redacted (as the bot does)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the search here")
 	_ = fs.Parse(args)
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var red oplogs.Redactor
+	if *redact {
+		red = chat.NewRedactor(nil, nil)
+	}
 	cfg := config.Default()
 	cfg.Targets = []config.Target{{Name: "bench", Workdir: *dir, Logs: map[string]config.LogFile{
 		"app":    {Path: "app.log", Format: "app_iso", Timezone: "Local"},
@@ -322,7 +349,7 @@ func child(args []string) int {
 	l := oplogs.New(func() *config.Config { return cfg })
 	l.Now = func() time.Time { return time.Unix(*now, 0) }
 	start := time.Now()
-	res, err := l.Search(context.Background(), oplogs.Query{Logs: []string{*log}, Pattern: *pattern, Regex: *regex, IgnoreCase: *fold, Since: *since, CountOnly: true})
+	res, err := l.Search(context.Background(), oplogs.Query{Logs: []string{*log}, Pattern: *pattern, Regex: *regex, IgnoreCase: *fold, Since: *since, CountOnly: true, Redactor: red})
 	took := time.Since(start)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

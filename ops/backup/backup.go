@@ -475,7 +475,14 @@ func (s *Service) build(ctx context.Context, t config.Target, l layout, dir, sta
 				next = done*100/total/10*10 + 10
 			}
 		}
-		fe, _, warns, err := writeArchive(ctx, filepath.Join(dir, "uploads_"+stamp+".tar.gz"), l.workdir, []string{l.uploads}, report)
+		// Entries are named from the uploads folder down (uploads/…),
+		// wherever it lies: not after the folders above it.
+		up := l.uploads
+		if !filepath.IsAbs(up) {
+			up = filepath.Join(l.workdir, up)
+		}
+		up = filepath.Clean(up)
+		fe, _, warns, err := writeArchive(ctx, filepath.Join(dir, "uploads_"+stamp+".tar.gz"), filepath.Dir(up), []string{filepath.Base(up)}, report)
 		if err != nil {
 			return m, 0, err
 		}

@@ -461,3 +461,23 @@ func TestDumpFailureLeavesNothing(t *testing.T) {
 		t.Fatalf("rows %+v", rows)
 	}
 }
+
+// TestUploadsOutsideTheWorkdirNamedFromTheFolder: an uploads folder far from
+// the workdir is archived as uploads/…, not under the folders above it.
+func TestUploadsOutsideTheWorkdirNamedFromTheFolder(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t), t.TempDir())
+	far := filepath.Join(t.TempDir(), "srv", "data", "uploads")
+	writeFile(t, filepath.Join(far, "lesson", "photo.jpg"), "jpeg bytes")
+	f.target().UploadsDir = far
+	res, err := f.svc.Create(ctx(), "api", nil)
+	must(t, err)
+	names := tarNames(t, filepath.Join(res.Dir, "uploads_"+res.Stamp+".tar.gz"))
+	if !names["uploads/lesson/photo.jpg"] {
+		t.Fatalf("uploads archive %v lacks uploads/lesson/photo.jpg", names)
+	}
+	for n := range names {
+		if !strings.HasPrefix(n, "uploads/") {
+			t.Fatalf("entry %q is not under uploads/", n)
+		}
+	}
+}

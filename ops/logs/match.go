@@ -340,7 +340,7 @@ func required(re *syntax.Regexp) ([]lit, bool) {
 	case syntax.OpLiteral:
 		l, ok := toLit(re)
 		if !ok {
-			return nil, false
+			return foldRun(re)
 		}
 		return []lit{l}, true
 	case syntax.OpCapture, syntax.OpPlus:
@@ -402,6 +402,32 @@ func toLit(re *syntax.Regexp) (lit, bool) {
 		return lit{}, false
 	}
 	return lit{s: b.String(), fold: fold}, true
+}
+
+// foldRun is the longest ASCII run of a case-folded literal holding
+// non-ASCII letters ("chec" of "échec"): every match holds it, in some
+// case, so the rare-byte finder can pick the candidate lines and the
+// line's regexp decides. k and s are left out: under Unicode folding they
+// also match the Kelvin sign and the long s, which an ASCII finder misses.
+func foldRun(re *syntax.Regexp) ([]lit, bool) {
+	if re.Flags&syntax.FoldCase == 0 {
+		return nil, false
+	}
+	var best, cur []rune
+	for _, r := range re.Rune {
+		if r < utf8.RuneSelf && r != '\n' && r != 'k' && r != 'K' && r != 's' && r != 'S' {
+			cur = append(cur, r)
+			if len(cur) > len(best) {
+				best = append(best[:0], cur...)
+			}
+			continue
+		}
+		cur = cur[:0]
+	}
+	if len(best) < 2 {
+		return nil, false
+	}
+	return []lit{{s: string(best), fold: true}}, true
 }
 
 func hasLetter(s string) bool {

@@ -93,3 +93,31 @@ func TestMatcherAgreesWithRegexpPerLine(t *testing.T) {
 		}
 	}
 }
+
+// TestNonASCIIFoldUsesASCIIRun: a case-folded literal with non-ASCII
+// letters finds candidates by its longest ASCII run and confirms each line
+// with the regexp, so Unicode folding (É/é, the Kelvin sign for k) holds.
+func TestNonASCIIFoldUsesASCIIRun(t *testing.T) {
+	m, err := compileMatcher("échec", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.newFinder(nil).(*litFinder); !ok || m.verify == nil {
+		t.Fatalf("échec -i: finder %T, verify %v: want a literal prefilter and a regexp", m.newFinder(nil), m.verify)
+	}
+	text := "ÉCHEC un\nechec deux\nÉchec trois\néCHEC quatre\nno match\nchec\n"
+	s := newScanner(scanOpts{m: m, collect: 10})
+	r := s.scanBlock([]byte(text), 0, m.newFinder(nil))
+	if r.count != 3 {
+		t.Fatalf("échec -i: %d lines, want 3: %+v", r.count, r.matches)
+	}
+	m, err = compileMatcher("ünk", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = "ÜN\u212a kelvin\nünk\nUNK plain\n"
+	r = newScanner(scanOpts{m: m, collect: 10}).scanBlock([]byte(text), 0, m.newFinder(nil))
+	if r.count != 2 {
+		t.Fatalf("ünk -i: %d lines, want 2 (the Kelvin sign folds to k)", r.count)
+	}
+}

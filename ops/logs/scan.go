@@ -315,14 +315,52 @@ type Redactor interface {
 type view struct {
 	red  Redactor
 	data []byte
-	keys [][2]int
+	// keys are the private-key spans of the whole block, found (keysDone)
+	// once a key marker, or a line that may be a key's body, is met.
+	// Until then seen is how far the block is known to hold no marker:
+	// the markers are looked for in the part the search has reached, while
+	// it is in the cache, not in a second pass over the whole block.
+	keys     [][2]int
+	keysDone bool
+	seen     int
 }
 
 func newView(red Redactor, data []byte) *view {
 	if red == nil {
 		return nil
 	}
-	return &view{red: red, data: data, keys: red.KeyLines(data)}
+	return &view{red: red, data: data}
+}
+
+// keyMarkerLen is the length of "PRIVATE KEY", the marker of a key
+// block's BEGIN and END lines.
+const keyMarkerLen = 11
+
+// keySpans returns the private-key spans that may hold the line [ls, le).
+// A span holds a line only after its BEGIN line (a marker before le) or
+// as a base64 line before its END line: a line that is not base64 and
+// has no marker up to its end is in no span.
+func (v *view) keySpans(ls, le int) [][2]int {
+	if v.keysDone {
+		return v.keys
+	}
+	end := min(len(v.data), le+keyMarkerLen)
+	if (v.seen < end && chat.MayHoldKeyMarker(v.data[v.seen:end])) || maybeBase64(v.data[ls:le]) {
+		v.keys, v.keysDone = v.red.KeyLines(v.data), true
+		return v.keys
+	}
+	v.seen = max(v.seen, le+1)
+	return nil
+}
+
+// maybeBase64 reports whether a line may be a line of a key's body.
+func maybeBase64(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '\r') {
+			return false
+		}
+	}
+	return true
 }
 
 // redacted returns the line [ls, le) redacted, when redaction changes it.
@@ -330,7 +368,7 @@ func (v *view) redacted(ls, le int) (string, bool) {
 	if v == nil {
 		return "", false
 	}
-	for _, k := range v.keys {
+	for _, k := range v.keySpans(ls, le) {
 		if ls >= k[0] && ls < k[1] {
 			return chat.Mask, true
 		}

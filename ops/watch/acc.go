@@ -77,7 +77,7 @@ func (a *AccessStats) Merge(other Acc) {
 	a.RTSum += o.RTSum
 	a.RTCount += o.RTCount
 	a.Lines += o.Lines
-	o.ByIPv4.Each(a.ByIPv4.Add)
+	a.ByIPv4.Merge(o.ByIPv4)
 	for k, v := range o.ByOther {
 		a.ByOther[k] += v
 	}
@@ -224,7 +224,8 @@ func FormatIPv4(ip uint32) string {
 
 // LineStats counts lines of an application log: all lines, lines without a
 // timestamp in the log's format (unparsed), lines containing each needle,
-// and, with PerIP, the source IP of lines containing the first needle.
+// and, with PerIP, the source IP of lines containing the first needle
+// (IPv4 as integer keys in a bounded table, see ipCounts).
 type LineStats struct {
 	format   logs.Format
 	needles  [][]byte
@@ -232,7 +233,8 @@ type LineStats struct {
 	Lines    int64 // every non-empty line
 	Unparsed int64
 	Hits     []int64
-	ByIP     map[string]int64
+	ByIPv4   *ipCounts
+	ByOther  map[string]int64 // IPv6; at most MaxTrackedIPs, later ones are not kept
 }
 
 // NewLines returns a constructor of LineStats. format may be nil (no
@@ -243,7 +245,7 @@ func NewLines(format logs.Format, perIP bool, needles ...string) func() Acc {
 		nb[i] = []byte(n)
 	}
 	return func() Acc {
-		return &LineStats{format: format, needles: nb, perIP: perIP, Hits: make([]int64, len(nb)), ByIP: map[string]int64{}}
+		return &LineStats{format: format, needles: nb, perIP: perIP, Hits: make([]int64, len(nb)), ByIPv4: newIPCounts(256), ByOther: map[string]int64{}}
 	}
 }
 
@@ -254,7 +256,10 @@ func (s *LineStats) Feed(lines []byte) {
 		if i < 0 {
 			i = len(lines)
 		}
-		line := bytes.TrimRight(lines[:i], "\r")
+		line := lines[:i]
+		if i > 0 && line[i-1] == '\r' {
+			line = bytes.TrimRight(line, "\r")
+		}
 		lines = lines[min(i+1, len(lines)):]
 		if len(line) == 0 {
 			continue
@@ -269,11 +274,22 @@ func (s *LineStats) Feed(lines []byte) {
 			if bytes.Contains(line, n) {
 				s.Hits[j]++
 				if j == 0 && s.perIP {
-					if ip := lineIP(line); ip != "" {
-						s.ByIP[ip]++
-					}
+					s.countIP(line)
 				}
 			}
+		}
+	}
+}
+
+func (s *LineStats) countIP(line []byte) {
+	v4, other, ok := lineIP(line)
+	switch {
+	case !ok:
+	case other == "":
+		s.ByIPv4.Add(v4, 1)
+	default:
+		if _, kept := s.ByOther[other]; kept || len(s.ByOther) < MaxTrackedIPs {
+			s.ByOther[other]++
 		}
 	}
 }
@@ -286,26 +302,119 @@ func (s *LineStats) Merge(other Acc) {
 	for i := range s.Hits {
 		s.Hits[i] += o.Hits[i]
 	}
-	for k, v := range o.ByIP {
-		s.ByIP[k] += v
+	s.ByIPv4.Merge(o.ByIPv4)
+	for k, v := range o.ByOther {
+		if _, kept := s.ByOther[k]; kept || len(s.ByOther) < MaxTrackedIPs {
+			s.ByOther[k] += v
+		}
 	}
+}
+
+// IPsOver returns the addresses with more than n lines holding the first
+// needle.
+func (s *LineStats) IPsOver(n int64) map[string]int64 {
+	out := map[string]int64{}
+	s.ByIPv4.Each(func(k uint32, v int64) {
+		if v > n {
+			out[FormatIPv4(k)] = v
+		}
+	})
+	for k, v := range s.ByOther {
+		if v > n {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // lineIP is the line's source address: its first field when that is an IP
 // (as the seed's `awk '{print $1}'` reads security.log), else the first
-// field that is one ("… login failed for bob from 10.0.0.7").
-func lineIP(line []byte) string {
+// field that is one ("… login failed for bob from 10.0.0.7"). An IPv4
+// address comes back as its integer key (no allocation); any other as its
+// text in other.
+func lineIP(line []byte) (v4 uint32, other string, ok bool) {
 	for f := range bytes.FieldsSeq(line) {
-		f = bytes.Trim(f, "[](),;\"'")
+		f = trimPunct(f)
 		if k, v, ok := bytes.Cut(f, []byte("=")); ok && len(v) > 0 && len(k) > 0 {
 			f = v
 		}
+		if ip, ok := canonicalIPv4(f); ok {
+			return ip, "", true
+		}
+		if !maybeIP(f) {
+			continue
+		}
 		if a, err := netip.ParseAddr(string(f)); err == nil {
-			return a.String()
+			if a.Is4() {
+				return ipKey(a), "", true
+			}
+			return 0, a.String(), true
 		}
 		if ap, err := netip.ParseAddrPort(string(f)); err == nil {
-			return ap.Addr().String()
+			if ap.Addr().Is4() {
+				return ipKey(ap.Addr()), "", true
+			}
+			return 0, ap.Addr().String(), true
 		}
 	}
-	return ""
+	return 0, "", false
+}
+
+// trimPunct is bytes.Trim(f, "[](),;\"'") without building the set per call.
+func trimPunct(f []byte) []byte {
+	punct := func(c byte) bool {
+		switch c {
+		case '[', ']', '(', ')', ',', ';', '"', '\'':
+			return true
+		}
+		return false
+	}
+	for len(f) > 0 && punct(f[0]) {
+		f = f[1:]
+	}
+	for len(f) > 0 && punct(f[len(f)-1]) {
+		f = f[:len(f)-1]
+	}
+	return f
+}
+
+func ipKey(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// canonicalIPv4 is ParseIPv4 without leading zeros, as netip reads a quad.
+func canonicalIPv4(f []byte) (uint32, bool) {
+	if len(f) < 7 || len(f) > 15 || f[0] < '0' || f[0] > '9' {
+		return 0, false
+	}
+	ip, ok := ParseIPv4(f)
+	if !ok {
+		return 0, false
+	}
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == '0' && (i == 0 || f[i-1] == '.') && f[i+1] != '.' {
+			return 0, false
+		}
+	}
+	return ip, true
+}
+
+// maybeIP reports whether f could be what netip parses as an IPv6 address
+// or an address with a port: hex digits, colons, dots, brackets, a zone.
+func maybeIP(f []byte) bool {
+	// A quad without a port is canonicalIPv4's; the rest has a colon.
+	if len(f) < 2 || bytes.IndexByte(f, ':') < 0 {
+		return false
+	}
+	for _, c := range f {
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == ':', c == '.', c == '[', c == ']':
+		case c == '%':
+			return true // a zone: anything may follow
+		default:
+			return false
+		}
+	}
+	return true
 }

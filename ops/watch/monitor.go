@@ -243,12 +243,7 @@ func (m *Monitor) snapshot(now time.Time) Snapshot {
 			l := lm.sum(now, m.opts.SecurityWindow).(*LineStats)
 			s.HasSecurity = ok
 			s.LoginFailed = l.Hits[0]
-			s.LoginByIP = map[string]int64{}
-			for ip, n := range l.ByIP {
-				if n > m.opts.LoginFailedPerIP {
-					s.LoginByIP[ip] = n
-				}
-			}
+			s.LoginByIP = l.IPsOver(m.opts.LoginFailedPerIP)
 			ls.Unparsed = l.Unparsed
 		}
 		s.Logs = append(s.Logs, ls)

@@ -84,7 +84,7 @@ type Result struct {
 
 const (
 	headMax          = 256
-	defaultBlockSize = 4 << 20
+	defaultBlockSize = 1 << 20 // per worker; larger blocks only grew the peak RSS
 	defaultMaxLine   = 1 << 20
 )
 

@@ -182,3 +182,38 @@ func appendf(b []byte, tmpl string, a, c int) []byte {
 	}
 	return b
 }
+
+// Security writes an app_iso security log: logins, one in five failed,
+// from about 250,000 addresses of which a few dozen are brute-forcing.
+func Security(w io.Writer, o Options) error {
+	g := newGen(w, o)
+	for g.written < o.Size {
+		t := g.now()
+		b := t.AppendFormat(g.buf[:0], "2006-01-02T15:04:05.000-07:00")
+		failed := g.r.IntN(5) == 0
+		var ip int
+		if failed && g.r.IntN(2) == 0 {
+			ip = g.r.IntN(40) // the attackers
+		} else {
+			ip = 40 + g.r.IntN(250000)
+		}
+		if failed {
+			b = append(b, " WARN [auth] login failed for user "...)
+		} else {
+			b = append(b, " INFO [auth] login ok for user "...)
+		}
+		b = strconv.AppendInt(b, int64(g.r.IntN(100000)), 10)
+		b = append(b, " from 172."...)
+		b = strconv.AppendInt(b, int64(16+ip>>16), 10)
+		b = append(b, '.')
+		b = strconv.AppendInt(b, int64(ip>>8&0xff), 10)
+		b = append(b, '.')
+		b = strconv.AppendInt(b, int64(ip&0xff), 10)
+		b = append(b, '\n')
+		g.buf = b
+		if err := g.emit(); err != nil {
+			return err
+		}
+	}
+	return g.w.Flush()
+}
