@@ -15,6 +15,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/human"
 	"opsbot/notifier"
 	"opsbot/policy"
 	"opsbot/store"
@@ -191,9 +192,9 @@ func Verbs(d Deps) []*commands.Verb {
 				}
 				var b strings.Builder
 				for _, s := range ss {
-					when := fmt.Sprintf("until %s UTC (%s left)", s.EndsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.Sub(c.Now).Round(time.Minute))
+					when := fmt.Sprintf("until %s UTC (%s left)", s.EndsAt.UTC().Format("2006-01-02 15:04"), human.Duration(s.EndsAt.Sub(c.Now).Round(time.Minute)))
 					if s.StartsAt.After(c.Now) {
-						when = fmt.Sprintf("from %s until %s UTC (starts in %s)", s.StartsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.UTC().Format("2006-01-02 15:04"), s.StartsAt.Sub(c.Now).Round(time.Minute))
+						when = fmt.Sprintf("from %s until %s UTC (starts in %s)", s.StartsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.UTC().Format("2006-01-02 15:04"), human.Duration(s.StartsAt.Sub(c.Now).Round(time.Minute)))
 					}
 					fmt.Fprintf(&b, "#%-4d %-30s %s  by %s", s.ID, s.Matcher, when, s.CreatedBy)
 					if s.Reason != "" {

@@ -68,7 +68,7 @@ func TestVerbs(t *testing.T) {
 			{`silence target=~".*" 2h everything`, `matchers {target=~".*"} match every alert: name at least one label value`},
 			{"silence target=api", "give a duration (30m, 2h, 1d) or --until after the matchers"},
 			{"silence target=api 2h deploying v2", "Silence #1: {target=\"api\"} until 2026-11-25 12:00 UTC. `/ops unsilence 1` ends it early."},
-			{"silences", "Silences\n\n#1    {target=\"api\"}                 until 2026-11-25 12:00 UTC (2h0m0s left)  by console:alice  — deploying v2"},
+			{"silences", "Silences\n\n#1    {target=\"api\"}                 until 2026-11-25 12:00 UTC (2 h left)  by console:alice  — deploying v2"},
 			{`silence target=db rule!~"disk_.*" --start 2026-11-25T22:00 --until 2026-11-26T02:00 --reason "maintenance window"`, "Silence #2: {target=\"db\", rule!~\"disk_.*\"} from 2026-11-25 22:00 until 2026-11-26 02:00 UTC. `/ops unsilence 2` ends it early."},
 			{"silence target=db --start 2h --until 30m reindex", "Silence #3: {target=\"db\"} from 2026-11-25 12:00 until 2026-11-25 12:30 UTC. `/ops unsilence 3` ends it early."},
 			{"silence target=db --start tomorrow 1h x", `bad --start "tomorrow": want a duration like 2h or a UTC time like 2026-11-25T22:00`},
