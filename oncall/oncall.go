@@ -239,4 +239,3 @@ func (r Rotation) Has(user string) bool {
 	}
 	return false
 }
-
