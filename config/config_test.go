@@ -171,6 +171,8 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"alertmanager.actions[].action":       "#     action:",
 		"alertmanager.actions[].target":       "# target:",
 		"alertmanager.actions[].target_label": "#     target_label:",
+		// Off by default: on-call and paging are shown commented out (docs/paging.md).
+		"paging": "# paging:",
 	}
 	var missing []string
 	var want func(t reflect.Type, path string)

@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -52,36 +50,6 @@ type Shift struct {
 
 // ErrNoMembers is returned for a rotation with nobody in it.
 var ErrNoMembers = errors.New("rotation has no members")
-
-// ParseHandoff reads "HH:MM".
-func ParseHandoff(s string) (hour, minute int, err error) {
-	h, m, ok := strings.Cut(s, ":")
-	if ok {
-		hour, err = strconv.Atoi(h)
-		if err == nil {
-			minute, err = strconv.Atoi(m)
-		}
-	}
-	if !ok || err != nil || len(m) != 2 || hour < 0 || hour > 23 || minute < 0 || minute > 59 {
-		return 0, 0, fmt.Errorf("handoff %q: want HH:MM", s)
-	}
-	return hour, minute, nil
-}
-
-// ParseLength reads daily, weekly or a duration ("12h", "336h").
-func ParseLength(s string) (time.Duration, error) {
-	switch s {
-	case "daily":
-		return day, nil
-	case "weekly":
-		return 7 * day, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < time.Hour {
-		return 0, fmt.Errorf("length %q: want daily, weekly or a duration of at least 1h", s)
-	}
-	return d, nil
-}
 
 func (r Rotation) loc() *time.Location {
 	if r.Loc == nil {

@@ -165,26 +165,3 @@ func TestNobody(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoMembers", err)
 	}
 }
-
-func TestParse(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{{"daily", 24 * time.Hour, true}, {"weekly", 168 * time.Hour, true}, {"12h", 12 * time.Hour, true}, {"30m", 0, false}, {"fortnightly", 0, false}, {"-24h", 0, false}} {
-		d, err := ParseLength(c.in)
-		if (err == nil) != c.ok || d != c.want {
-			t.Errorf("ParseLength(%q) = %s, %v", c.in, d, err)
-		}
-	}
-	for _, c := range []struct {
-		in   string
-		h, m int
-		ok   bool
-	}{{"09:00", 9, 0, true}, {"23:59", 23, 59, true}, {"24:00", 0, 0, false}, {"9", 0, 0, false}, {"09:5", 0, 0, false}, {"ab:cd", 0, 0, false}} {
-		h, m, err := ParseHandoff(c.in)
-		if (err == nil) != c.ok || h != c.h || m != c.m {
-			t.Errorf("ParseHandoff(%q) = %d:%d, %v", c.in, h, m, err)
-		}
-	}
-}
