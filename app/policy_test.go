@@ -40,6 +40,8 @@ var defaults = map[string]policy.Class{
 	"demo health": policy.Admin, "demo burst": policy.Admin, "demo restart-mode": policy.Admin, "demo state": policy.Admin,
 
 	"restart": policy.Dangerous, "update": policy.Dangerous, "backup restore": policy.Dangerous, "cache flush": policy.Dangerous,
+
+	"oncall show": policy.Read, "oncall override": policy.Operate, "oncall set": policy.Admin,
 }
 
 var builtRegistry *commands.Registry

@@ -66,6 +66,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	// A warning that turns critical opens (or joins) an incident too; the
 	// remediator is not told twice.
 	n.OnEscalate(inc.OnAlert)
+	pg := a.wirePaging(n)
 	a.reg.AddHook(func(ctx context.Context, c *commands.Call, result string, resp commands.Response) {
 		if c.Verb.Target == nil {
 			return
@@ -165,6 +166,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	elector := &scheduler.Elector{Store: a.store, Holder: holder, TTL: cfg.Leader.TTL, Log: a.log}
 	// A replica that may have lost the lease writes no alert state and sends nothing.
 	n.Fence = elector.Valid
+	pg.Fence = elector.Valid
 	a.addHealth("leader", func() (bool, string) {
 		if elector.Valid() {
 			return true, "leading"
@@ -177,6 +179,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		return elector.Run(ctx, func(ctx context.Context) error {
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return n.Run(gctx) })
+			g.Go(func() error { return pg.Run(gctx) })
 			g.Go(func() error { return inc.Run(gctx) })
 			g.Go(func() error { return sched.Run(gctx) })
 			g.Go(func() error { return rem.Run(gctx) })

@@ -1,0 +1,23 @@
+package app
+
+import (
+	"context"
+
+	"opsbot/alert"
+	"opsbot/notifier"
+	"opsbot/paging"
+	oncallverbs "opsbot/verbs/oncall"
+)
+
+// wirePaging makes the escalation engine (run on the leader, see wire),
+// installs the page integrations as the "page" platform of the router, so
+// pages go through the notifier's outbox and delivery lanes, and
+// registers the oncall verb.
+func (a *App) wirePaging(n *notifier.Notifier) *paging.Engine {
+	pg := paging.New(a.store, n, a.Config, a.log)
+	a.router.Set("page", paging.NewIntegrations(a.Config))
+	// An announced or resolved alert is looked at at once, not at the next poll.
+	n.OnAlert(func(context.Context, alert.Alert) { pg.Poke() })
+	a.reg.MustRegister(oncallverbs.Verbs(oncallverbs.Deps{Paging: pg})...)
+	return pg
+}
