@@ -456,6 +456,7 @@ func (e *Engine) outcomes(ctx context.Context) error {
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
+	s = strings.TrimPrefix(s, chat.ErrPermanent.Error()+": ")
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
