@@ -2,6 +2,7 @@ package paging
 
 import (
 	"bytes"
+	"crypto/tls"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -29,8 +30,9 @@ type Integrations struct {
 	client *http.Client
 	// Now stamps webhook signatures; tests may fix it.
 	Now func() time.Time
-	// mail sends e-mail pages (nil: the SMTP client of mail.go).
-	mail func(ctx context.Context, in config.Integration, secret string, m chat.Message) (string, error)
+	// tlsConfig, when set, is the base of the SMTP client's TLS settings
+	// (tests trust their own server with it).
+	tlsConfig *tls.Config
 }
 
 var _ chat.Poster = (*Integrations)(nil)
