@@ -2,10 +2,10 @@ package paging
 
 import (
 	"bytes"
-	"crypto/tls"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
