@@ -145,10 +145,18 @@ func (e *Engine) start(ctx context.Context, cfg *config.Config) error {
 	if len(cfg.Paging.Policies) == 0 {
 		return nil
 	}
-	cands, err := store.EscalationCandidates(ctx, e.st.DB, batch)
-	if err != nil {
-		return err
+	for {
+		cands, err := store.EscalationCandidates(ctx, e.st.DB, batch)
+		if err != nil {
+			return err
+		}
+		if err := e.startAll(ctx, cfg, cands); err != nil || len(cands) < batch {
+			return err
+		}
 	}
+}
+
+func (e *Engine) startAll(ctx context.Context, cfg *config.Config, cands []store.AlertRow) error {
 	for _, a := range cands {
 		pol, ok := cfg.Paging.PolicyFor(a.Severity, a.Kind)
 		if !ok {

@@ -41,7 +41,7 @@ type pdEvent struct {
 	} `json:"links"`
 }
 
-func newPD(t *testing.T) *pdReceiver {
+func newPD(t testing.TB) *pdReceiver {
 	r := &pdReceiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
@@ -133,7 +133,7 @@ type hookReceiver struct {
 	bad  int // refused signatures
 }
 
-func newHook(t *testing.T, key string, now func() time.Time) *hookReceiver {
+func newHook(t testing.TB, key string, now func() time.Time) *hookReceiver {
 	r := &hookReceiver{key: key, now: now, ids: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)

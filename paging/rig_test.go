@@ -62,7 +62,9 @@ type rig struct {
 	log   *slog.Logger
 }
 
-func newRig(t *testing.T, st *store.Store) *rig {
+func newRig(t *testing.T, st *store.Store) *rig { return newRigTB(t, st) }
+
+func newRigTB(t testing.TB, st *store.Store) *rig {
 	t.Helper()
 	r := &rig{st: st, clk: &clock{t: t0}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	r.fake = slackfake.New()
@@ -130,7 +132,7 @@ func (r *rig) at(d time.Duration) { r.clk.Set(t0.Add(d)) }
 
 // pass runs the pipeline, the escalation engine and the delivery until
 // nothing more is due now.
-func (r *rig) pass(t *testing.T) {
+func (r *rig) pass(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	for i := 0; i < 5; i++ {
