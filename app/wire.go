@@ -130,7 +130,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	for id, h := range alertverbs.Buttons(alertverbs.Deps{Notifier: n}) {
 		a.reg.RegisterButton(id, h)
 	}
-	a.reg.MustRegister(incidentverbs.Verbs(incidentverbs.Deps{Incidents: inc})...)
+	a.reg.MustRegister(incidentverbs.Verbs(incidentverbs.Deps{Incidents: inc, Alerts: pg})...)
 	a.reg.MustRegister(scheduleverbs.Verbs(scheduleverbs.Deps{Scheduler: func() *scheduler.Scheduler { return sched }})...)
 	a.reg.MustRegister(cacheverbs.Verbs(cacheverbs.Deps{Config: a.Config})...)
 	if a.demo != nil {

@@ -430,7 +430,7 @@ func (e *Engine) outcomes(ctx context.Context) error {
 	for _, p := range list {
 		now := e.Now()
 		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
-			ok, err := store.MarkPageReported(ctx, tx, p.OutboxID, now)
+			ok, err := store.MarkPageReported(ctx, tx, p.OutboxID, now, p.SentAt.Time)
 			if err != nil || !ok {
 				return err
 			}

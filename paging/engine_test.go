@@ -77,6 +77,11 @@ func TestEscalationAckAndResolve(t *testing.T) {
 			t.Fatalf("thread after the ack: %q", th)
 		}
 
+		stats, err := r.eng.Stats(ctx, t0.Add(-time.Hour))
+		if err != nil || stats.Alerts != 1 || stats.Acked != 1 || stats.MTTA != 7*time.Minute || stats.Paged != 1 || stats.TimeToPage != 5*time.Minute {
+			t.Fatalf("stats %+v, %v; want MTTA 7m, time to page 5m", stats, err)
+		}
+
 		r.at(40 * time.Minute)
 		r.resolve(t, "api/down")
 		r.pass(t)

@@ -35,14 +35,15 @@ type Page struct {
 	Whom        string `db:"whom"`
 	CreatedAt   Time   `db:"created_at"`
 	ReportedAt  Time   `db:"reported_at"`
+	DeliveredAt Time   `db:"delivered_at"`
 }
 
 // PageOutcome is a page whose outbox row was delivered or parked.
 type PageOutcome struct {
 	Page
-	DeliveredAt Time   `db:"delivered_at"`
-	ParkedAt    Time   `db:"parked_at"`
-	LastError   string `db:"last_error"`
+	SentAt    Time   `db:"sent_at"`
+	ParkedAt  Time   `db:"parked_at"`
+	LastError string `db:"last_error"`
 }
 
 // Override is someone covering a rotation from StartsAt to EndsAt.
@@ -202,16 +203,17 @@ func PagesOf(ctx context.Context, q DBTX, alertID int64) ([]Page, error) {
 // UnreportedPages are pages delivered or parked whose outcome was not told yet.
 func UnreportedPages(ctx context.Context, q DBTX, limit int) ([]PageOutcome, error) {
 	var out []PageOutcome
-	if err := qselect(ctx, q, &out, `SELECT `+pageCols+`, o.delivered_at, o.parked_at, o.last_error FROM pages p JOIN outbox o ON o.id = p.outbox_id
+	if err := qselect(ctx, q, &out, `SELECT `+pageCols+`, o.delivered_at AS sent_at, o.parked_at, o.last_error FROM pages p JOIN outbox o ON o.id = p.outbox_id
 		WHERE p.reported_at IS NULL AND (o.delivered_at IS NOT NULL OR o.parked_at IS NOT NULL) ORDER BY p.outbox_id LIMIT ?`, limit); err != nil {
 		return nil, fmt.Errorf("unreported pages: %w", err)
 	}
 	return out, nil
 }
 
-// MarkPageReported records that a page's outcome was told; false when it already was.
-func MarkPageReported(ctx context.Context, q DBTX, outboxID int64, at time.Time) (bool, error) {
-	res, err := qexec(ctx, q, `UPDATE pages SET reported_at = ? WHERE outbox_id = ? AND reported_at IS NULL`, Ms(at), outboxID)
+// MarkPageReported records that a page's outcome was told, and when it was
+// delivered (zero: it was not); false when it already was told.
+func MarkPageReported(ctx context.Context, q DBTX, outboxID int64, at, delivered time.Time) (bool, error) {
+	res, err := qexec(ctx, q, `UPDATE pages SET reported_at = ?, delivered_at = ? WHERE outbox_id = ? AND reported_at IS NULL`, Ms(at), T(delivered), outboxID)
 	if err != nil {
 		return false, fmt.Errorf("mark page reported: %w", err)
 	}
@@ -285,4 +287,23 @@ func LastHandoff(ctx context.Context, q DBTX) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.UnixMilli(*ms), nil
+}
+
+// AlertTimes is one announced alert's first notification, first
+// acknowledgement and first page delivered (zero when none).
+type AlertTimes struct {
+	RoutedAt Time `db:"routed_at"`
+	AckedAt  Time `db:"acked_at"`
+	PagedAt  Time `db:"paged_at"`
+}
+
+// AlertTimesSince returns the times of alerts announced since `since`.
+func AlertTimesSince(ctx context.Context, q DBTX, since time.Time) ([]AlertTimes, error) {
+	var out []AlertTimes
+	if err := qselect(ctx, q, &out, `SELECT a.routed_at, a.acked_at,
+		(SELECT MIN(p.delivered_at) FROM pages p WHERE p.alert_id = a.id AND p.action = 'trigger') AS paged_at
+		FROM alerts a WHERE a.routed_at IS NOT NULL AND a.routed_at >= ? ORDER BY a.id`, Ms(since)); err != nil {
+		return nil, fmt.Errorf("alert times: %w", err)
+	}
+	return out, nil
 }

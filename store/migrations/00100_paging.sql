@@ -36,7 +36,9 @@ CREATE TABLE pages (
     action       TEXT NOT NULL,
     whom         TEXT NOT NULL DEFAULT '',
     created_at   BIGINT NOT NULL,
-    reported_at  BIGINT
+    reported_at  BIGINT,
+    -- when the integration took it (kept after the outbox row is pruned)
+    delivered_at BIGINT
 );
 CREATE INDEX pages_alert ON pages (alert_id, integration);
 CREATE INDEX pages_unreported ON pages (reported_at);
