@@ -77,8 +77,8 @@ type Step struct {
 	After    time.Duration `yaml:"after"`
 	Rotation string        `yaml:"rotation"`
 	People   []string      `yaml:"people"`
-	// Via: "channel" (a mention in the alert's thread), "dm", or the name
-	// of an integration.
+	// Via: "channel" (a mention in the alert's thread) or the name of an
+	// integration. ("dm" is reserved for direct messages.)
 	Via []string `yaml:"via"`
 }
 
@@ -198,8 +198,16 @@ func (pg Paging) validate(c *Config, p *Problems) {
 			p.add(ip+".timeout", "must be positive")
 		}
 	}
+	names := map[string]bool{}
 	for i, pol := range pg.Policies {
 		pp := fmt.Sprintf("paging.policies[%d]", i)
+		switch {
+		case pol.Name == "":
+			p.add(pp+".name", "missing")
+		case names[pol.Name]:
+			p.add(pp+".name", "duplicate policy %q", pol.Name)
+		}
+		names[pol.Name] = true
 		switch pol.Severity {
 		case "", "warning", "critical":
 		default:
@@ -229,11 +237,11 @@ func (pg Paging) validate(c *Config, p *Problems) {
 				}
 			}
 			if len(st.Via) == 0 {
-				p.add(sp+".via", "empty: want channel, dm or an integration")
+				p.add(sp+".via", "empty: want channel or an integration")
 			}
 			for k, v := range st.Via {
-				if _, ok := pg.Integrations[v]; !ok && v != "channel" && v != "dm" {
-					p.add(fmt.Sprintf("%s.via[%d]", sp, k), "unknown way %q (want channel, dm or one of paging.integrations)", v)
+				if _, ok := pg.Integrations[v]; !ok && v != "channel" {
+					p.add(fmt.Sprintf("%s.via[%d]", sp, k), "unknown way %q (want channel or one of paging.integrations)", v)
 				}
 			}
 		}
