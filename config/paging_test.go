@@ -62,7 +62,7 @@ func TestPagingSecretsFromEnvAndFile(t *testing.T) {
     pd: {type: pagerduty}
     sms: {type: webhook, url: "https://sms.example.com/hook"}
   policies:
-    - {severity: critical, steps: [{after: 0s, rotation: primary, via: [pd, sms]}]}
+    - {name: critical, severity: critical, steps: [{after: 0s, rotation: primary, via: [pd, sms]}]}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
