@@ -16,6 +16,10 @@ import (
 func (a *App) wirePaging(n *notifier.Notifier) *paging.Engine {
 	pg := paging.New(a.store, n, a.Config, a.log)
 	a.router.Set("page", paging.NewIntegrations(a.Config))
+	// Direct messages: the platforms that can open one install themselves
+	// below (pg.DMs.Set).
+	pg.DMs = paging.NewDMs()
+	a.router.Set("dm", pg.DMs)
 	// An announced or resolved alert is looked at at once, not at the next poll.
 	n.OnAlert(func(context.Context, alert.Alert) { pg.Poke() })
 	a.reg.MustRegister(oncallverbs.Verbs(oncallverbs.Deps{Paging: pg})...)

@@ -146,6 +146,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		a.routes["/slack/commands"] = sl.Handler()
 		a.routes["/slack/interactions"] = sl.Handler()
 		a.router.Set("slack", sl.Poster())
+		pg.DMs.Set("slack", sl.Poster())
 		a.addHealth("slack", sl.Healthy)
 		if !shell {
 			a.runners = append(a.runners, sl.Run)

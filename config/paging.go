@@ -77,8 +77,9 @@ type Step struct {
 	After    time.Duration `yaml:"after"`
 	Rotation string        `yaml:"rotation"`
 	People   []string      `yaml:"people"`
-	// Via: "channel" (a mention in the alert's thread) or the name of an
-	// integration. ("dm" is reserved for direct messages.)
+	// Via: "channel" (a mention in the alert's thread), "dm" (a direct
+	// message on Slack with an Acknowledge button), or the name of an
+	// integration.
 	Via []string `yaml:"via"`
 }
 
@@ -237,11 +238,11 @@ func (pg Paging) validate(c *Config, p *Problems) {
 				}
 			}
 			if len(st.Via) == 0 {
-				p.add(sp+".via", "empty: want channel or an integration")
+				p.add(sp+".via", "empty: want channel, dm or an integration")
 			}
 			for k, v := range st.Via {
-				if _, ok := pg.Integrations[v]; !ok && v != "channel" {
-					p.add(fmt.Sprintf("%s.via[%d]", sp, k), "unknown way %q (want channel or one of paging.integrations)", v)
+				if _, ok := pg.Integrations[v]; !ok && v != "channel" && v != "dm" {
+					p.add(fmt.Sprintf("%s.via[%d]", sp, k), "unknown way %q (want channel, dm or one of paging.integrations)", v)
 				}
 			}
 		}

@@ -33,10 +33,10 @@ func TestPagingProblems(t *testing.T) {
 		`paging.integrations.pd: routing key missing: set OPSBOT_PAGING_PD_SECRET (or OPSBOT_PAGING_PD_SECRET_FILE)`,
 		`paging.policies[0].steps[1].after: steps must be in order of after`,
 		`paging.policies[0].steps[1].rotation: unknown rotation "tertiary"`,
-		`paging.policies[0].steps[1].via[0]: unknown way "sms" (want channel or one of paging.integrations)`,
+		`paging.policies[0].steps[1].via[0]: unknown way "sms" (want channel, dm or one of paging.integrations)`,
 		`paging.policies[0].steps[2].people[0]: unknown person "carol"`,
 		`paging.policies[0].steps[3]: names nobody: set rotation or people`,
-		`paging.policies[0].steps[3].via: empty: want channel or an integration`,
+		`paging.policies[0].steps[3].via: empty: want channel, dm or an integration`,
 		`paging.policies[1].name: missing`,
 	}
 	got := strings.Join(probs, "\n")

@@ -28,6 +28,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/config"
+	"opsbot/notifier"
 	"opsbot/store"
 )
 
@@ -51,6 +52,9 @@ type Engine struct {
 	// Fence, when set, is asked before each pass: false skips it (another
 	// replica leads).
 	Fence func() bool
+
+	// DMs, when set, sends the "dm" way of a step on the platforms it has.
+	DMs *DMs
 
 	wake      chan struct{}
 	pollEvery time.Duration
@@ -263,6 +267,12 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 				mention = true
 				continue
 			}
+			if via == "dm" {
+				if err := e.dm(ctx, tx, a, whom, k+1, len(pol.Steps), now); err != nil {
+					return err
+				}
+				continue
+			}
 			in, ok := cfg.Paging.Integrations[via]
 			if !ok {
 				continue
@@ -284,6 +294,9 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 		}
 		var pages []string
 		for _, v := range st.Via {
+			if v == "dm" {
+				v = txtDM
+			}
 			if v != "channel" {
 				pages = append(pages, v)
 			}
@@ -526,4 +539,27 @@ func alertLinks(ctx context.Context, q store.DBTX, cfg *config.Config, alertID i
 		}
 	}
 	return out, nil
+}
+
+// dm writes a direct message with an Acknowledge button to each person on
+// each platform that has DMs and knows them.
+func (e *Engine) dm(ctx context.Context, tx store.DBTX, a store.AlertRow, whom []person, step, steps int, now time.Time) error {
+	if e.DMs == nil {
+		return nil
+	}
+	for _, p := range whom {
+		for _, platform := range []string{"slack", "discord"} {
+			id := p.idOn(platform)
+			if id == "" || !e.DMs.Has(platform) {
+				continue
+			}
+			m := chat.Message{Title: fmt.Sprintf(txtPageTitle, a.Severity, a.Summary), Severity: chat.Severity(a.Severity),
+				Text:    fmt.Sprintf(txtDMText, p.label, step, steps, a.Target),
+				Buttons: []chat.Button{{ID: notifier.AckAction, Label: txtAckButton, Value: strconv.FormatInt(a.ID, 10), Style: chat.StylePrimary}}}
+			if _, err := e.out.SendTx(ctx, tx, "dm:"+platform+"/"+id, "page:"+strconv.FormatInt(a.ID, 10), m, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

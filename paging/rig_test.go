@@ -59,6 +59,7 @@ type rig struct {
 	n     *notifier.Notifier
 	eng   *paging.Engine
 	integ *paging.Integrations
+	dms   *paging.DMs
 	log   *slog.Logger
 }
 
@@ -110,6 +111,9 @@ func newRigTB(t testing.TB, st *store.Store) *rig {
 	r.integ = paging.NewIntegrations(get)
 	r.integ.Now = r.clk.Now
 	router.Set("page", r.integ)
+	r.dms = paging.NewDMs()
+	r.dms.Set("slack", adapter.Poster())
+	router.Set("dm", r.dms)
 	r.n = notifier.New(st, router, get, r.log)
 	r.n.Now = r.clk.Now
 	r.n.Jitter = func() float64 { return 0 }
@@ -125,6 +129,7 @@ func newRigTB(t testing.TB, st *store.Store) *rig {
 func (r *rig) engine() *paging.Engine {
 	e := paging.New(r.st, r.n, func() *config.Config { return r.cfg }, r.log)
 	e.Now = r.clk.Now
+	e.DMs = r.dms
 	return e
 }
 

@@ -17,4 +17,7 @@ const (
 	txtHandoff     = "On call now: %s"
 	txtNobody      = "nobody"
 	txtPageTitle   = "[%s] %s"
+	txtDM          = "direct message"
+	txtDMText      = "You are on call: %s. Nobody has acknowledged this alert yet (step %d of %d, target %s)."
+	txtAckButton   = "Acknowledge"
 )

@@ -104,6 +104,7 @@ type Server struct {
 	conns      []*conn
 	acks       map[string]json.RawMessage
 	envelopeNo int
+	dms        map[string]string // DM channel id → user (conversations.open)
 }
 
 type conn struct {
@@ -133,6 +134,7 @@ func New() *Server {
 		now:       time.Now,
 		calls:     map[string]int{},
 		acks:      map[string]json.RawMessage{},
+		dms:       map[string]string{},
 	}
 	// slack-go sends Origin https://api.slack.com, as Slack expects.
 	s.upgrader.CheckOrigin = func(*http.Request) bool { return true }
@@ -383,6 +385,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.update(w, r)
 	case "conversations.history":
 		s.history(w, r)
+	case "conversations.open":
+		s.openDM(w, r)
 	case "files.getUploadURLExternal":
 		s.getUploadURL(w, r)
 	case "files.completeUploadExternal":
@@ -411,7 +415,8 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, method string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.missing[ch] {
+	if s.missing[ch] || (strings.HasPrefix(ch, "D") && s.dms[ch] == "") {
+		// A DM channel exists only once conversations.open made it.
 		slackErr(w, "channel_not_found")
 		return
 	}
