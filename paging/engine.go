@@ -78,6 +78,12 @@ func (e *Engine) Poke() {
 
 const batch = 200
 
+// StartGrace is how late a step may be when its escalation starts: an
+// escalation a new leader starts moments after the alert's announcement
+// takes every step; one started for an alert announced before paging was
+// configured skips the steps overdue by more than this.
+const StartGrace = 10 * time.Minute
+
 // PageChannel is the outbox address of alert id's pages through an
 // integration: one lane per alert and integration, so an alert's trigger,
 // acknowledge and resolve go out in order and one alert's failing page
@@ -168,10 +174,16 @@ func (e *Engine) startAll(ctx context.Context, cfg *config.Config, cands []store
 			pol.Name = ""
 		}
 		esc := store.Escalation{AlertID: a.ID, Fingerprint: a.Fingerprint, Policy: pol.Name, State: store.EscActive, StartedAt: a.RoutedAt}
-		if ok && len(pol.Steps) > 0 {
-			esc.NextAt = store.T(a.RoutedAt.Add(pol.Steps[0].After))
+		// Steps long overdue when the escalation starts (an alert announced
+		// before paging was configured) are not taken in a burst.
+		k := 0
+		for ok && k < len(pol.Steps) && a.RoutedAt.Add(pol.Steps[k].After).Before(e.Now().Add(-StartGrace)) {
+			k++
+		}
+		if ok && k < len(pol.Steps) {
+			esc.NextStep, esc.NextAt = k, store.T(a.RoutedAt.Add(pol.Steps[k].After))
 		} else {
-			esc.State = store.EscResolved
+			esc.State, esc.StoppedAt = store.EscResolved, store.T(e.Now())
 		}
 		if _, err := store.StartEscalation(ctx, e.st.DB, esc); err != nil {
 			return err

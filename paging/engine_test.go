@@ -161,3 +161,28 @@ func TestEscalationSurvivesLeaderChange(t *testing.T) {
 		}
 	})
 }
+
+// An alert announced an hour before paging was configured is not paged
+// through every overdue step at once when paging starts; one announced
+// moments before a new leader starts its escalation takes every step.
+func TestOverdueStepsAreNotBurst(t *testing.T) {
+	st := storetest.SQLite(t)
+	r := newRig(t, st)
+	pols := r.cfg.Paging.Policies
+	r.cfg.Paging.Policies = nil
+	r.fire(t, "old/alert", "critical")
+	r.pass(t)
+	r.at(time.Hour)
+	r.cfg.Paging.Policies = pols
+	r.fire(t, "new/alert", "critical")
+	r.pass(t)
+	r.at(time.Hour + 6*time.Minute)
+	r.pass(t)
+	evs := r.pd.events()
+	if len(evs) != 1 || evs[0].DedupKey != "new/alert" {
+		t.Fatalf("PagerDuty got %+v; want only new/alert's step 2", evs)
+	}
+	if n, _ := store.StepsTaken(context.Background(), st.DB, r.alertID(t, "old/alert")); n != 0 {
+		t.Fatalf("%d steps taken for the old alert", n)
+	}
+}

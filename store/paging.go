@@ -76,8 +76,8 @@ func EscalationCandidates(ctx context.Context, q DBTX, limit int) ([]AlertRow, e
 
 // StartEscalation records e unless the alert has one; it reports whether it did.
 func StartEscalation(ctx context.Context, q DBTX, e Escalation) (bool, error) {
-	res, err := qexec(ctx, q, `INSERT INTO escalations (alert_id, fingerprint, policy, state, next_step, next_at, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`, e.AlertID, e.Fingerprint, e.Policy, e.State, e.NextStep, e.NextAt, e.StartedAt)
+	res, err := qexec(ctx, q, `INSERT INTO escalations (alert_id, fingerprint, policy, state, next_step, next_at, started_at, stopped_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`, e.AlertID, e.Fingerprint, e.Policy, e.State, e.NextStep, e.NextAt, e.StartedAt, e.StoppedAt)
 	if err != nil {
 		return false, fmt.Errorf("start escalation: %w", err)
 	}
