@@ -59,8 +59,9 @@ type rig struct {
 	n     *notifier.Notifier
 	eng   *paging.Engine
 	integ *paging.Integrations
-	dms   *paging.DMs
-	log   *slog.Logger
+	dms    *paging.DMs
+	router *chat.Router
+	log    *slog.Logger
 }
 
 func newRig(t *testing.T, st *store.Store) *rig { return newRigTB(t, st) }
@@ -114,6 +115,7 @@ func newRigTB(t testing.TB, st *store.Store) *rig {
 	r.dms = paging.NewDMs()
 	r.dms.Set("slack", adapter.Poster())
 	router.Set("dm", r.dms)
+	r.router = router
 	r.n = notifier.New(st, router, get, r.log)
 	r.n.Now = r.clk.Now
 	r.n.Jitter = func() float64 { return 0 }
