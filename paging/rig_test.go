@@ -50,15 +50,15 @@ const (
 // the local PagerDuty and webhook receivers, and the escalation engine,
 // all on one injected clock.
 type rig struct {
-	st    *store.Store
-	cfg   *config.Config
-	clk   *clock
-	fake  *slackfake.Server
-	pd    *pdReceiver
-	hook  *hookReceiver
-	n     *notifier.Notifier
-	eng   *paging.Engine
-	integ *paging.Integrations
+	st     *store.Store
+	cfg    *config.Config
+	clk    *clock
+	fake   *slackfake.Server
+	pd     *pdReceiver
+	hook   *hookReceiver
+	n      *notifier.Notifier
+	eng    *paging.Engine
+	integ  *paging.Integrations
 	dms    *paging.DMs
 	router *chat.Router
 	log    *slog.Logger
