@@ -108,6 +108,9 @@ func (e *Engine) Tick(ctx context.Context) error {
 	if err := e.stop(ctx, cfg); err != nil {
 		return fmt.Errorf("escalation stop: %w", err)
 	}
+	if err := e.rise(ctx, cfg); err != nil {
+		return fmt.Errorf("escalation severity change: %w", err)
+	}
 	if err := e.steps(ctx, cfg); err != nil {
 		return fmt.Errorf("escalation step: %w", err)
 	}
@@ -173,7 +176,7 @@ func (e *Engine) startAll(ctx context.Context, cfg *config.Config, cands []store
 			// Remember that it needs none, so it is not looked at again.
 			pol.Name = ""
 		}
-		esc := store.Escalation{AlertID: a.ID, Fingerprint: a.Fingerprint, Policy: pol.Name, State: store.EscActive, StartedAt: a.RoutedAt}
+		esc := store.Escalation{AlertID: a.ID, Fingerprint: a.Fingerprint, Policy: pol.Name, Severity: a.Severity, State: store.EscActive, StartedAt: a.RoutedAt}
 		// Steps long overdue when the escalation starts (an alert announced
 		// before paging was configured) are not taken in a burst.
 		k := 0
@@ -246,7 +249,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 		if k+1 < len(pol.Steps) {
 			next = esc.StartedAt.Add(pol.Steps[k+1].After)
 		}
-		moved, err := store.AdvanceEscalation(ctx, tx, esc.AlertID, k, k+1, next)
+		moved, err := store.AdvanceEscalation(ctx, tx, esc.AlertID, esc.Policy, k, k+1, next)
 		if err != nil || !moved {
 			return err
 		}
@@ -260,7 +263,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 		for _, p := range whom {
 			names = append(names, p.label)
 		}
-		if err := store.RecordStep(ctx, tx, a.ID, k, now, strings.Join(names, ","), strings.Join(st.Via, ",")); err != nil {
+		if err := store.RecordStep(ctx, tx, a.ID, esc.Policy, k, now, strings.Join(names, ","), strings.Join(st.Via, ",")); err != nil {
 			return err
 		}
 		took = true
@@ -571,6 +574,44 @@ func (e *Engine) dm(ctx context.Context, tx store.DBTX, a store.AlertRow, whom [
 			if _, err := e.out.SendTx(ctx, tx, "dm:"+platform+"/"+id, "page:"+strconv.FormatInt(a.ID, 10), m, now); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// rise picks the policy again for alerts whose severity changed (a warning
+// that turns critical): under a different policy the escalation starts over
+// from that policy's first step, timed from the change; the same policy
+// carries on.
+func (e *Engine) rise(ctx context.Context, cfg *config.Config) error {
+	list, err := store.RisenEscalations(ctx, e.st.DB, batch)
+	if err != nil {
+		return err
+	}
+	for _, esc := range list {
+		now := e.Now()
+		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
+			a, err := store.AlertByID(ctx, tx, esc.AlertID)
+			if err != nil {
+				return err
+			}
+			next := esc
+			next.Severity = a.Severity
+			pol, ok := cfg.Paging.PolicyFor(a.Severity, a.Kind)
+			switch {
+			case ok && pol.Name == esc.Policy:
+				// The same policy: only note the severity.
+			case ok && len(pol.Steps) > 0:
+				next.Policy, next.State, next.NextStep, next.StartedAt = pol.Name, store.EscActive, 0, store.T(now)
+				next.NextAt = store.T(now.Add(pol.Steps[0].After))
+			default:
+				// No policy for the new severity: the old one carries on.
+			}
+			_, err = store.Repolicy(ctx, tx, esc.Policy, esc.Severity, next)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("alert %d: %w", esc.AlertID, err)
 		}
 	}
 	return nil

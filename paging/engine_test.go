@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"opsbot/config"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )
@@ -185,4 +186,39 @@ func TestOverdueStepsAreNotBurst(t *testing.T) {
 	if n, _ := store.StepsTaken(context.Background(), st.DB, r.alertID(t, "old/alert")); n != 0 {
 		t.Fatalf("%d steps taken for the old alert", n)
 	}
+}
+
+// A warning that turns critical is escalated under the critical policy
+// from the change on: its first step at once, the page 5 min after the rise.
+func TestSeverityRiseSwitchesPolicy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newRig(t, st)
+		r.cfg.Paging.Policies = append(r.cfg.Paging.Policies, config.EscalationPolicy{Name: "warning", Severity: "warning",
+			Steps: []config.Step{{After: 0, Rotation: "primary", Via: []string{"hook"}}}})
+		r.fire(t, "disk/api", "warning")
+		r.pass(t)
+		if hb := r.hook.bodies(); len(hb) != 1 || hb[0].Alert.Severity != "warning" {
+			t.Fatalf("warning page: %+v", hb)
+		}
+		r.at(2 * time.Minute)
+		r.fire(t, "disk/api", "critical")
+		r.pass(t)
+		r.at(6*time.Minute + 59*time.Second)
+		r.pass(t)
+		if len(r.pd.events()) != 0 {
+			t.Fatalf("paged before 5 min after the rise: %v", r.pd.actions())
+		}
+		r.at(7 * time.Minute)
+		r.pass(t)
+		r.pass(t)
+		if evs := r.pd.events(); len(evs) != 1 || evs[0].Payload.Severity != "critical" {
+			t.Fatalf("PagerDuty after the rise: %+v", evs)
+		}
+		th := r.thread(t)
+		if count(th, "Escalation step 1 of 1 (warning): paging alice (primary) via hook.") != 1 ||
+			count(th, "Escalation step 1 of 4 (critical): alice (primary), please acknowledge.") != 1 ||
+			count(th, "Escalation step 2 of 4 (critical): paging alice (primary) via pd, hook.") != 1 {
+			t.Fatalf("thread: %q", th)
+		}
+	})
 }

@@ -18,6 +18,7 @@ type Escalation struct {
 	AlertID     int64  `db:"alert_id"`
 	Fingerprint string `db:"fingerprint"`
 	Policy      string `db:"policy"`
+	Severity    string `db:"severity"`
 	State       string `db:"state"`
 	NextStep    int    `db:"next_step"`
 	NextAt      Time   `db:"next_at"`
@@ -76,8 +77,8 @@ func EscalationCandidates(ctx context.Context, q DBTX, limit int) ([]AlertRow, e
 
 // StartEscalation records e unless the alert has one; it reports whether it did.
 func StartEscalation(ctx context.Context, q DBTX, e Escalation) (bool, error) {
-	res, err := qexec(ctx, q, `INSERT INTO escalations (alert_id, fingerprint, policy, state, next_step, next_at, started_at, stopped_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`, e.AlertID, e.Fingerprint, e.Policy, e.State, e.NextStep, e.NextAt, e.StartedAt, e.StoppedAt)
+	res, err := qexec(ctx, q, `INSERT INTO escalations (alert_id, fingerprint, policy, severity, state, next_step, next_at, started_at, stopped_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`, e.AlertID, e.Fingerprint, e.Policy, e.Severity, e.State, e.NextStep, e.NextAt, e.StartedAt, e.StoppedAt)
 	if err != nil {
 		return false, fmt.Errorf("start escalation: %w", err)
 	}
@@ -132,9 +133,9 @@ func StoppingEscalations(ctx context.Context, q DBTX, limit int) ([]Escalation, 
 // AdvanceEscalation moves alert id's escalation from step `from` to `to`
 // (next due at next; zero: no more steps). It reports false when the
 // escalation is not active at step `from` any more (another process took it).
-func AdvanceEscalation(ctx context.Context, q DBTX, alertID int64, from, to int, next time.Time) (bool, error) {
-	res, err := qexec(ctx, q, `UPDATE escalations SET next_step = ?, next_at = ? WHERE alert_id = ? AND state = 'active' AND next_step = ?`,
-		to, T(next), alertID, from)
+func AdvanceEscalation(ctx context.Context, q DBTX, alertID int64, policy string, from, to int, next time.Time) (bool, error) {
+	res, err := qexec(ctx, q, `UPDATE escalations SET next_step = ?, next_at = ? WHERE alert_id = ? AND state = 'active' AND policy = ? AND next_step = ?`,
+		to, T(next), alertID, policy, from)
 	if err != nil {
 		return false, fmt.Errorf("advance escalation %d: %w", alertID, err)
 	}
@@ -156,15 +157,15 @@ func StopEscalation(ctx context.Context, q DBTX, alertID int64, from, to string,
 
 // RecordStep records step of alert id as taken; a second record of the
 // same step fails on the key.
-func RecordStep(ctx context.Context, q DBTX, alertID int64, step int, at time.Time, whom, via string) error {
-	if _, err := qexec(ctx, q, `INSERT INTO escalation_steps (alert_id, step, taken_at, whom, via) VALUES (?, ?, ?, ?, ?)`,
-		alertID, step, Ms(at), whom, via); err != nil {
+func RecordStep(ctx context.Context, q DBTX, alertID int64, policy string, step int, at time.Time, whom, via string) error {
+	if _, err := qexec(ctx, q, `INSERT INTO escalation_steps (alert_id, policy, step, taken_at, whom, via) VALUES (?, ?, ?, ?, ?, ?)`,
+		alertID, policy, step, Ms(at), whom, via); err != nil {
 		return fmt.Errorf("record step %d of %d: %w", step, alertID, err)
 	}
 	return nil
 }
 
-// StepsTaken counts the steps taken for alert id.
+// StepsTaken counts the steps taken for alert id (under every policy it had).
 func StepsTaken(ctx context.Context, q DBTX, alertID int64) (int, error) {
 	var n int
 	if err := qget(ctx, q, &n, `SELECT COUNT(*) FROM escalation_steps WHERE alert_id = ?`, alertID); err != nil {
@@ -306,4 +307,27 @@ func AlertTimesSince(ctx context.Context, q DBTX, since time.Time) ([]AlertTimes
 		return nil, fmt.Errorf("alert times: %w", err)
 	}
 	return out, nil
+}
+
+// RisenEscalations are escalations of firing, unacknowledged alerts whose
+// severity changed since their policy was chosen.
+func RisenEscalations(ctx context.Context, q DBTX, limit int) ([]Escalation, error) {
+	var out []Escalation
+	if err := qselect(ctx, q, &out, `SELECT `+columnsOf(Escalation{}, "e")+` FROM escalations e JOIN alerts a ON a.id = e.alert_id
+		WHERE a.state = 'firing' AND a.acked_by = '' AND a.severity <> e.severity AND e.state <> 'acked' ORDER BY e.alert_id LIMIT ?`, limit); err != nil {
+		return nil, fmt.Errorf("risen escalations: %w", err)
+	}
+	return out, nil
+}
+
+// Repolicy moves alert id's escalation from (policy, severity) `from` to e's
+// policy, severity, state and first step; false when another process did.
+func Repolicy(ctx context.Context, q DBTX, fromPolicy, fromSeverity string, e Escalation) (bool, error) {
+	res, err := qexec(ctx, q, `UPDATE escalations SET policy = ?, severity = ?, state = ?, next_step = ?, next_at = ?, started_at = ?, stopped_at = NULL, stopped_by = ''
+		WHERE alert_id = ? AND policy = ? AND severity = ?`, e.Policy, e.Severity, e.State, e.NextStep, e.NextAt, e.StartedAt, e.AlertID, fromPolicy, fromSeverity)
+	if err != nil {
+		return false, fmt.Errorf("repolicy escalation %d: %w", e.AlertID, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -7,6 +7,8 @@ CREATE TABLE escalations (
     alert_id     BIGINT PRIMARY KEY,
     fingerprint  TEXT NOT NULL,
     policy       TEXT NOT NULL,
+    -- the alert's severity when the policy was chosen: a rise picks again
+    severity     TEXT NOT NULL DEFAULT '',
     state        TEXT NOT NULL,
     next_step    INTEGER NOT NULL DEFAULT 0,
     next_at      BIGINT,
@@ -19,11 +21,12 @@ CREATE INDEX escalations_due ON escalations (state, next_at);
 -- Each step taken; the key makes taking a step twice impossible.
 CREATE TABLE escalation_steps (
     alert_id  BIGINT NOT NULL,
+    policy    TEXT NOT NULL,
     step      INTEGER NOT NULL,
     taken_at  BIGINT NOT NULL,
     whom      TEXT NOT NULL DEFAULT '',
     via       TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (alert_id, step)
+    PRIMARY KEY (alert_id, policy, step)
 );
 
 -- Every page written to the outbox (trigger, acknowledge, resolve through
