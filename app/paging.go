@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"opsbot/alert"
+	"opsbot/chat"
 	"opsbot/notifier"
 	"opsbot/paging"
 	oncallverbs "opsbot/verbs/oncall"
@@ -24,4 +25,11 @@ func (a *App) wirePaging(n *notifier.Notifier) *paging.Engine {
 	n.OnAlert(func(context.Context, alert.Alert) { pg.Poke() })
 	a.reg.MustRegister(oncallverbs.Verbs(oncallverbs.Deps{Paging: pg})...)
 	return pg
+}
+
+// setDMs installs a platform's DM side when its poster can open DMs.
+func setDMs(pg *paging.Engine, platform string, p chat.Poster) {
+	if dp, ok := p.(paging.DMOpener); ok {
+		pg.DMs.Set(platform, dp)
+	}
 }

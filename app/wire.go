@@ -157,6 +157,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		d := discord.New(a.Config, a.reg, a.log)
 		a.routes["/discord/interactions"] = d.Handler()
 		a.router.Set("discord", d.Poster())
+		setDMs(pg, "discord", d.Poster())
 		a.addHealth("discord", d.Healthy)
 		if !shell {
 			// Registers /ops from the verbs at start, so it runs after wiring.

@@ -78,8 +78,8 @@ type Step struct {
 	Rotation string        `yaml:"rotation"`
 	People   []string      `yaml:"people"`
 	// Via: "channel" (a mention in the alert's thread), "dm" (a direct
-	// message on Slack with an Acknowledge button), or the name of an
-	// integration.
+	// message with an Acknowledge button, on Slack and Discord), or the
+	// name of an integration.
 	Via []string `yaml:"via"`
 }
 

@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"opsbot/bot/discord"
+	"opsbot/bot/discord/discordfake"
+	"opsbot/commands"
+	"opsbot/config"
+	"opsbot/paging"
 	"opsbot/store"
 	"opsbot/store/storetest"
 )
@@ -57,4 +63,51 @@ func TestDirectMessageWithAcknowledge(t *testing.T) {
 			t.Fatalf("thread: %q", r.thread(t))
 		}
 	})
+}
+
+// The same on Discord: a DM channel opened with POST /users/@me/channels,
+// the page posted there with an Acknowledge button.
+func TestDirectMessageOnDiscord(t *testing.T) {
+	st := storetest.SQLite(t)
+	r := newRig(t, st)
+	fake := discordfake.New()
+	t.Cleanup(fake.Close)
+	r.cfg.Secrets.DiscordBotToken = config.Secret(fake.Token)
+	r.cfg.Secrets.DiscordAppID = config.Secret(fake.AppID)
+	get := func() *config.Config { return r.cfg }
+	adapter := discord.New(get, commands.NewRegistry(get, st, r.log), r.log, discord.WithHTTPClient(fake.Client()))
+	dp, ok := adapter.Poster().(paging.DMOpener)
+	if !ok {
+		t.Fatal("the Discord poster cannot open DMs")
+	}
+	r.router.Set("discord", dp)
+	r.dms.Set("discord", dp)
+	alice := r.cfg.Paging.People["alice"]
+	alice.Discord = "310000000000000001"
+	r.cfg.Paging.People["alice"] = alice
+	r.cfg.Paging.Policies[0].Steps[0].Via = []string{"dm"}
+	r.fire(t, "api/down", "critical")
+	r.pass(t)
+	const dm = "910000000000000001"
+	if fake.DMUser(dm) != "310000000000000001" {
+		t.Fatalf("no DM channel opened for alice")
+	}
+	msgs := fake.Messages(dm)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages in alice's DM", len(msgs))
+	}
+	id := strconv.FormatInt(r.alertID(t, "api/down"), 10)
+	found := false
+	for _, b := range discordfake.Buttons(msgs[0].Components) {
+		if b.Label == "Acknowledge" && strings.HasSuffix(b.CustomID, id) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no Acknowledge button for alert %s: %+v", id, msgs[0].Components)
+	}
+	// Slack got its DM too: alice is on both.
+	if r.fake.DMUser("D0ALICE") != "U0ALICE" {
+		t.Fatal("no Slack DM")
+	}
 }

@@ -165,6 +165,8 @@ type Server struct {
 
 	srv *httptest.Server
 
+	dms map[string]string // DM channel id → user (POST /users/@me/channels), under mu
+
 	mu           sync.Mutex
 	nextID       uint64
 	messages     map[string]*Message // by id
@@ -396,6 +398,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.callback(rec, r, seg[1], seg[2])
 	case len(seg) >= 3 && seg[0] == "webhooks":
 		s.webhook(rec, r, seg)
+	case len(seg) == 3 && seg[0] == "users" && seg[1] == "@me" && seg[2] == "channels" && r.Method == "POST":
+		if r.Header.Get("Authorization") != "Bot "+s.Token {
+			writeJSON(rec, 401, map[string]any{"message": "401: Unauthorized", "code": 0})
+			return
+		}
+		s.openDM(rec, r)
 	case seg[0] == "channels" || seg[0] == "applications":
 		if r.Header.Get("Authorization") != "Bot "+s.Token {
 			writeJSON(rec, 401, map[string]any{"message": "401: Unauthorized", "code": 0})
