@@ -67,6 +67,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	// remediator is not told twice.
 	n.OnEscalate(inc.OnAlert)
 	pg := a.wirePaging(n)
+	pg.Timeline = inc.RecordAction
 	a.reg.AddHook(func(ctx context.Context, c *commands.Call, result string, resp commands.Response) {
 		if c.Verb.Target == nil {
 			return

@@ -55,6 +55,10 @@ type Engine struct {
 
 	// DMs, when set, sends the "dm" way of a step on the platforms it has.
 	DMs *DMs
+	// Timeline, when set, hears every line the engine says in an alert's
+	// thread, after it is committed, for the timeline of the incidents the
+	// alert's target concerns (incidents.Service.RecordAction).
+	Timeline func(ctx context.Context, target, actor, text string)
 
 	wake      chan struct{}
 	pollEvery time.Duration
@@ -83,6 +87,9 @@ const batch = 200
 // takes every step; one started for an alert announced before paging was
 // configured skips the steps overdue by more than this.
 const StartGrace = 10 * time.Minute
+
+// timelineActor names the engine in incident timelines.
+const timelineActor = "opsbot paging"
 
 // PageChannel is the outbox address of alert id's pages through an
 // integration: one lane per alert and integration, so an alert's trigger,
@@ -231,6 +238,7 @@ func (e *Engine) steps(ctx context.Context, cfg *config.Config) error {
 func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalation, now time.Time) (bool, error) {
 	pol, ok := policyByName(cfg, esc.Policy)
 	took := false
+	var told []toldLine
 	err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 		a, err := store.AlertByID(ctx, tx, esc.AlertID)
 		if err != nil {
@@ -268,7 +276,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 		}
 		took = true
 		if len(whom) == 0 {
-			return e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, func(string) chat.Message {
+			return e.say(ctx, tx, &told, a, func(string) chat.Message {
 				return chat.Message{Severity: chat.SevWarning, Text: fmt.Sprintf(txtStepNobody, k+1, len(pol.Steps), pol.Name, stepWho(st))}
 			}, now)
 		}
@@ -316,7 +324,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 				pages = append(pages, v)
 			}
 		}
-		return e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, func(channel string) chat.Message {
+		return e.say(ctx, tx, &told, a, func(channel string) chat.Message {
 			m := chat.Message{Severity: chat.SevWarning}
 			platform, _, _ := strings.Cut(channel, ":")
 			var who []string
@@ -341,6 +349,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 	if err != nil {
 		return false, fmt.Errorf("alert %d step %d: %w", esc.AlertID, esc.NextStep, err)
 	}
+	e.tell(ctx, told)
 	return took, nil
 }
 
@@ -360,6 +369,7 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 	}
 	for _, esc := range list {
 		now := e.Now()
+		var told []toldLine
 		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 			a, err := store.AlertByID(ctx, tx, esc.AlertID)
 			if err != nil {
@@ -377,7 +387,7 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 			if err != nil {
 				return err
 			}
-			var told []string
+			var notified []string
 			links, err := alertLinks(ctx, tx, cfg, a.ID)
 			if err != nil {
 				return err
@@ -417,14 +427,14 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 				if err := store.AddPage(ctx, tx, store.Page{OutboxID: id, AlertID: a.ID, Integration: name, Action: action, CreatedAt: store.T(now)}); err != nil {
 					return err
 				}
-				told = append(told, name)
+				notified = append(notified, name)
 			}
 			var text string
 			switch {
-			case to == store.EscResolved && len(told) == 0:
+			case to == store.EscResolved && len(notified) == 0:
 				return nil // the resolved message says it all
 			case to == store.EscResolved:
-				text = fmt.Sprintf(txtResolved, strings.Join(told, ", "))
+				text = fmt.Sprintf(txtResolved, strings.Join(notified, ", "))
 			default:
 				taken, err := store.StepsTaken(ctx, tx, a.ID)
 				if err != nil {
@@ -432,17 +442,18 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 				}
 				pol, _ := policyByName(cfg, esc.Policy)
 				text = fmt.Sprintf(txtAcked, by, taken, len(pol.Steps))
-				if len(told) > 0 {
-					text = fmt.Sprintf(txtAckedPages, by, taken, len(pol.Steps), strings.Join(told, ", "))
+				if len(notified) > 0 {
+					text = fmt.Sprintf(txtAckedPages, by, taken, len(pol.Steps), strings.Join(notified, ", "))
 				}
 			}
-			return e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, func(string) chat.Message {
+			return e.say(ctx, tx, &told, a, func(string) chat.Message {
 				return chat.Message{Severity: chat.SevInfo, Text: text}
 			}, now)
 		})
 		if err != nil {
 			return fmt.Errorf("alert %d: %w", esc.AlertID, err)
 		}
+		e.tell(ctx, told)
 	}
 	return nil
 }
@@ -457,6 +468,7 @@ func (e *Engine) outcomes(ctx context.Context) error {
 	}
 	for _, p := range list {
 		now := e.Now()
+		var told []toldLine
 		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 			ok, err := store.MarkPageReported(ctx, tx, p.OutboxID, now, p.SentAt.Time)
 			if err != nil || !ok {
@@ -481,11 +493,12 @@ func (e *Engine) outcomes(ctx context.Context) error {
 			if !p.ParkedAt.IsZero() {
 				sev = chat.SevWarning
 			}
-			return e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, func(string) chat.Message { return chat.Message{Severity: sev, Text: text} }, now)
+			return e.say(ctx, tx, &told, a, func(string) chat.Message { return chat.Message{Severity: sev, Text: text} }, now)
 		})
 		if err != nil {
 			return fmt.Errorf("page %d: %w", p.OutboxID, err)
 		}
+		e.tell(ctx, told)
 	}
 	return nil
 }
@@ -615,4 +628,26 @@ func (e *Engine) rise(ctx context.Context, cfg *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// toldLine is a thread line waiting for its transaction's commit to be
+// told to the incident timeline.
+type toldLine struct{ target, text string }
+
+// say writes a line in alert a's thread inside tx and keeps it for tell.
+func (e *Engine) say(ctx context.Context, tx store.DBTX, told *[]toldLine, a store.AlertRow, render func(channel string) chat.Message, now time.Time) error {
+	*told = append(*told, toldLine{target: a.Target, text: render("").Text})
+	return e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, render, now)
+}
+
+// tell hands committed thread lines to the incident timeline.
+func (e *Engine) tell(ctx context.Context, told []toldLine) {
+	if e.Timeline == nil {
+		return
+	}
+	for _, l := range told {
+		if l.target != "" {
+			e.Timeline(ctx, l.target, timelineActor, l.text)
+		}
+	}
 }
