@@ -2,7 +2,6 @@ package notifier
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"opsbot/chat"
@@ -56,10 +55,4 @@ func (n *Notifier) ReplyAlertTx(ctx context.Context, tx store.DBTX, fingerprint 
 		}
 	}
 	return nil
-}
-
-// PlatformOf is the platform part of a channel address ("slack:C1" → "slack").
-func PlatformOf(channel string) string {
-	p, _, _ := strings.Cut(channel, ":")
-	return p
 }
