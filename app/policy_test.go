@@ -42,6 +42,8 @@ var defaults = map[string]policy.Class{
 	"demo fault": policy.Admin, "diagnose": policy.Read,
 
 	"restart": policy.Dangerous, "update": policy.Dangerous, "backup restore": policy.Dangerous, "cache flush": policy.Dangerous,
+
+	"oncall show": policy.Read, "oncall override": policy.Operate, "oncall set": policy.Admin,
 }
 
 var builtRegistry *commands.Registry

@@ -67,6 +67,8 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	// A warning that turns critical opens (or joins) an incident too; the
 	// remediator is not told twice.
 	n.OnEscalate(inc.OnAlert)
+	pg := a.wirePaging(n)
+	pg.Timeline = inc.RecordAction
 	a.reg.AddHook(func(ctx context.Context, c *commands.Call, result string, resp commands.Response) {
 		if c.Verb.Target == nil {
 			return
@@ -131,7 +133,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	for id, h := range alertverbs.Buttons(alertverbs.Deps{Notifier: n}) {
 		a.reg.RegisterButton(id, h)
 	}
-	a.reg.MustRegister(incidentverbs.Verbs(incidentverbs.Deps{Incidents: inc})...)
+	a.reg.MustRegister(incidentverbs.Verbs(incidentverbs.Deps{Incidents: inc, Alerts: pg})...)
 	a.reg.MustRegister(scheduleverbs.Verbs(scheduleverbs.Deps{Scheduler: func() *scheduler.Scheduler { return sched }})...)
 	a.reg.MustRegister(cacheverbs.Verbs(cacheverbs.Deps{Config: a.Config})...)
 	if a.demo != nil {
@@ -148,6 +150,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		a.routes["/slack/commands"] = sl.Handler()
 		a.routes["/slack/interactions"] = sl.Handler()
 		a.router.Set("slack", sl.Poster())
+		pg.DMs.Set("slack", sl.Poster())
 		a.addHealth("slack", sl.Healthy)
 		if !shell {
 			a.runners = append(a.runners, sl.Run)
@@ -158,6 +161,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		d := discord.New(a.Config, a.reg, a.log, a.completions(inc, n, bk, sched)...)
 		a.routes["/discord/interactions"] = d.Handler()
 		a.router.Set("discord", d.Poster())
+		setDMs(pg, "discord", d.Poster())
 		a.addHealth("discord", d.Healthy)
 		if !shell {
 			// Registers /ops from the verbs at start, so it runs after wiring.
@@ -168,6 +172,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	elector := &scheduler.Elector{Store: a.store, Holder: holder, TTL: cfg.Leader.TTL, Log: a.log}
 	// A replica that may have lost the lease writes no alert state and sends nothing.
 	n.Fence = elector.Valid
+	pg.Fence = elector.Valid
 	a.addHealth("leader", func() (bool, string) {
 		if elector.Valid() {
 			return true, "leading"
@@ -180,6 +185,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		return elector.Run(ctx, func(ctx context.Context) error {
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return n.Run(gctx) })
+			g.Go(func() error { return pg.Run(gctx) })
 			g.Go(func() error { return inc.Run(gctx) })
 			g.Go(func() error { return sched.Run(gctx) })
 			g.Go(func() error { return rem.Run(gctx) })

@@ -71,6 +71,8 @@ type Message struct {
 	// Key is an idempotency key (the outbox id) that travels with the
 	// message (Discord nonce, Slack metadata) so a resend can be recognised.
 	Key string `json:"key,omitempty"`
+	// Page, on a message to a paging integration, is the page itself.
+	Page *Page `json:"page,omitempty"`
 }
 
 // Ref points at a posted message so it can be updated or replied to.

@@ -916,6 +916,11 @@ func (r *Redactor) Message(m Message) Message {
 	m.Text = r.Redact(m.Text)
 	m.Code = r.Redact(m.Code)
 	m.Context = r.Redact(m.Context)
+	if m.Page != nil {
+		pg := *m.Page
+		pg.Summary = r.Redact(pg.Summary)
+		m.Page = &pg
+	}
 	if len(m.Fields) > 0 {
 		fs := make([]Field, len(m.Fields))
 		for i, f := range m.Fields {

@@ -73,6 +73,8 @@ type Config struct {
 	Diagnose     Diagnose     `yaml:"diagnose"`
 	// Routing is the route tree, receivers and inhibition rules.
 	Routing Routing `yaml:"routing"`
+	// Paging is on-call rotations, escalation and outgoing pages.
+	Paging Paging `yaml:"paging"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -304,6 +306,8 @@ type Secrets struct {
 	DiscordPublicKey   Secret
 	DiscordAppID       Secret
 	AlertmanagerToken  Secret
+	// Paging holds each paging integration's secret, by integration name.
+	Paging map[string]Secret
 }
 
 // All returns every configured secret value, for redaction.
@@ -332,6 +336,11 @@ func (c *Config) All() []string {
 		dsnPassword(t.Database.DSN)
 	}
 	dsnPassword(c.Store.DSN)
+	for _, name := range sortedKeys(c.Secrets.Paging) {
+		if s := c.Secrets.Paging[name]; s != "" {
+			out = append(out, s.Reveal())
+		}
+	}
 	return out
 }
 
@@ -464,6 +473,7 @@ func LoadEnv(path string, env map[string]string) (*Config, error) {
 	for i := range c.Targets {
 		c.Targets[i].setDefaults()
 	}
+	c.Paging.setDefaults()
 	checkEnvValues(c, env, &probs)
 	probs = append(probs, c.Validate()...)
 	if len(probs) > 0 {
@@ -514,6 +524,14 @@ func loadSecrets(c *Config, env map[string]string, probs *Problems) {
 		DiscordPublicKey:   get("DISCORD_PUBLIC_KEY"),
 		DiscordAppID:       get("DISCORD_APP_ID"),
 		AlertmanagerToken:  get("OPSBOT_ALERTMANAGER_TOKEN"),
+	}
+	for name := range c.Paging.Integrations {
+		if s := get(PagingSecretEnv(name)); s != "" {
+			if c.Secrets.Paging == nil {
+				c.Secrets.Paging = map[string]Secret{}
+			}
+			c.Secrets.Paging[name] = s
+		}
 	}
 	if env["OPSBOT_STORE_DSN"] == "" {
 		if f := env["OPSBOT_STORE_DSN_FILE"]; f != "" {
@@ -710,6 +728,7 @@ func (c *Config) Validate() Problems {
 	c.Incidents.validate(&p)
 	c.Alertmanager.validate(c, &p)
 	c.Routing.validate(&p)
+	c.Paging.validate(c, &p)
 	validateSchedules(c.Schedules, &p)
 	c.Diagnose.validate(c, &p)
 	return p

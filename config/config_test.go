@@ -175,6 +175,8 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"routing.route.routes":  "#   - matchers:",
 		"routing.receivers":     "#   - name: api-oncall",
 		"routing.inhibit_rules": "#   - name: db_down_mutes_api_errors",
+		// Off by default: on-call and paging are shown commented out (docs/paging.md).
+		"paging": "# paging:",
 	}
 	var missing []string
 	var want func(t reflect.Type, path string)

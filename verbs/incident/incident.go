@@ -13,6 +13,7 @@ import (
 	"opsbot/commands"
 	model "opsbot/incident"
 	"opsbot/incidents"
+	"opsbot/paging"
 	"opsbot/policy"
 	"opsbot/textclip"
 )
@@ -20,6 +21,14 @@ import (
 // Deps are what the verb needs.
 type Deps struct {
 	Incidents *incidents.Service
+	// Alerts, when set, adds the alerts' mean time to acknowledge and
+	// time to page to `incident stats` (package paging).
+	Alerts AlertStats
+}
+
+// AlertStats reports the alerts' MTTA and time to page since a time.
+type AlertStats interface {
+	Stats(ctx context.Context, since time.Time) (paging.AckStats, error)
 }
 
 // maxShown bounds the timeline entries shown by `incident show`.
@@ -231,14 +240,24 @@ func Verbs(d Deps) []*commands.Verb {
 					if err != nil {
 						return commands.Response{}, userErr(err)
 					}
-					return commands.Response{Message: chat.Message{
+					resp := commands.Response{Message: chat.Message{
 						Title: fmt.Sprintf("Incidents in the last %d days", days),
 						Fields: []chat.Field{
 							{Name: "Count", Value: fmt.Sprintf("%d (%d critical, %d open)", st.Count, st.Critical, st.Open), Inline: true},
 							{Name: "Mean time to acknowledge", Value: mean(st.MeanAck, st.Acked), Inline: true},
 							{Name: "Mean time to recover", Value: mean(st.MeanRecover, st.Recovered), Inline: true},
 						},
-					}}, nil
+					}}
+					if d.Alerts != nil {
+						as, err := d.Alerts.Stats(ctx, st.Since)
+						if err != nil {
+							return commands.Response{}, err
+						}
+						resp.Fields = append(resp.Fields,
+							chat.Field{Name: "Alerts: mean time to acknowledge", Value: mean(as.MTTA, as.Acked), Inline: true},
+							chat.Field{Name: "Alerts: mean time to page", Value: mean(as.TimeToPage, as.Paged), Inline: true})
+					}
+					return resp, nil
 				},
 			},
 		},

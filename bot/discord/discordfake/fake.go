@@ -182,6 +182,8 @@ type Server struct {
 
 	srv *httptest.Server
 
+	dms map[string]string // DM channel id → user (POST /users/@me/channels), under mu
+
 	mu           sync.Mutex
 	nextID       uint64
 	messages     map[string]*Message // by id

@@ -41,6 +41,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.callback(rec, r, seg[1], seg[2])
 	case len(seg) >= 3 && seg[0] == "webhooks":
 		s.webhook(rec, r, seg)
+	case len(seg) == 3 && seg[0] == "users" && seg[1] == "@me" && seg[2] == "channels" && r.Method == "POST":
+		if r.Header.Get("Authorization") != "Bot "+s.Token {
+			writeJSON(rec, 401, map[string]any{"message": "401: Unauthorized", "code": 0})
+			return
+		}
+		s.openDM(rec, r)
 	case seg[0] == "channels" || seg[0] == "applications":
 		if r.Header.Get("Authorization") != "Bot "+s.Token {
 			writeJSON(rec, 401, map[string]any{"message": "401: Unauthorized", "code": 0})

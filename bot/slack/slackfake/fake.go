@@ -103,6 +103,7 @@ type Server struct {
 	conns      []*conn
 	acks       map[string]json.RawMessage
 	envelopeNo int
+	dms        map[string]string // DM channel id → user (conversations.open)
 }
 
 type conn struct {
@@ -134,6 +135,7 @@ func New() *Server {
 		now:       time.Now,
 		calls:     map[string]int{},
 		acks:      map[string]json.RawMessage{},
+		dms:       map[string]string{},
 	}
 	// slack-go sends Origin https://api.slack.com, as Slack expects.
 	s.upgrader.CheckOrigin = func(*http.Request) bool { return true }

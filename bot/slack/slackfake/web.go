@@ -95,6 +95,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.post(w, r, method)
 	case "chat.update":
 		s.update(w, r)
+	case "conversations.open":
+		s.openDM(w, r)
 	case "conversations.history":
 		s.history(w, r)
 	case "views.open":
@@ -131,7 +133,8 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, method string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.missing[ch] {
+	if s.missing[ch] || (strings.HasPrefix(ch, "D") && s.dms[ch] == "") {
+		// A DM channel exists only once conversations.open made it.
 		slackErr(w, "channel_not_found")
 		return
 	}
