@@ -75,6 +75,29 @@ func TestGroupSilenceOnDiscord(t *testing.T) {
 	}
 	post(down("database_down", "db"))
 
+	// /ops alerts links each alert's first message in the guild; without a
+	// known guild it gives none.
+	views, err := n.Alerts(ctx, notifier.AlertFilter{})
+	if err != nil || len(views) != 3 {
+		t.Fatalf("alerts %d %v", len(views), err)
+	}
+	dbMsg := e.fake.Messages(channel)[1]
+	for _, v := range views {
+		id := msgs[0].ID
+		if v.Target == "db" {
+			id = dbMsg.ID
+		}
+		want := "https://discord.com/channels/" + theGuild + "/" + channel + "/" + id
+		if !strings.HasSuffix(v.Message, " "+want) {
+			t.Fatalf("alert #%d shown at %q, want %q", v.ID, v.Message, want)
+		}
+	}
+	e.setCfg(func(c *config.Config) { c.Discord.GuildID = "" })
+	if views, _ := n.Alerts(ctx, notifier.AlertFilter{}); len(views) == 0 || strings.Contains(views[0].Message, "https://") {
+		t.Fatalf("a link without a guild: %+v", views)
+	}
+	e.setCfg(func(c *config.Config) { c.Discord.GuildID = theGuild })
+
 	_, body := e.deliver(e.fake.NewClick(bob, channel, msgs[0].ID, "silence:"+group+":1h"))
 	if b, _ := json.Marshal(body); body["type"] != float64(4) || !contains(string(b), "you may not run silence") {
 		t.Fatalf("bob's click: %s", b)

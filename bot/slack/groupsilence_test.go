@@ -71,6 +71,35 @@ func TestGroupSilenceOnSlack(t *testing.T) {
 	}
 	post(high("disk_high", "db"))
 
+	// /ops alerts links each alert's first message once auth.test has told
+	// the workspace's URL.
+	if got := e.a.Poster().Link("C0OPS", "1.2"); got != "" {
+		t.Fatalf("a link before auth.test: %q", got)
+	}
+	e.run()
+	if err := e.fake.Await(ctx, func() bool { return e.a.Poster().Link("C0OPS", "1.2") != "" }); err != nil {
+		t.Fatalf("no workspace URL from auth.test: %v", err)
+	}
+	if got := e.a.Poster().Link("#ops", "1.2"); got != "" {
+		t.Fatalf("a channel name got a link: %q", got)
+	}
+	views, err := n.Alerts(ctx, notifier.AlertFilter{})
+	if err != nil || len(views) != 3 {
+		t.Fatalf("alerts %d %v", len(views), err)
+	}
+	for _, v := range views {
+		var ts string
+		for _, m := range e.fake.Messages() {
+			if strings.Contains(string(m.Attachments)+string(m.Blocks), v.Rule+" on "+v.Target) {
+				ts = m.TS
+			}
+		}
+		want := "https://fake.slack.test/archives/C0OPS/p" + strings.ReplaceAll(ts, ".", "")
+		if ts == "" || !strings.HasSuffix(v.Message, " "+want) {
+			t.Fatalf("alert #%d shown at %q, want the link %q", v.ID, v.Message, want)
+		}
+	}
+
 	e.signed(InteractionsPath, url.Values{"payload": {e.click("UADMIN", "silence#1", fourHours, "r1")}}.Encode())
 	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Responses("r1")) == 1 }); err != nil {
 		t.Fatalf("no answer: %v", err)
