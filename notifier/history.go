@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"opsbot/chat"
 	"opsbot/routing"
 	"opsbot/store"
 )
@@ -110,7 +111,13 @@ func (n *Notifier) firstMessage(ctx context.Context, id int64) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return ref.Address + " message " + ref.MessageID, nil
+		where := ref.Address + " message " + ref.MessageID
+		if l, ok := n.poster.(chat.Linker); ok {
+			if u := l.Link(ref.Address, ref.MessageID); u != "" {
+				where += " " + u
+			}
+		}
+		return where, nil
 	}
 	return "", nil
 }

@@ -191,6 +191,7 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 		if open > 0 {
 			m.Context = "/ops ack <id> acknowledges one alert"
 			m.Buttons = []chat.Button{{ID: AckAction, Label: "Acknowledge all", Value: "msg:" + strconv.FormatInt(outboxID, 10), Style: chat.StylePrimary}}
+			m.Buttons = append(m.Buttons, n.groupButtons(alerts, outboxID)...)
 		}
 	}
 	if post && oncall != "" && crit > 0 {

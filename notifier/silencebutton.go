@@ -32,8 +32,12 @@ func silenceButtons(id int64) []chat.Button {
 // SilenceButton handles a click on Silence (value "42:4h") by user, at
 // most max long: it silences exactly that alert's labels (every label, its
 // fingerprint too, with =) and returns the message as it should now look
-// in channel.
+// in channel. On a grouped message ("msg:7:4h") it silences the labels the
+// message's firing alerts share.
 func (n *Notifier) SilenceButton(ctx context.Context, channel, value, by string, max time.Duration) (chat.Message, store.SilenceRow, error) {
+	if rest, ok := strings.CutPrefix(value, groupValuePrefix); ok {
+		return n.groupSilence(ctx, value, rest, by, max)
+	}
 	idText, dText, ok := strings.Cut(value, ":")
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if !ok || err != nil || id <= 0 {

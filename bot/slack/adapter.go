@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -53,6 +54,8 @@ type Adapter struct {
 
 	hmu      sync.Mutex
 	problems map[string]string
+	// workspace is auth.test's workspace URL, for message links.
+	workspace atomic.Pointer[string]
 	// notes are per-channel failures shown in the status without making
 	// Slack unhealthy: one misconfigured channel is not an outage.
 	notes map[string]string
@@ -285,6 +288,7 @@ func (a *Adapter) checkAuth(ctx context.Context) {
 		res, err := a.api().AuthTestContext(ctx)
 		if err == nil {
 			a.problem("api", "")
+			a.setWorkspace(res.URL)
 			a.log.Info("slack token accepted", "bot", res.User, "team", res.Team)
 			return
 		}

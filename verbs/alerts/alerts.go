@@ -149,7 +149,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Name:    "silence",
 			Access:  policy.Operate,
 			Summary: "mute alerts matching label matchers for a while (still recorded)",
-			Usage:   "silence <matcher>… <duration>|--duration D|--until T [--start T] <reason>",
+			Usage:   "silence <matcher>… <duration>|--duration D|--until T [--start T] <reason> · silence expire <id>",
 			Params: []commands.Param{{Name: "args", Required: true, Rest: true,
 				Help: `matchers (=, !=, =~, !~ on rule, target, kind, severity or any label), then a duration (30m, 2h, 1d) unless --until, then the reason`}},
 			Flags: []commands.Flag{
@@ -158,8 +158,17 @@ func Verbs(d Deps) []*commands.Verb {
 				{Name: "until", Help: "end at: a duration from the start or a UTC time, instead of a duration"},
 				{Name: "reason", Help: "why (or give it after the duration)"},
 			},
-			Examples: []string{"/ops silence target=api 2h deploying v2", `/ops silence rule=~"disk_.*" target=db 1d migration`, "/ops silence target=db --start 2026-11-25T22:00 --until 2026-11-26T02:00 maintenance window"},
+			Examples: []string{"/ops silence target=api 2h deploying v2", `/ops silence rule=~"disk_.*" target=db 1d migration`, "/ops silence target=db --start 2026-11-25T22:00 --until 2026-11-26T02:00 maintenance window", "/ops silence expire 3"},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+				// "silence expire <id>" is Alertmanager's amtool form of
+				// unsilence. It stays under the silence verb's policy path
+				// (Operate, like unsilence), which the Silence button uses.
+				if words := strings.Fields(c.Arg(0)); len(words) > 0 && words[0] == "expire" {
+					if len(words) != 2 || c.Flag("start")+c.Flag("duration")+c.Flag("until")+c.Flag("reason") != "" {
+						return commands.Response{}, commands.Errorf("usage: silence expire <id>")
+					}
+					return endSilence(ctx, n, c, words[1])
+				}
 				req, err := silenceRequest(c)
 				if err != nil {
 					return commands.Response{}, err
@@ -214,17 +223,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Summary: "end a silence now",
 			Params:  []commands.Param{{Name: "id", Required: true}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
-				id, err := parseID(c.Arg(0), "silence")
-				if err != nil {
-					return commands.Response{}, err
-				}
-				if err := n.Unsilence(ctx, id, c.Actor()); err != nil {
-					if errors.Is(err, store.ErrNotFound) {
-						return commands.Response{}, commands.Errorf("no silence #%d in force", id)
-					}
-					return commands.Response{}, err
-				}
-				return commands.Text("Silence #%d ended.", id), nil
+				return endSilence(ctx, n, c, c.Arg(0))
 			},
 		},
 		{
@@ -296,4 +295,20 @@ func subTable(subs []store.Subscription) string {
 		lines[i] = strings.TrimRight(l, " ")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// endSilence ends (or cancels, when yet to start) silence arg: unsilence
+// <id> and silence expire <id>.
+func endSilence(ctx context.Context, n *notifier.Notifier, c *commands.Call, arg string) (commands.Response, error) {
+	id, err := parseID(arg, "silence")
+	if err != nil {
+		return commands.Response{}, err
+	}
+	if err := n.Unsilence(ctx, id, c.Actor()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return commands.Response{}, commands.Errorf("no silence #%d in force", id)
+		}
+		return commands.Response{}, err
+	}
+	return commands.Text("Silence #%d ended.", id), nil
 }

@@ -75,7 +75,17 @@ func TestVerbs(t *testing.T) {
 			{"silence target=db --until 2026-11-25T09:00 late", "--until 2026-11-25 09:00 is not after the start"},
 			{"silence target=db --duration 90m --until 2h x", "give --duration or --until, not both"},
 			{"silence severity=warning --duration 90m noisy", "Silence #4: {severity=\"warning\"} until 2026-11-25 11:30 UTC. `/ops unsilence 4` ends it early."},
-			{"unsilence 4", "Silence #4 ended."},
+			{"silence expire x", `silence id must be a number, got "x"`},
+			{"unsilence #0", `silence id must be a number, got "#0"`},
+			{"silence expire", "usage: silence expire <id>"},
+			{"silence expire 4 now", "usage: silence expire <id>"},
+			{"silence expire 4 --reason done", "usage: silence expire <id>"},
+			{"silence expire 9", "no silence #9 in force"},
+			{"silences", "Silences\n\n#1    {target=\"api\"}                 until 2026-11-25 12:00 UTC (2h0m0s left)  by console:alice  — deploying v2\n" +
+				"#4    {severity=\"warning\"}           until 2026-11-25 11:30 UTC (1h30m0s left)  by console:alice  — noisy\n" +
+				"#3    {target=\"db\"}                  from 2026-11-25 12:00 until 2026-11-25 12:30 UTC (starts in 2h0m0s)  by console:alice  — reindex\n" +
+				"#2    {target=\"db\", rule!~\"disk_.*\"} from 2026-11-25 22:00 until 2026-11-26 02:00 UTC (starts in 12h0m0s)  by console:alice  — maintenance window"},
+			{"silence expire 4", "Silence #4 ended."},
 			{"unsilence 2", "Silence #2 ended."},
 			{"unsilence 3", "Silence #3 ended."},
 			{"unsilence 7", "no silence #7 in force"},
@@ -153,6 +163,8 @@ func TestSilenceLimitPerRole(t *testing.T) {
 		{"slack", "UADM", "silence target=api 7d upgrade", "Silence #2: "},
 		{"discord", "7", "silence target=api 4h upgrade", "at most 3 h for night"},
 		{"discord", "7", "ack 1", "you may not run ack: ack needs role operator or admin; you have night"},
+		{"slack", "UANY", "silence expire 1", "you may not run silence"},
+		{"slack", "UANY", "unsilence 1", "you may not run unsilence"},
 		{"console", "me", "silence target=db 7d upgrade", "Silence #3: "},
 	}
 	for _, tc := range cases {
