@@ -15,6 +15,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/human"
 	"opsbot/ops/diagnose"
 	"opsbot/policy"
 	"opsbot/store"
@@ -310,6 +311,6 @@ func Render(rep diagnose.Report) chat.Message {
 	default:
 		m.Severity = chat.SevOK
 	}
-	m.Context = fmt.Sprintf(msgTook, rep.Checks, rep.Took.Round(time.Millisecond))
+	m.Context = fmt.Sprintf(msgTook, rep.Checks, human.Duration(rep.Took))
 	return m
 }
