@@ -29,7 +29,7 @@ func TestDiagnoseButtonAndRunbook(t *testing.T) {
 			t.Fatalf("posts %v", ps)
 		}
 		got := text(ps[0].Last())
-		if !strings.Contains(got, "|[ack:1]|[diagnose:1]") || !strings.Contains(got, "runbook https://git.example/opsbot/blob/main/docs/runbooks.md#disk-full") {
+		if !strings.Contains(got, "|[ack:1]|") || !strings.HasSuffix(got, "|[diagnose:1]") || !strings.Contains(got, "runbook https://git.example/opsbot/blob/main/docs/runbooks.md#disk-full") {
 			t.Fatalf("firing message: %s", got)
 		}
 		res := firing("d1", "threshold", "disk_high", "api", "critical", "disk use on api is 70 %", 70)
