@@ -31,6 +31,10 @@ type Input struct {
 	List string
 }
 
+// SilenceDurations are the silence form's choices where the platform has
+// selects; the role's longest silence still applies when it runs.
+var SilenceDurations = []string{"1h", "4h", "24h", "7d"}
+
 // ListTargets is the configured targets.
 const ListTargets = "target"
 
@@ -68,7 +72,7 @@ var all = map[string]func(arg string) Form{
 	"silence": func(arg string) Form {
 		return Form{ID: "silence", Title: "Silence alerts", Inputs: []Input{
 			{ID: "matcher", Label: "Matchers (key=value,…)", Value: arg, Max: 500},
-			{ID: "duration", Label: "For how long (30m, 2h, 1d)", Value: "1h", Max: 10},
+			{ID: "duration", Label: "For how long (30m, 2h, 1d)", Value: "1h", Max: 10, Options: SilenceDurations},
 			{ID: "reason", Label: "Why", Long: true, Optional: true, Max: 500},
 		}, words: func(_ string, in map[string]string) ([]string, error) {
 			w := []string{"silence", "--", in["matcher"], in["duration"]}

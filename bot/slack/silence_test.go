@@ -107,7 +107,9 @@ func TestSilenceButtonOnSlack(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := e.fake.Views()[0]
-	if v.Inputs["matcher"] != `fingerprint="cpu/api"` || v.CallbackID != "form:"+form {
+	// The duration is picked from a list on Slack.
+	if v.Inputs["matcher"] != `fingerprint="cpu/api"` || v.CallbackID != "form:"+form || v.Inputs["duration"] != "1h" ||
+		strings.Count(string(v.Raw), `"type":"static_select"`) != 1 || !strings.Contains(string(v.Raw), `"value":"7d"`) {
 		t.Fatalf("view %+v", v)
 	}
 	submit := func(user, dur string) {
