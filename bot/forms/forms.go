@@ -35,8 +35,15 @@ type Input struct {
 // selects; the role's longest silence still applies when it runs.
 var SilenceDurations = []string{"1h", "4h", "24h", "7d"}
 
-// ListTargets is the configured targets.
-const ListTargets = "target"
+// Lists a platform fills in: the configured targets, the open incidents.
+const (
+	ListTargets   = "target"
+	ListIncidents = "incident"
+)
+
+// Choice is one answer of a list: the value the command gets, the label
+// people read.
+type Choice struct{ Value, Label string }
 
 // Form is a dialog and the way from its answers to a command.
 type Form struct {
@@ -83,6 +90,15 @@ var all = map[string]func(arg string) Form{
 		}}
 	},
 	"incident-note": func(arg string) Form {
+		if arg == "" {
+			// Opened without an id: the incident is picked (or typed).
+			return Form{ID: "incident-note", Title: "Add a note", Inputs: []Input{
+				{ID: "incident", Label: "Incident (its number)", Max: 20, List: ListIncidents},
+				{ID: "text", Label: "Note", Long: true, Max: 2000},
+			}, words: func(_ string, in map[string]string) ([]string, error) {
+				return []string{"incident", "note", "--", strings.TrimPrefix(in["incident"], "#"), in["text"]}, nil
+			}}
+		}
 		return Form{ID: "incident-note", Title: "Add a note", Inputs: []Input{
 			{ID: "text", Label: "Note for incident #" + arg, Long: true, Max: 2000},
 		}, words: func(arg string, in map[string]string) ([]string, error) {
@@ -127,6 +143,8 @@ func ForCommand(words []string) (string, bool) {
 		return "incident-open", true
 	case "silence":
 		return "silence", true
+	case "incident note":
+		return "incident-note", true
 	}
 	if len(words) == 3 && words[0] == "incident" && words[1] == "note" {
 		return "incident-note:" + words[2], true
