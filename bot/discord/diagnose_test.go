@@ -77,7 +77,7 @@ func TestDiagnoseButtonOnDiscord(t *testing.T) {
 		t.Fatalf("click answered %s, want an ephemeral note", raw)
 	}
 	deliver()
-	if after, _ := e.fake.Message(msgs[0].ID); len(discordfake.Buttons(after.Components)) != 2 {
+	if after, _ := e.fake.Message(msgs[0].ID); len(discordfake.Buttons(after.Components)) != len(discordfake.Buttons(msgs[0].Components)) {
 		t.Errorf("the alert's message lost its buttons: %+v", after.Components)
 	}
 	thread := e.fake.Messages(msgs[0].ID)
