@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"opsbot/bot/discord"
+	"opsbot/bot/forms"
+	"opsbot/bot/slack"
 	"opsbot/incidents"
 	"opsbot/notifier"
 	"opsbot/ops/backup"
@@ -65,4 +67,19 @@ func (a *App) completions(inc *incidents.Service, n *notifier.Notifier, bk *back
 			return out, nil
 		}),
 	}
+}
+
+// slackLists is the source of the Slack forms' list of open incidents.
+func (a *App) slackLists(inc *incidents.Service) slack.Option {
+	return slack.WithFormList(forms.ListIncidents, func(ctx context.Context) ([]forms.Choice, error) {
+		list, err := inc.List(ctx, true, 100)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]forms.Choice, 0, len(list))
+		for _, i := range list {
+			out = append(out, forms.Choice{Value: strconv.FormatInt(i.ID, 10), Label: fmt.Sprintf("#%d %s", i.ID, i.Title)})
+		}
+		return out, nil
+	})
 }

@@ -146,7 +146,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.wireDiagnose(n, inc, eng)
 
 	if sec := cfg.Secrets; sec.SlackBotToken != "" || sec.SlackSigningSecret != "" || sec.SlackAppToken != "" {
-		sl := slack.New(a.Config, a.reg, a.log)
+		sl := slack.New(a.Config, a.reg, a.log, a.slackLists(inc))
 		a.routes["/slack/commands"] = sl.Handler()
 		a.routes["/slack/interactions"] = sl.Handler()
 		a.router.Set("slack", sl.Poster())

@@ -69,6 +69,9 @@ func TestOneThreadThroughTheDiscordFake(t *testing.T) {
 		t.Fatalf("incident channel %+v, want the first message", top)
 	}
 	root := top[0].ID
+	if bs := discordfake.Buttons(top[0].Components); len(bs) != 1 || bs[0].CustomID != "form:incident-note:1" || bs[0].Label != "Add note" {
+		t.Fatalf("buttons %+v, want Add note opening the note form", bs)
+	}
 
 	clock.Set(at(3 * time.Minute))
 	if _, err := svc.SetLead(ctx, inc.ID, "<@800000000000000001>", "discord:800000000000000001 (alice)"); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"opsbot/bot/forms"
 	"opsbot/chat"
 	"opsbot/human"
 	"opsbot/incident"
@@ -36,7 +37,13 @@ func header(inc incident.Incident, now time.Time) chat.Message {
 		// Shown as a real mention; editing a message notifies nobody again.
 		mentions = []string{incident.MentionID(inc.Lead)}
 	}
+	var buttons []chat.Button
+	if inc.Stage != incident.Closed {
+		// Opens the note form for this incident.
+		buttons = []chat.Button{{ID: forms.Button, Label: "Add note", Value: fmt.Sprintf("incident-note:%d", inc.ID)}}
+	}
 	return chat.Message{
+		Buttons:  buttons,
 		Mentions: mentions,
 		Title:    fmt.Sprintf("Incident #%d: %s", inc.ID, inc.Title),
 		Severity: sev,

@@ -62,6 +62,9 @@ func TestOneThreadThroughTheSlackFake(t *testing.T) {
 		t.Fatalf("first message %+v", msgs)
 	}
 	root := msgs[0].TS
+	if b := string(msgs[0].Blocks) + string(msgs[0].Attachments); !strings.Contains(b, `"text":"Add note","emoji":true},"action_id":"form","value":"incident-note:1"`) {
+		t.Fatalf("blocks %s, want Add note opening the note form", b)
+	}
 
 	clock.Set(at(3 * time.Minute))
 	if _, err := svc.SetLead(ctx, inc.ID, "<@U0ALICE>", "slack:U0ME (me)"); err != nil {

@@ -97,7 +97,7 @@ func TestRepeatMentionsAndAck(t *testing.T) {
 			t.Fatalf("first message: %+v", posts)
 		}
 		first := posts[0].Last()
-		if len(first.Buttons) != 1+len(notifier.SilenceChoices) || first.Buttons[0].ID != notifier.AckAction || first.Buttons[1].ID != notifier.SilenceAction {
+		if len(first.Buttons) != 2+len(notifier.SilenceChoices) || first.Buttons[0].ID != notifier.AckAction || first.Buttons[1].ID != notifier.SilenceAction {
 			t.Fatalf("no ack button: %+v", first.Buttons)
 		}
 		alertID := first.Buttons[0].Value

@@ -161,6 +161,7 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 		if a.State == store.AlertFiring && a.AckedBy == "" {
 			m.Buttons = []chat.Button{{ID: AckAction, Label: "Acknowledge", Value: strconv.FormatInt(a.ID, 10), Style: chat.StylePrimary}}
 			m.Buttons = append(m.Buttons, silenceButtons(a.ID)...)
+			m.Buttons = append(m.Buttons, silenceFormButton(a))
 		}
 		n.decorate(&m, a)
 	} else {

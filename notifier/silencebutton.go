@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"opsbot/bot/forms"
 	"opsbot/chat"
 	"opsbot/routing"
 	"opsbot/store"
@@ -27,6 +28,27 @@ func silenceButtons(id int64) []chat.Button {
 		out[i] = chat.Button{ID: SilenceAction, Label: "Silence " + d, Value: strconv.FormatInt(id, 10) + ":" + d}
 	}
 	return out
+}
+
+// maxFormValue is the most of a form button's value every platform keeps
+// (Discord's custom_id holds 100 bytes, "form:" included).
+const maxFormValue = 100 - len(forms.Button) - 1
+
+// silenceFormButton opens the silence form prefilled with matchers of
+// exactly a's labels; where those do not fit a button, with its
+// fingerprint alone, a label no other alert carries.
+func silenceFormButton(a store.AlertRow) chat.Button {
+	ms := routing.Exactly(Labels(a))
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = m.String()
+	}
+	v := "silence:" + strings.Join(parts, ",")
+	if len(v) > maxFormValue {
+		v = "silence:" + routing.Exactly(routing.Labels{"fingerprint": a.Fingerprint}).String()[1:]
+		v = strings.TrimSuffix(v, "}")
+	}
+	return chat.Button{ID: forms.Button, Label: "Silence…", Value: v}
 }
 
 // SilenceButton handles a click on Silence (value "42:4h") by user, at

@@ -42,6 +42,15 @@ func TestFormsOpenAsModalsAndRunTheirCommand(t *testing.T) {
 		t.Fatalf("modal %+v", m)
 	}
 
+	// Add note on an incident's message opens the note form for it.
+	click = e.fake.NewClick(alice, channel, e.fake.AddMessage(channel, discordfake.Message{Content: "Incident #7"}), forms.Button+":incident-note:7")
+	if _, body := e.deliver(click); body["type"] != float64(9) {
+		t.Fatalf("Add note answered %v, want a modal", body)
+	}
+	if n := e.interaction(click.Token).Modal; n == nil || n.CustomID != "form:incident-note:7" || n.Components[0].Components[0].Label != "Note for incident #7" {
+		t.Fatalf("note modal %+v", n)
+	}
+
 	cases := []struct {
 		custom string
 		values map[string]string

@@ -53,7 +53,9 @@ func TestSilenceButtonOnDiscord(t *testing.T) {
 	for _, b := range discordfake.Buttons(msgs[0].Components) {
 		ids = append(ids, b.CustomID)
 	}
-	if strings.Join(ids, " ") != "ack:1 silence:1:1h silence:1:4h silence:1:24h" {
+	// The labels do not fit a custom_id: the form is prefilled with the
+	// fingerprint, which only this alert carries.
+	if strings.Join(ids, " ") != `ack:1 silence:1:1h silence:1:4h silence:1:24h form:silence:fingerprint="redis_down:api"` {
 		t.Fatalf("buttons %q", ids)
 	}
 
@@ -75,5 +77,34 @@ func TestSilenceButtonOnDiscord(t *testing.T) {
 	want := `{alertname="redis_down", fingerprint="redis_down:api", kind="health", rule="redis_down", severity="critical", target="api"}`
 	if ss[0].Matcher != want || ss[0].EndsAt.Sub(ss[0].StartsAt.Time) != 24*time.Hour {
 		t.Fatalf("silence %+v", ss[0])
+	}
+
+	// Silence… opens the form prefilled; its submission runs /ops silence
+	// through the registry, so the role's limit applies.
+	click := e.fake.NewClick(alice, channel, msgs[0].ID, ids[4])
+	if code, body := e.deliver(click); code != 200 || body["type"] != float64(9) {
+		t.Fatalf("Silence… answered %d %v, want a modal", code, body)
+	}
+	m := e.interaction(click.Token).Modal
+	if m == nil || m.Components[0].Components[0].Value != `fingerprint="redis_down:api"` {
+		t.Fatalf("modal %+v", m)
+	}
+	_, body = e.deliver(e.fake.NewModalSubmit(bob, channel, m.CustomID, map[string]string{"matcher": `fingerprint="redis_down:api"`, "duration": "2h"}))
+	if b, _ := json.Marshal(body); !contains(string(b), "you may not run silence") {
+		t.Fatalf("bob's form: %s", b)
+	}
+	_, body = e.deliver(e.fake.NewModalSubmit(alice, channel, m.CustomID, map[string]string{"matcher": `fingerprint="redis_down:api"`, "duration": "2h", "reason": "deploy"}))
+	if b, _ := json.Marshal(body); body["type"] != float64(4) {
+		t.Fatalf("alice's form: %s", b)
+	}
+	if ss, err = n.Silences(ctx); err != nil || len(ss) != 2 {
+		t.Fatalf("silences %d %v", len(ss), err)
+	}
+	var fromForm bool
+	for _, s := range ss {
+		fromForm = fromForm || (s.Matcher == `{fingerprint="redis_down:api"}` && s.EndsAt.Sub(s.StartsAt.Time) == 2*time.Hour)
+	}
+	if !fromForm {
+		t.Fatalf("silences %+v", ss)
 	}
 }

@@ -31,8 +31,19 @@ type Input struct {
 	List string
 }
 
-// ListTargets is the configured targets.
-const ListTargets = "target"
+// SilenceDurations are the silence form's choices where the platform has
+// selects; the role's longest silence still applies when it runs.
+var SilenceDurations = []string{"1h", "4h", "24h", "7d"}
+
+// Lists a platform fills in: the configured targets, the open incidents.
+const (
+	ListTargets   = "target"
+	ListIncidents = "incident"
+)
+
+// Choice is one answer of a list: the value the command gets, the label
+// people read.
+type Choice struct{ Value, Label string }
 
 // Form is a dialog and the way from its answers to a command.
 type Form struct {
@@ -68,7 +79,7 @@ var all = map[string]func(arg string) Form{
 	"silence": func(arg string) Form {
 		return Form{ID: "silence", Title: "Silence alerts", Inputs: []Input{
 			{ID: "matcher", Label: "Matchers (key=value,…)", Value: arg, Max: 500},
-			{ID: "duration", Label: "For how long (30m, 2h, 1d)", Value: "1h", Max: 10},
+			{ID: "duration", Label: "For how long (30m, 2h, 1d)", Value: "1h", Max: 10, Options: SilenceDurations},
 			{ID: "reason", Label: "Why", Long: true, Optional: true, Max: 500},
 		}, words: func(_ string, in map[string]string) ([]string, error) {
 			w := []string{"silence", "--", in["matcher"], in["duration"]}
@@ -79,6 +90,15 @@ var all = map[string]func(arg string) Form{
 		}}
 	},
 	"incident-note": func(arg string) Form {
+		if arg == "" {
+			// Opened without an id: the incident is picked (or typed).
+			return Form{ID: "incident-note", Title: "Add a note", Inputs: []Input{
+				{ID: "incident", Label: "Incident (its number)", Max: 20, List: ListIncidents},
+				{ID: "text", Label: "Note", Long: true, Max: 2000},
+			}, words: func(_ string, in map[string]string) ([]string, error) {
+				return []string{"incident", "note", "--", strings.TrimPrefix(in["incident"], "#"), in["text"]}, nil
+			}}
+		}
 		return Form{ID: "incident-note", Title: "Add a note", Inputs: []Input{
 			{ID: "text", Label: "Note for incident #" + arg, Long: true, Max: 2000},
 		}, words: func(arg string, in map[string]string) ([]string, error) {
@@ -123,6 +143,8 @@ func ForCommand(words []string) (string, bool) {
 		return "incident-open", true
 	case "silence":
 		return "silence", true
+	case "incident note":
+		return "incident-note", true
 	}
 	if len(words) == 3 && words[0] == "incident" && words[1] == "note" {
 		return "incident-note:" + words[2], true

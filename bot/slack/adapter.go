@@ -19,6 +19,7 @@ import (
 	"github.com/slack-go/slack"
 	"golang.org/x/time/rate"
 
+	"opsbot/bot/forms"
 	"opsbot/commands"
 	"opsbot/config"
 )
@@ -31,6 +32,9 @@ type Adapter struct {
 	cfg func() *config.Config
 	reg *commands.Registry
 	log *slog.Logger
+
+	// lists are the sources of the forms' lists (WithFormList).
+	lists map[string]func(context.Context) ([]forms.Choice, error)
 
 	now           func() time.Time
 	hc            *http.Client

@@ -33,15 +33,15 @@ func (a *Adapter) openForm(ctx context.Context, triggerID, value, channel string
 	var blocks []slack.Block
 	for _, in := range f.Inputs {
 		label := slack.NewTextBlockObject(slack.PlainTextType, clip(in.Label, 2000), false, false)
-		if opts := a.formOptions(in); len(opts) > 0 {
+		if opts := a.formOptions(ctx, in); len(opts) > 0 {
 			// A list to pick from: a static select, the prefilled answer
 			// chosen.
 			var objs []*slack.OptionBlockObject
 			var initial *slack.OptionBlockObject
 			for _, o := range opts {
-				obj := slack.NewOptionBlockObject(o, slack.NewTextBlockObject(slack.PlainTextType, clip(o, 75), false, false), nil)
+				obj := slack.NewOptionBlockObject(o.Value, slack.NewTextBlockObject(slack.PlainTextType, clip(o.Label, 75), false, false), nil)
 				objs = append(objs, obj)
-				if o == in.Value {
+				if o.Value == in.Value {
 					initial = obj
 				}
 			}
@@ -120,14 +120,35 @@ func (a *Adapter) submitForm(ic slack.InteractionCallback) any {
 // maxSelectOptions is the most options a Slack static select takes.
 const maxSelectOptions = 100
 
-// formOptions are the answers to pick from for an input: its own, or a
-// list from the configuration.
-func (a *Adapter) formOptions(in forms.Input) []string {
-	opts := in.Options
-	if in.List == forms.ListTargets {
-		for _, t := range a.cfg().Targets {
-			opts = append(opts, t.Name)
+// WithFormList sets the source of a list the forms pick from
+// (forms.ListIncidents); an error or an empty list leaves a text input.
+func WithFormList(list string, src func(ctx context.Context) ([]forms.Choice, error)) Option {
+	return func(a *Adapter) {
+		if a.lists == nil {
+			a.lists = map[string]func(context.Context) ([]forms.Choice, error){}
 		}
+		a.lists[list] = src
+	}
+}
+
+// formOptions are the answers to pick from for an input: its own, or a
+// list from the configuration or a source.
+func (a *Adapter) formOptions(ctx context.Context, in forms.Input) []forms.Choice {
+	var opts []forms.Choice
+	for _, o := range in.Options {
+		opts = append(opts, forms.Choice{Value: o, Label: o})
+	}
+	switch src := a.lists[in.List]; {
+	case in.List == forms.ListTargets:
+		for _, t := range a.cfg().Targets {
+			opts = append(opts, forms.Choice{Value: t.Name, Label: t.Name})
+		}
+	case src != nil:
+		list, err := src(ctx)
+		if err != nil {
+			a.log.Warn("slack form list", "list", in.List, "err", err)
+		}
+		opts = append(opts, list...)
 	}
 	if len(opts) > maxSelectOptions {
 		opts = opts[:maxSelectOptions]

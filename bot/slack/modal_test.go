@@ -185,3 +185,42 @@ func TestFormSubmissionOverSocketMode(t *testing.T) {
 		t.Fatal("the note never ran")
 	}
 }
+
+// /ops incident note without an id opens the note form with the open
+// incidents to pick from; the pick is the incident noted.
+func TestNoteFormPicksAnOpenIncident(t *testing.T) {
+	open := WithFormList(forms.ListIncidents, func(context.Context) ([]forms.Choice, error) {
+		return []forms.Choice{{Value: "9", Label: "#9 API down"}, {Value: "7", Label: "#7 disk full"}}, nil
+	})
+	e := newEnv(t, nil, open)
+	ctx := ctxT(t)
+	ran := make(chan string, 1)
+	e.reg.MustRegister(&commands.Verb{Name: "incident", Summary: "incidents", Subs: []*commands.Verb{
+		{Name: "note", Access: policy.Read, Summary: "note", Params: []commands.Param{{Name: "id", Required: true, Kind: "int"}, {Name: "text", Required: true, Rest: true}},
+			Run: func(_ context.Context, c *commands.Call) (commands.Response, error) {
+				ran <- c.Arg(0) + ": " + c.Arg(1)
+				return commands.Text("noted"), nil
+			}},
+	}})
+	if ack := decode(t, e.signed(CommandsPath, e.slash("UADMIN", "incident note", "r1").Encode()).Body); ack["text"] != msgFormOpened {
+		t.Fatalf("ack %v", ack)
+	}
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Views()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	v := e.fake.Views()[0]
+	if v.CallbackID != "form:incident-note" || strings.Count(string(v.Raw), `"type":"static_select"`) != 1 ||
+		!strings.Contains(string(v.Raw), `"text":"#7 disk full"`) || !strings.Contains(string(v.Raw), `"value":"9"`) {
+		t.Fatalf("view %+v %s", v, v.Raw)
+	}
+	e.signed(InteractionsPath, url.Values{"payload": {submission(t, "UADMIN", v.CallbackID, v.PrivateMetadata,
+		map[string]string{"incident": "select:7", "text": "rolled back"})}}.Encode())
+	select {
+	case got := <-ran:
+		if got != "7: rolled back" {
+			t.Errorf("ran %q", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("the note never ran")
+	}
+}

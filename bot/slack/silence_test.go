@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"opsbot/alert"
+	"opsbot/bot/forms"
 	"opsbot/chat"
 	"opsbot/config"
 	"opsbot/notifier"
@@ -93,5 +94,40 @@ func TestSilenceButtonOnSlack(t *testing.T) {
 	if !strings.Contains(ss[0].Matcher, `fingerprint="cpu/api"`) || !strings.Contains(ss[0].Matcher, `severity="warning"`) ||
 		ss[0].EndsAt.Sub(ss[0].StartsAt.Time) != 4*time.Hour || !strings.HasPrefix(ss[0].CreatedBy, "slack:UADMIN") {
 		t.Fatalf("silence %+v", ss[0])
+	}
+
+	// Silence… opens the form prefilled; its submission runs /ops silence
+	// through the registry, so the role's limit applies.
+	form := buttonValue(t, posted, forms.Button)
+	if form != `silence:fingerprint="cpu/api"` {
+		t.Fatalf("form button value %q", form)
+	}
+	e.signed(InteractionsPath, url.Values{"payload": {e.click("UNIGHT", forms.Button, form, "r4")}}.Encode())
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Views()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	v := e.fake.Views()[0]
+	// The duration is picked from a list on Slack.
+	if v.Inputs["matcher"] != `fingerprint="cpu/api"` || v.CallbackID != "form:"+form || v.Inputs["duration"] != "1h" ||
+		strings.Count(string(v.Raw), `"type":"static_select"`) != 1 || !strings.Contains(string(v.Raw), `"value":"7d"`) {
+		t.Fatalf("view %+v", v)
+	}
+	submit := func(user, dur string) {
+		e.signed(InteractionsPath, url.Values{"payload": {submission(t, user, v.CallbackID, v.PrivateMetadata,
+			map[string]string{"matcher": `fingerprint="cpu/api"`, "duration": dur, "reason": "deploy"})}}.Encode())
+	}
+	submit("UNIGHT", "select:4h")
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Messages()) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if m := e.fake.Messages()[1]; !strings.Contains(m.Text, "at most 1 h for night") {
+		t.Fatalf("over the role's limit: %+v", m)
+	}
+	submit("UNIGHT", "select:1h")
+	if err := e.fake.Await(ctx, func() bool { return len(e.fake.Messages()) == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	if ss, err = n.Silences(ctx); err != nil || len(ss) != 2 || ss[0].Matcher != `{fingerprint="cpu/api"}` && ss[1].Matcher != `{fingerprint="cpu/api"}` {
+		t.Fatalf("silences %+v %v", ss, err)
 	}
 }
