@@ -68,10 +68,14 @@ var all = map[string]func(arg string) Form{
 			{ID: "title", Label: "What is wrong", Placeholder: "API answers 502", Max: 200},
 			{ID: "sev", Label: "Severity (critical or warning)", Value: "critical", Max: 10, Options: []string{"critical", "warning"}},
 			{ID: "target", Label: "Target (empty: the only one)", Optional: true, Max: 64, List: ListTargets},
+			{ID: "lead", Label: "Lead (@someone; empty: none yet)", Optional: true, Max: 64},
 		}, words: func(_ string, in map[string]string) ([]string, error) {
 			w := []string{"incident", "open", "--sev", in["sev"]}
 			if t := in["target"]; t != "" {
 				w = append(w, "--target", t)
+			}
+			if l := in["lead"]; l != "" {
+				w = append(w, "--lead", l)
 			}
 			return append(w, "--", in["title"]), nil
 		}}

@@ -60,11 +60,25 @@ func Verbs(d Deps) []*commands.Verb {
 				Flags: []commands.Flag{
 					{Name: "sev", Help: "severity: critical (default) or warning", Choices: []string{model.SevCritical, model.SevWarning}},
 					{Name: "target", Help: "the served target it concerns (default: the only one)"},
+					{Name: "lead", Help: "who leads it: a user mention (@someone)"},
 				},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
+					// A bad lead is refused before anything is opened.
+					var lead string
+					if l := c.Flag("lead"); l != "" {
+						var err error
+						if lead, err = model.ParseMention(c.Req.Platform, l); err != nil {
+							return commands.Response{}, userErr(err)
+						}
+					}
 					inc, err := svc.Open(ctx, c.Arg(0), c.Flag("sev"), c.Flag("target"), c.Actor())
 					if err != nil {
 						return commands.Response{}, userErr(err)
+					}
+					if lead != "" {
+						if inc, err = svc.SetLead(ctx, inc.ID, lead, c.Actor()); err != nil {
+							return commands.Response{}, userErr(err)
+						}
 					}
 					where := "no incident channel is configured (channels.incident): the timeline is kept, no thread"
 					if inc.Channel != "" {

@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -234,5 +235,23 @@ func TestLeadIsAUserParameter(t *testing.T) {
 	b.run("console", `incident open "API down"`)
 	if resp := b.run("discord", "incident lead 1 <@800000000000000001>"); resp.Severity == chat.SevWarning || !strings.Contains(resp.Text, "leads incident #1") {
 		t.Fatalf("lead from Discord's picker: %+v", resp.Message)
+	}
+}
+
+// The incident form's lead is `incident open --lead`: a mention is the
+// lead from the start; anything else is refused before an incident opens.
+func TestOpenWithLead(t *testing.T) {
+	b := setup(t, storetest.SQLite(t))
+	if resp := b.run("slack", `incident open --lead nobody-in-particular "API down"`); resp.Severity != chat.SevWarning || !strings.Contains(resp.Text+resp.Title, "lead must be a user mention") {
+		t.Fatalf("bad lead answered %+v", resp.Message)
+	}
+	if resp := b.run("console", "incident list"); !strings.Contains(strings.ToLower(resp.Text+resp.Title+resp.Code), "no incidents") {
+		t.Fatalf("a refused open left an incident: %+v", resp.Message)
+	}
+	if resp := b.run("slack", `incident open --lead <@U0LEAD> "API down"`); !strings.Contains(resp.Title, "Opened incident #1") {
+		t.Fatalf("open with lead: %+v", resp.Message)
+	}
+	if resp := b.run("slack", "incident show 1"); !strings.Contains(fmt.Sprintf("%+v", resp.Message), "U0LEAD") {
+		t.Fatalf("incident show names no lead: %+v", resp.Message)
 	}
 }
