@@ -81,10 +81,10 @@ func TestVerbs(t *testing.T) {
 			{"silence expire 4 now", "usage: silence expire <id>"},
 			{"silence expire 4 --reason done", "usage: silence expire <id>"},
 			{"silence expire 9", "no silence #9 in force"},
-			{"silences", "Silences\n\n#1    {target=\"api\"}                 until 2026-11-25 12:00 UTC (2h0m0s left)  by console:alice  — deploying v2\n" +
-				"#4    {severity=\"warning\"}           until 2026-11-25 11:30 UTC (1h30m0s left)  by console:alice  — noisy\n" +
-				"#3    {target=\"db\"}                  from 2026-11-25 12:00 until 2026-11-25 12:30 UTC (starts in 2h0m0s)  by console:alice  — reindex\n" +
-				"#2    {target=\"db\", rule!~\"disk_.*\"} from 2026-11-25 22:00 until 2026-11-26 02:00 UTC (starts in 12h0m0s)  by console:alice  — maintenance window"},
+			{"silences", "Silences\n\n#1    {target=\"api\"}                 until 2026-11-25 12:00 UTC (2 h left)  by console:alice  — deploying v2\n" +
+				"#4    {severity=\"warning\"}           until 2026-11-25 11:30 UTC (1 h 30 min left)  by console:alice  — noisy\n" +
+				"#3    {target=\"db\"}                  from 2026-11-25 12:00 until 2026-11-25 12:30 UTC (starts in 2 h)  by console:alice  — reindex\n" +
+				"#2    {target=\"db\", rule!~\"disk_.*\"} from 2026-11-25 22:00 until 2026-11-26 02:00 UTC (starts in 12 h)  by console:alice  — maintenance window"},
 			{"silence expire 4", "Silence #4 ended."},
 			{"unsilence 2", "Silence #2 ended."},
 			{"unsilence 3", "Silence #3 ended."},
