@@ -341,14 +341,14 @@ func withoutFiles(m chat.Message, why string) rendered {
 	var shown []string
 	for _, f := range files {
 		if f.Name == outputFile && m.Code != "" {
-			m.Code = headLines(m.Code, inlineLines)
+			m.Code = chat.HeadLines(m.Code, inlineLines)
 			shown = append(shown, f.Name)
 			continue
 		}
-		if f.Name == messageFile || !isText(f) {
+		if f.Name == messageFile || !f.IsText() {
 			continue
 		}
-		m.Code = joinNonEmpty("\n", m.Code, "# "+f.Name+"\n"+headLines(string(f.Data), inlineLines))
+		m.Code = joinNonEmpty("\n", m.Code, "# "+f.Name+"\n"+chat.HeadLines(string(f.Data), inlineLines))
 		shown = append(shown, f.Name)
 	}
 	names := make([]string, len(files))
@@ -397,19 +397,6 @@ const (
 	msgTooLarge    = "larger than Discord takes"
 	msgRefused     = "Discord refused the upload"
 )
-
-func isText(f chat.File) bool {
-	return f.Mime == "" || strings.HasPrefix(f.Mime, "text/") || strings.Contains(f.Mime, "json")
-}
-
-// headLines is the first n lines of s, saying how many more there were.
-func headLines(s string, n int) string {
-	lines := strings.SplitAfter(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) <= n {
-		return strings.TrimRight(s, "\n")
-	}
-	return strings.TrimRight(strings.Join(lines[:n], ""), "\n") + fmt.Sprintf("\n… %d more lines", len(lines)-n)
-}
 
 // userRef is a Discord user id written plainly in text (as @123…).
 var userRef = regexp.MustCompile(`@(\d{15,21})\b`)

@@ -40,7 +40,7 @@ func attachLong(m chat.Message) chat.Message {
 	}
 	lines := strings.Count(strings.TrimRight(m.Code, "\n"), "\n") + 1
 	m.Files = append(slices.Clone(m.Files), chat.File{Name: outputFile, Mime: "text/plain", Data: []byte(m.Code)})
-	m.Code = headLines(m.Code, inlineLines)
+	m.Code = chat.HeadLines(m.Code, inlineLines)
 	m.Context = joinNote(m.Context, fmt.Sprintf(msgAttached, lines, outputFile))
 	return m
 }
@@ -72,8 +72,8 @@ func (p *Poster) sendFile(ctx context.Context, channel, thread string, f chat.Fi
 	}
 	p.a.log.Error("slack file not uploaded", "file", f.Name, "channel", channel, "err", err)
 	m := chat.Message{Severity: chat.SevWarning, Text: fmt.Sprintf(msgNotAttached, f.Name, uploadReason(err))}
-	if isText(f) {
-		m.Code = headLines(string(f.Data), inlineLines)
+	if f.IsText() {
+		m.Code = chat.HeadLines(string(f.Data), inlineLines)
 		m.Context = fmt.Sprintf(msgShownInline, inlineLines)
 	}
 	perr := retry(func() error { _, err := p.post(ctx, channel, thread, m); return err })
@@ -93,19 +93,6 @@ func uploadReason(err error) string {
 		return msgTooLarge
 	}
 	return "upload failed"
-}
-
-func isText(f chat.File) bool {
-	return f.Mime == "" || strings.HasPrefix(f.Mime, "text/") || strings.Contains(f.Mime, "json")
-}
-
-// headLines is the first n lines of s, saying how many more there were.
-func headLines(s string, n int) string {
-	lines := strings.SplitAfter(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) <= n {
-		return strings.TrimRight(s, "\n")
-	}
-	return strings.TrimRight(strings.Join(lines[:n], ""), "\n") + fmt.Sprintf("\n… %d more lines", len(lines)-n)
 }
 
 func joinNote(a, b string) string {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"opsbot/human"
 )
 
 // scale maps v from [lo, hi] onto [sLo, sHi], clamped: how far a number
@@ -85,18 +87,8 @@ func lineLevel(line string) string {
 	return strings.ToUpper(f[1])
 }
 
-func bytesIEC(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// bytesIEC is human.Bytes for the unsigned sizes gopsutil reports.
+func bytesIEC(n uint64) string { return human.Bytes(int64(min(n, 1<<63-1))) }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f %%", v) }
 
