@@ -185,6 +185,12 @@ func (a *Adapter) onCommand(in *discordgo.Interaction) (*discordgo.InteractionRe
 		}
 		return ephemeral("cannot read the command"), nil
 	}
+	return a.runWords(in, req, words)
+}
+
+// runWords runs a command given as words (typed, or a submitted form's)
+// and answers within the ack deadline, or defers.
+func (a *Adapter) runWords(in *discordgo.Interaction, req commands.Request, words []string) (*discordgo.InteractionResponse, func(bool)) {
 	req.Args, req.Text = words, commandText(words)
 	wait := a.ackDeadline
 	// A slow verb is deferred at once, except from a channel outside the

@@ -1,13 +1,11 @@
 package discord
 
 import (
-	"context"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
 
 	"opsbot/bot/forms"
-	"opsbot/commands"
 )
 
 // Discord's limits on a modal.
@@ -76,14 +74,5 @@ func (a *Adapter) onModal(in *discordgo.Interaction) (*discordgo.InteractionResp
 	if err != nil {
 		return ephemeral(err.Error()), nil
 	}
-	req.Args, req.Text = words, commandText(words)
-	wait := a.ackDeadline
-	if a.reg.IsSlow(req) {
-		wait = 0
-	}
-	j := &job{a: a, in: in, private: a.reg.IsPrivate(req), done: make(chan commands.Response, 1)}
-	if !a.goWork(func() { j.run(func(ctx context.Context) commands.Response { return a.reg.Handle(ctx, req) }, &req) }) {
-		return ephemeral("opsbot is shutting down; try again in a minute"), nil
-	}
-	return j.settle(wait)
+	return a.runWords(in, req, words)
 }
