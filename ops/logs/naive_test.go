@@ -57,8 +57,8 @@ func writeMixedLog(tb testing.TB, path string, size int64) []byte {
 // line redacted, then the pattern's regexp on what is shown.
 func TestSearchAgreesWithNaiveReference(t *testing.T) {
 	dir := t.TempDir()
-	// Three mapped blocks; under the race detector two read blocks.
-	size := int64(3*mapBlockSize + 12345)
+	// Several file blocks, fewer under the race detector.
+	size := int64(3*fileBlockSize + 12345)
 	if raceOn {
 		size = blockSize + 12345
 	}

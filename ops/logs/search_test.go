@@ -132,7 +132,7 @@ func grepCount(t *testing.T, args []string, files ...string) int64 {
 }
 
 func TestSearchCountsEqualGrep(t *testing.T) {
-	// More than one 4 MiB mapped block either way; smaller under the race
+	// Many 256 KiB file blocks either way; fewer under the race
 	// detector, which slows the single-threaded scan tenfold.
 	mb := int64(12)
 	if race.Enabled {
@@ -264,8 +264,8 @@ func readLines(t *testing.T, path string) ([]Line, map[int64]int) {
 }
 
 func TestSearchContextAcrossBlocks(t *testing.T) {
-	// app.log (10 MiB) is mapped in 4 MiB blocks, app.log.1 (2 MiB) read in
-	// 1 MiB blocks: context must be whole across both kinds of edge.
+	// app.log (10 MiB) and app.log.1 (2 MiB) are read in 256 KiB blocks:
+	// context must be whole across block edges.
 	fx := newFixture(t, 10)
 	const c = 3
 	res, err := fx.logs.Search(context.Background(), Query{Logs: []string{"app"}, Pattern: "WARN", Context: c, Limit: MaxLimit})
@@ -278,7 +278,7 @@ func TestSearchContextAcrossBlocks(t *testing.T) {
 		block int64
 	}
 	files := map[string]*file{}
-	for name, block := range map[string]int64{"app.log": mapBlockSize, "app.log.1": blockSize} {
+	for name, block := range map[string]int64{"app.log": fileBlockSize, "app.log.1": fileBlockSize} {
 		lines, idx := readLines(t, filepath.Join(fx.dir, name))
 		files[name] = &file{lines, idx, block}
 	}
