@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"opsbot/ops/logs"
 )
@@ -333,31 +334,71 @@ func (s *LineStats) IPsOver(n int64) map[string]int64 {
 // address comes back as its integer key (no allocation); any other as its
 // text in other.
 func lineIP(line []byte) (v4 uint32, other string, ok bool) {
+	// Fields are split on ASCII white space while the line is ASCII, which
+	// is what bytes.Fields does then; a non-ASCII byte before the address
+	// hands the line to bytes.FieldsSeq (Unicode spaces).
+	for i := 0; i < len(line); {
+		for i < len(line) && asciiSpace[line[i]] {
+			i++
+		}
+		j := i
+		dotOrColon := false
+		for j < len(line) && !asciiSpace[line[j]] {
+			c := line[j]
+			if c >= utf8.RuneSelf {
+				return lineIPFields(line)
+			}
+			dotOrColon = dotOrColon || c == '.' || c == ':'
+			j++
+		}
+		// An address has a dot (a quad) or a colon (IPv6, a port).
+		if dotOrColon {
+			if v4, other, ok, done := fieldIP(line[i:j]); done {
+				return v4, other, ok
+			}
+		}
+		i = j
+	}
+	return 0, "", false
+}
+
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// lineIPFields is lineIP over Unicode-space separated fields.
+func lineIPFields(line []byte) (v4 uint32, other string, ok bool) {
 	for f := range bytes.FieldsSeq(line) {
-		f = trimPunct(f)
-		if k, v, ok := bytes.Cut(f, []byte("=")); ok && len(v) > 0 && len(k) > 0 {
-			f = v
-		}
-		if ip, ok := canonicalIPv4(f); ok {
-			return ip, "", true
-		}
-		if !maybeIP(f) {
-			continue
-		}
-		if a, err := netip.ParseAddr(string(f)); err == nil {
-			if a.Is4() {
-				return ipKey(a), "", true
-			}
-			return 0, a.String(), true
-		}
-		if ap, err := netip.ParseAddrPort(string(f)); err == nil {
-			if ap.Addr().Is4() {
-				return ipKey(ap.Addr()), "", true
-			}
-			return 0, ap.Addr().String(), true
+		if v4, other, ok, done := fieldIP(f); done {
+			return v4, other, ok
 		}
 	}
 	return 0, "", false
+}
+
+// fieldIP reads one field as an address; done is false when it is none.
+func fieldIP(f []byte) (v4 uint32, other string, ok, done bool) {
+	f = trimPunct(f)
+	if k, v, ok := bytes.Cut(f, []byte("=")); ok && len(v) > 0 && len(k) > 0 {
+		f = v
+	}
+	if ip, ok := canonicalIPv4(f); ok {
+		return ip, "", true, true
+	}
+	if !maybeIP(f) {
+		return 0, "", false, false
+	}
+	if a, err := netip.ParseAddr(string(f)); err == nil {
+		if a.Is4() {
+			return ipKey(a), "", true, true
+		}
+		return 0, a.String(), true, true
+	}
+	if ap, err := netip.ParseAddrPort(string(f)); err == nil {
+		if ap.Addr().Is4() {
+			return ipKey(ap.Addr()), "", true, true
+		}
+		return 0, ap.Addr().String(), true, true
+	}
+	return 0, "", false, false
 }
 
 // trimPunct is bytes.Trim(f, "[](),;\"'") without building the set per call.

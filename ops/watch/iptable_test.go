@@ -107,6 +107,11 @@ func TestLineIPAgreesWithNetip(t *testing.T) {
 		"login failed deadbeef cafe",
 		"no address here at all",
 		"'192.168.0.1';",
+		"login failed for usér from 10.0.0.9",
+		"login failed from\u00a010.0.0.8\u00a0now",
+		"x\u20031.2.3.4\u2003y 5.6.7.8",
+		"\xff\xfe 10.0.0.6",
+		"a\tb\v10.0.0.5\fc",
 	} {
 		v4, other, ok := lineIP([]byte(l))
 		got := other
