@@ -183,20 +183,42 @@ func ParseISO(b []byte, loc *time.Location) (time.Time, int, bool) {
 			n = j
 		}
 	}
-	zone := loc
+	zone, fixed := loc, false
 	if n < len(b) {
 		switch c := b[n]; {
 		case c == 'Z':
-			zone, n = time.UTC, n+1
+			zone, n, fixed = time.UTC, n+1, true
 		case c == '+' || c == '-':
 			off, m, ok := parseOffset(b[n:])
 			if ok {
-				zone, n = fixedZone(off), n+m
+				zone, n, fixed = fixedZone(off), n+m, true
 			}
 		}
 	}
+	if fixed {
+		// A fixed offset has no gaps: the date is valid when the day is
+		// in the month and the second is not a leap second.
+		if d > daysIn(mo, y) || s > 59 {
+			return time.Time{}, 0, false
+		}
+		return time.Date(y, time.Month(mo), d, h, mi, s, ns, zone), n, true
+	}
 	t, ok := exactDate(y, mo, d, h, mi, s, ns, zone)
 	return t, n, ok
+}
+
+// daysIn is the number of days of month mo (1–12) of year y.
+func daysIn(mo, y int) int {
+	switch mo {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // parseOffset reads ±hh:mm or ±hhmm; it returns seconds east of UTC.
