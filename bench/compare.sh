@@ -5,7 +5,7 @@
 #
 #   bench/compare.sh [MiB per log, default 1024] [work folder, default a temp one]
 #
-# Needs: go, GNU time (/usr/bin/time), grep, gawk, sort; rg is used when
+# Needs: go, GNU time (/usr/bin/time), GNU dd, grep, gawk, sort; rg is used when
 # installed. It checks free disk before generating the inputs (three logs of
 # the given size, deterministic: same seed, same bytes) and removes them after.
 set -eu
@@ -73,6 +73,27 @@ peer "ignore-case ASCII" 'logs search --file app --count --ignore-case "llm api 
 peer "ignore-case non-ASCII" 'logs search --file app --count --ignore-case "échec"'  "-c -i 'échec' $L/app.log"                   "-c -i 'échec' $L/app.log"
 peer "--level ERROR"     'logs search --file app --count --level ERROR "LLM"'       "-c ' ERROR .*LLM' $L/app.log"                "-c ' ERROR .*LLM' $L/app.log"
 pair "--since 1h vs grep (whole file)"  'logs search --file app --count --since 1h ERROR' "LC_ALL=C grep -c -F ERROR $L/app.log"
+
+# Cold cache: app.log is dropped from the page cache (this file only, with
+# GNU dd's nocache flag) before each run of either side.
+cold() { dd if="$L/app.log" iflag=nocache count=0 status=none; }
+printf '%s\n' 'logs search --file app --count "LLM API Error"' >"$WORK/cold.cmd"
+: >"$WORK/ratios"
+i=0
+while [ $i -lt "$PAIRS" ]; do
+	cold
+	/usr/bin/time -f '%e %M' -o "$WORK/t" "$WORK/opsbot" shell --config "$WORK/cfg.yaml" <"$WORK/cold.cmd" >/dev/null 2>&1
+	a=$(tail -1 "$WORK/t")
+	cold
+	/usr/bin/time -f '%e %M' -o "$WORK/t" sh -c "LC_ALL=C grep -c -F 'LLM API Error' $L/app.log" >/dev/null 2>&1 || true
+	b=$(tail -1 "$WORK/t")
+	echo "$a $b" >>"$WORK/ratios"
+	i=$((i + 1))
+done
+awk '{r[NR] = $1 / $3; a[NR] = $1; b[NR] = $3; if ($2 > m) m = $2}
+	END { asort(r); asort(a); asort(b); k = int((NR + 1) / 2)
+		printf "%-34s ours %6.3f s  peer %6.3f s  ratio %5.2f  ours peak %5.1f MiB\n", "literal, cold cache vs grep", a[k], b[k], r[k], m / 1024 }' "$WORK/ratios"
+cat "$L/app.log" >/dev/null # warm again
 
 # The monitor pass: requests per IP over the access log and failed logins
 # per IP over the security log, appended after the bot began watching.
