@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -499,6 +500,9 @@ func (m *merger) add(r blockResult) {
 // and a TLB miss per page), and no faster elsewhere.
 func (s *scanner) scanFile(ctx context.Context, r io.ReaderAt, start, end int64) (scanOut, error) {
 	size := int64(fileBlockSize)
+	if f, ok := r.(*os.File); ok && end-start >= 8*size {
+		adviseSequential(f)
+	}
 	fetch := func(from, n int64, buf *[]byte) ([]byte, func(), error) {
 		if int64(cap(*buf)) < n {
 			*buf = make([]byte, n)

@@ -84,7 +84,7 @@ type Result struct {
 
 const (
 	headMax          = 256
-	defaultBlockSize = 1 << 20 // per worker; larger blocks only grew the peak RSS
+	defaultBlockSize = 256 << 10 // per worker, read and counted while in the core's L2 cache
 	defaultMaxLine   = 1 << 20
 )
 
