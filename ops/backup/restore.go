@@ -98,7 +98,7 @@ func (s *Service) Restore(ctx context.Context, target string, id int64, progress
 	// Check again now: the files may have changed since the last verification.
 	progress("%s: checking backup %d before restoring…", t.Name, id)
 	src := filepath.Join(row.Dir, dbEntry.Name)
-	if err := verifyFile(ctx, row.Dir, *dbEntry, m); err != nil {
+	if err := verifyFile(ctx, row.Dir, *dbEntry, m, false); err != nil {
 		msg := fmt.Sprintf("%s: %v", dbEntry.Name, err)
 		_ = s.Store.SetBackupVerified(context.WithoutCancel(ctx), id, msg, s.Now())
 		return RestoreResult{}, problemf("backup %d cannot be restored: it fails verification now: %s; nothing changed", id, msg)
