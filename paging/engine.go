@@ -55,10 +55,12 @@ type Engine struct {
 
 	// DMs, when set, sends the "dm" way of a step on the platforms it has.
 	DMs *DMs
-	// Timeline, when set, hears every line the engine says in an alert's
-	// thread, after it is committed, for the timeline of the incidents the
-	// alert's target concerns (incidents.Service.RecordAction).
-	Timeline func(ctx context.Context, target, actor, text string)
+	// Timeline, when set, puts every line the engine says in an alert's
+	// thread into the timeline of the incidents the alert's target
+	// concerns, inside the same transaction as the step, stop or outcome
+	// it tells of (incidents.Service.RecordActionTx): both are written or
+	// neither.
+	Timeline func(ctx context.Context, tx store.DBTX, target, actor, text string, now time.Time) error
 
 	wake      chan struct{}
 	pollEvery time.Duration
@@ -238,7 +240,6 @@ func (e *Engine) steps(ctx context.Context, cfg *config.Config) error {
 func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalation, now time.Time) (bool, error) {
 	pol, ok := policyByName(cfg, esc.Policy)
 	took := false
-	var told []toldLine
 	err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 		a, err := store.AlertByID(ctx, tx, esc.AlertID)
 		if err != nil {
@@ -276,7 +277,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 		}
 		took = true
 		if len(whom) == 0 {
-			return e.say(ctx, tx, &told, a, func(string) chat.Message {
+			return e.say(ctx, tx, a, func(string) chat.Message {
 				return chat.Message{Severity: chat.SevWarning, Text: fmt.Sprintf(txtStepNobody, k+1, len(pol.Steps), pol.Name, stepWho(st))}
 			}, now)
 		}
@@ -324,7 +325,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 				pages = append(pages, v)
 			}
 		}
-		return e.say(ctx, tx, &told, a, func(channel string) chat.Message {
+		return e.say(ctx, tx, a, func(channel string) chat.Message {
 			m := chat.Message{Severity: chat.SevWarning}
 			platform, _, _ := strings.Cut(channel, ":")
 			var who []string
@@ -349,7 +350,6 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 	if err != nil {
 		return false, fmt.Errorf("alert %d step %d: %w", esc.AlertID, esc.NextStep, err)
 	}
-	e.tell(ctx, told)
 	return took, nil
 }
 
@@ -369,8 +369,7 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 	}
 	for _, esc := range list {
 		now := e.Now()
-		var told []toldLine
-		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
+			err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 			a, err := store.AlertByID(ctx, tx, esc.AlertID)
 			if err != nil {
 				return err
@@ -446,15 +445,14 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 					text = fmt.Sprintf(txtAckedPages, by, taken, len(pol.Steps), strings.Join(notified, ", "))
 				}
 			}
-			return e.say(ctx, tx, &told, a, func(string) chat.Message {
+			return e.say(ctx, tx, a, func(string) chat.Message {
 				return chat.Message{Severity: chat.SevInfo, Text: text}
 			}, now)
 		})
 		if err != nil {
 			return fmt.Errorf("alert %d: %w", esc.AlertID, err)
 		}
-		e.tell(ctx, told)
-	}
+		}
 	return nil
 }
 
@@ -468,8 +466,7 @@ func (e *Engine) outcomes(ctx context.Context) error {
 	}
 	for _, p := range list {
 		now := e.Now()
-		var told []toldLine
-		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
+			err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 			ok, err := store.MarkPageReported(ctx, tx, p.OutboxID, now, p.SentAt.Time)
 			if err != nil || !ok {
 				return err
@@ -493,13 +490,12 @@ func (e *Engine) outcomes(ctx context.Context) error {
 			if !p.ParkedAt.IsZero() {
 				sev = chat.SevWarning
 			}
-			return e.say(ctx, tx, &told, a, func(string) chat.Message { return chat.Message{Severity: sev, Text: text} }, now)
+			return e.say(ctx, tx, a, func(string) chat.Message { return chat.Message{Severity: sev, Text: text} }, now)
 		})
 		if err != nil {
 			return fmt.Errorf("page %d: %w", p.OutboxID, err)
 		}
-		e.tell(ctx, told)
-	}
+		}
 	return nil
 }
 
@@ -630,24 +626,14 @@ func (e *Engine) rise(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// toldLine is a thread line waiting for its transaction's commit to be
-// told to the incident timeline.
-type toldLine struct{ target, text string }
-
-// say writes a line in alert a's thread inside tx and keeps it for tell.
-func (e *Engine) say(ctx context.Context, tx store.DBTX, told *[]toldLine, a store.AlertRow, render func(channel string) chat.Message, now time.Time) error {
-	*told = append(*told, toldLine{target: a.Target, text: render("").Text})
-	return e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, render, now)
-}
-
-// tell hands committed thread lines to the incident timeline.
-func (e *Engine) tell(ctx context.Context, told []toldLine) {
-	if e.Timeline == nil {
-		return
+// say writes a line in alert a's thread inside tx, and the same line in
+// the timeline of the incidents on a's target.
+func (e *Engine) say(ctx context.Context, tx store.DBTX, a store.AlertRow, render func(channel string) chat.Message, now time.Time) error {
+	if err := e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, render, now); err != nil {
+		return err
 	}
-	for _, l := range told {
-		if l.target != "" {
-			e.Timeline(ctx, l.target, timelineActor, l.text)
-		}
+	if e.Timeline == nil || a.Target == "" {
+		return nil
 	}
+	return e.Timeline(ctx, tx, a.Target, timelineActor, render("").Text, now)
 }
