@@ -93,6 +93,17 @@ func PagingSecretEnv(name string) string {
 	return "OPSBOT_PAGING_" + envPart(name) + "_SECRET"
 }
 
+// PagingWebhookSecretEnv is the variable that holds the signing secret of
+// what integration name's service sends back (PagerDuty's webhook v3
+// subscription: its acknowledgements and resolves).
+func PagingWebhookSecretEnv(name string) string {
+	return "OPSBOT_PAGING_" + envPart(name) + "_WEBHOOK_SECRET"
+}
+
+// WebhookSecretKey is where Secrets.Paging keeps integration name's
+// inbound webhook secret (a name never holds a dot).
+func WebhookSecretKey(name string) string { return name + ".webhook" }
+
 func (pg *Paging) setDefaults() {
 	for name, in := range pg.Integrations {
 		if in.Timeout == 0 {

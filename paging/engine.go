@@ -369,7 +369,7 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 	}
 	for _, esc := range list {
 		now := e.Now()
-			err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
+		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 			a, err := store.AlertByID(ctx, tx, esc.AlertID)
 			if err != nil {
 				return err
@@ -386,6 +386,13 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 			if err != nil {
 				return err
 			}
+			// Acknowledged in an integration (PagerDuty's webhook): that
+			// one is not told back what it told us.
+			ia, err := store.IntegrationAckOf(ctx, tx, a.ID)
+			fromInteg := err == nil && to == store.EscAcked
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 			var notified []string
 			links, err := alertLinks(ctx, tx, cfg, a.ID)
 			if err != nil {
@@ -393,7 +400,7 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 			}
 			for _, name := range paged {
 				in, ok := cfg.Paging.Integrations[name]
-				if !ok {
+				if !ok || (fromInteg && name == ia.Integration) {
 					continue
 				}
 				// A mail is sent when it resolves, threaded under the page;
@@ -444,6 +451,16 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 				if len(notified) > 0 {
 					text = fmt.Sprintf(txtAckedPages, by, taken, len(pol.Steps), strings.Join(notified, ", "))
 				}
+				if fromInteg {
+					format := txtIntegAcked
+					if ia.Action == "resolved" {
+						format = txtIntegResolved
+					}
+					text = fmt.Sprintf(format, integrationTitle(cfg, ia.Integration), ia.By, taken, len(pol.Steps))
+					if len(notified) > 0 {
+						text = strings.TrimSuffix(text, ".") + fmt.Sprintf(txtTold, strings.Join(notified, ", "))
+					}
+				}
 			}
 			return e.say(ctx, tx, a, func(string) chat.Message {
 				return chat.Message{Severity: chat.SevInfo, Text: text}
@@ -452,7 +469,7 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("alert %d: %w", esc.AlertID, err)
 		}
-		}
+	}
 	return nil
 }
 
@@ -466,7 +483,7 @@ func (e *Engine) outcomes(ctx context.Context) error {
 	}
 	for _, p := range list {
 		now := e.Now()
-			err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
+		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 			ok, err := store.MarkPageReported(ctx, tx, p.OutboxID, now, p.SentAt.Time)
 			if err != nil || !ok {
 				return err
@@ -495,7 +512,7 @@ func (e *Engine) outcomes(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("page %d: %w", p.OutboxID, err)
 		}
-		}
+	}
 	return nil
 }
 
@@ -636,4 +653,12 @@ func (e *Engine) say(ctx context.Context, tx store.DBTX, a store.AlertRow, rende
 		return nil
 	}
 	return e.Timeline(ctx, tx, a.Target, timelineActor, render("").Text, now)
+}
+
+// integrationTitle is how a thread line names integration name's service.
+func integrationTitle(cfg *config.Config, name string) string {
+	if cfg.Paging.Integrations[name].Type == "pagerduty" {
+		return "PagerDuty"
+	}
+	return name
 }
