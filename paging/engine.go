@@ -64,6 +64,7 @@ type Engine struct {
 
 	wake      chan struct{}
 	pollEvery time.Duration
+	routes    routedTree
 }
 
 // New makes an engine.
@@ -180,7 +181,7 @@ func (e *Engine) start(ctx context.Context, cfg *config.Config) error {
 
 func (e *Engine) startAll(ctx context.Context, cfg *config.Config, cands []store.AlertRow) error {
 	for _, a := range cands {
-		pol, ok := cfg.Paging.PolicyFor(a.Severity, a.Kind)
+		pol, ok := e.policyOf(cfg, a)
 		if !ok {
 			// Remember that it needs none, so it is not looked at again.
 			pol.Name = ""
@@ -623,7 +624,7 @@ func (e *Engine) rise(ctx context.Context, cfg *config.Config) error {
 			}
 			next := esc
 			next.Severity = a.Severity
-			pol, ok := cfg.Paging.PolicyFor(a.Severity, a.Kind)
+			pol, ok := e.policyOf(cfg, a)
 			switch {
 			case ok && pol.Name == esc.Policy:
 				// The same policy: only note the severity.
