@@ -19,11 +19,11 @@ import (
 // raced a lane's refresh): the claim decides, and a row whose claim fails
 // makes its lane read its head again.
 type laneHeads struct {
-	mu       sync.Mutex
-	byChan   map[string]store.OutboxRow
-	order    []store.OutboxRow // by id
-	scanned  time.Time         // wall clock of the last full read
-	stale    bool              // a full read is due
+	mu      sync.Mutex
+	byChan  map[string]store.OutboxRow
+	order   []store.OutboxRow // by id
+	scanned time.Time         // wall clock of the last full read
+	stale   bool              // a full read is due
 }
 
 // reset replaces the whole set with heads (as store.OutboxHeads returns them, by id).

@@ -43,4 +43,3 @@ func IntegrationAckOf(ctx context.Context, q DBTX, id int64) (IntegrationAck, er
 	}
 	return a, nil
 }
-
