@@ -23,6 +23,8 @@ func (a *App) wirePaging(n *notifier.Notifier) *paging.Engine {
 	a.router.Set("dm", pg.DMs)
 	// An announced or resolved alert is looked at at once, not at the next poll.
 	n.OnAlert(func(context.Context, alert.Alert) { pg.Poke() })
+	// PagerDuty's own acknowledgements (its webhook v3) acknowledge the alert.
+	a.routes["/webhooks/pagerduty"] = pg.PagerDutyWebhook(n)
 	a.reg.MustRegister(oncallverbs.Verbs(oncallverbs.Deps{Paging: pg})...)
 	return pg
 }

@@ -68,7 +68,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	// remediator is not told twice.
 	n.OnEscalate(inc.OnAlert)
 	pg := a.wirePaging(n)
-	pg.Timeline = inc.RecordAction
+	pg.Timeline = inc.RecordActionTx
 	a.reg.AddHook(func(ctx context.Context, c *commands.Call, result string, resp commands.Response) {
 		if c.Verb.Target == nil {
 			return

@@ -532,6 +532,12 @@ func loadSecrets(c *Config, env map[string]string, probs *Problems) {
 			}
 			c.Secrets.Paging[name] = s
 		}
+		if s := get(PagingWebhookSecretEnv(name)); s != "" {
+			if c.Secrets.Paging == nil {
+				c.Secrets.Paging = map[string]Secret{}
+			}
+			c.Secrets.Paging[WebhookSecretKey(name)] = s
+		}
 	}
 	if env["OPSBOT_STORE_DSN"] == "" {
 		if f := env["OPSBOT_STORE_DSN_FILE"]; f != "" {

@@ -93,6 +93,17 @@ func PagingSecretEnv(name string) string {
 	return "OPSBOT_PAGING_" + envPart(name) + "_SECRET"
 }
 
+// PagingWebhookSecretEnv is the variable that holds the signing secret of
+// what integration name's service sends back (PagerDuty's webhook v3
+// subscription: its acknowledgements and resolves).
+func PagingWebhookSecretEnv(name string) string {
+	return "OPSBOT_PAGING_" + envPart(name) + "_WEBHOOK_SECRET"
+}
+
+// WebhookSecretKey is where Secrets.Paging keeps integration name's
+// inbound webhook secret (a name never holds a dot).
+func WebhookSecretKey(name string) string { return name + ".webhook" }
+
 func (pg *Paging) setDefaults() {
 	for name, in := range pg.Integrations {
 		if in.Timeout == 0 {
@@ -109,6 +120,7 @@ func (pg *Paging) setDefaults() {
 }
 
 func (pg Paging) validate(c *Config, p *Problems) {
+	pg.validateRoutedPolicies(c.Routing, p)
 	if pg.Channel != "" && !validChannel(pg.Channel) {
 		p.add("paging.channel", "want slack:<id>, discord:<id> or console, got %q", pg.Channel)
 	}
@@ -249,6 +261,41 @@ func (pg Paging) validate(c *Config, p *Problems) {
 	}
 }
 
+// validateRoutedPolicies checks that each routing receiver's
+// paging_policy names a policy.
+func (pg Paging) validateRoutedPolicies(r Routing, p *Problems) {
+	for i, rc := range r.Receivers {
+		if rc.PagingPolicy == "" {
+			continue
+		}
+		if _, ok := pg.Policy(rc.PagingPolicy); !ok {
+			p.add(fmt.Sprintf("routing.receivers[%d].paging_policy", i), "unknown paging policy %q (not in paging.policies)", rc.PagingPolicy)
+		}
+	}
+}
+
+// Policy returns the policy called name.
+func (pg Paging) Policy(name string) (EscalationPolicy, bool) {
+	for _, pol := range pg.Policies {
+		if pol.Name == name {
+			return pol, true
+		}
+	}
+	return EscalationPolicy{}, false
+}
+
+// RoutedPolicies are the names of the policies routing receivers name:
+// those are chosen by routing only, never by their severity and kinds.
+func (r Routing) RoutedPolicies() map[string]bool {
+	out := map[string]bool{}
+	for _, rc := range r.Receivers {
+		if rc.PagingPolicy != "" {
+			out[rc.PagingPolicy] = true
+		}
+	}
+	return out
+}
+
 var phoneRE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // RotationRule is a rotation read from its spec, ready for package oncall.
@@ -298,9 +345,23 @@ func ParseRotation(name string, spec RotationSpec) (RotationRule, error) {
 	return r, nil
 }
 
-// PolicyFor returns the first policy matching an alert's severity and kind.
+// PolicyFor returns the first policy matching an alert's severity and kind
+// (the shorthand of a route; policies a routing receiver names are left
+// to routing: see paging.Engine).
 func (pg Paging) PolicyFor(severity, kind string) (EscalationPolicy, bool) {
+	return pg.policyFor(severity, kind, nil)
+}
+
+// PolicyForUnrouted is PolicyFor skipping the policies in routed.
+func (pg Paging) PolicyForUnrouted(severity, kind string, routed map[string]bool) (EscalationPolicy, bool) {
+	return pg.policyFor(severity, kind, routed)
+}
+
+func (pg Paging) policyFor(severity, kind string, routed map[string]bool) (EscalationPolicy, bool) {
 	for _, pol := range pg.Policies {
+		if routed[pol.Name] {
+			continue
+		}
 		if pol.Severity != "" && pol.Severity != severity {
 			continue
 		}

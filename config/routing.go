@@ -43,6 +43,9 @@ type Receiver struct {
 	Channels []string `yaml:"channels"`
 	// Oncall is mentioned on critical alerts until acknowledged.
 	Oncall string `yaml:"oncall"`
+	// PagingPolicy names an escalation policy (paging.policies) that
+	// escalates the alerts routed here: routing decides, paging executes.
+	PagingPolicy string `yaml:"paging_policy"`
 }
 
 // InhibitRule mutes alerts matching TargetMatchers while an alert matching

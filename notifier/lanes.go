@@ -44,6 +44,26 @@ type lanes struct {
 	mu       sync.Mutex
 	busy     map[string]bool // channels with a row in flight in this process
 	pausedTo time.Time       // wall clock: no new sends before this
+
+	// heads is the dispatcher's copy of the lanes' heads; done wakes the
+	// dispatcher when a lane finished a send (its head already read again),
+	// without the full read a Wake asks for.
+	heads    laneHeads
+	doneOnce sync.Once
+	done     chan struct{}
+}
+
+func (l *lanes) doneCh() chan struct{} {
+	l.doneOnce.Do(func() { l.done = make(chan struct{}, 1) })
+	return l.done
+}
+
+// finished tells the dispatcher a lane is free again.
+func (l *lanes) finished() {
+	select {
+	case l.doneCh() <- struct{}{}:
+	default:
+	}
 }
 
 // id names this Notifier's claims: host, process and a random part, so two
@@ -108,12 +128,16 @@ func (n *Notifier) runLanes(ctx context.Context) error {
 	defer wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	done := n.lanes.doneCh()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
 		case <-n.wake:
+			// Rows were queued, acknowledged or resolved elsewhere.
+			n.lanes.heads.markStale()
+		case <-done:
 		}
 		wait := maxSleep
 		if p := n.lanes.paused(); p > 0 {
@@ -140,37 +164,65 @@ func (n *Notifier) runLanes(ctx context.Context) error {
 // dispatch starts a worker for each channel whose head row is due and not
 // in flight, oldest first, while workers are free. It returns when the
 // next row not started will be due (zero when none); a worker that ends
-// wakes the dispatcher.
+// reads its lane's next head and wakes the dispatcher. The heads are read
+// from the store whole only when a Wake or maxSleep asks for it (laneHeads).
 func (n *Notifier) dispatch(ctx context.Context, wg *sync.WaitGroup) (time.Time, error) {
-	heads, err := store.OutboxHeads(ctx, n.st.DB)
-	if err != nil {
-		return time.Time{}, err
+	if n.lanes.heads.needScan(time.Now(), maxSleep) {
+		scanned := time.Now()
+		heads, err := store.OutboxHeads(ctx, n.st.DB)
+		if err != nil {
+			n.lanes.heads.markStale()
+			return time.Time{}, err
+		}
+		n.lanes.heads.reset(heads, scanned)
 	}
 	workers := max(n.cfg().Notifier.DeliveryWorkers, 1)
 	now := n.Now()
 	var next time.Time
-	for _, r := range heads {
+	var start []store.OutboxRow
+	free := workers - n.lanes.inFlight()
+	n.lanes.heads.each(func(r store.OutboxRow) bool {
 		if due := n.dueAt(r); due.After(now) {
 			if next.IsZero() || due.Before(next) {
 				next = due
 			}
-			continue
+			return true
 		}
-		if n.lanes.inFlight() >= workers {
-			break
+		if free <= 0 {
+			return false
 		}
 		if !n.lanes.take(r.Channel) {
-			continue
+			return true
 		}
+		free--
+		start = append(start, r)
+		return true
+	})
+	for _, r := range start {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer n.poke()
-			defer n.lanes.release(r.Channel)
 			n.runLane(ctx, r)
+			n.readHead(ctx, r.Channel)
+			n.lanes.release(r.Channel)
+			n.lanes.finished()
 		}()
 	}
 	return next, nil
+}
+
+// readHead reads channel's next head into the dispatcher's copy after a
+// send (or a claim lost to another process).
+func (n *Notifier) readHead(ctx context.Context, channel string) {
+	r, err := store.OutboxHead(ctx, n.st.DB, channel)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		n.lanes.heads.set(channel, r, false)
+	case err != nil:
+		n.lanes.heads.markStale()
+	default:
+		n.lanes.heads.set(channel, r, true)
+	}
 }
 
 // runLane makes one attempt at r, the head row of its channel.

@@ -56,3 +56,25 @@ func (n *Notifier) ReplyAlertTx(ctx context.Context, tx store.DBTX, fingerprint 
 	}
 	return nil
 }
+
+// ReplyTx queues, inside tx, m as a reply in the thread of owner's first
+// message in every channel it went to (as Reply does in its own
+// transaction). Call Wake after the commit.
+func (n *Notifier) ReplyTx(ctx context.Context, tx store.DBTX, owner string, m chat.Message, now time.Time) error {
+	payload, err := encodeMessage(m)
+	if err != nil {
+		return err
+	}
+	parents, err := n.firstPosts(ctx, tx, owner)
+	if err != nil {
+		return err
+	}
+	for _, ch := range sortedKeys(parents) {
+		parent := parents[ch]
+		if err := store.EnqueueOutbox(ctx, tx, &store.OutboxRow{Channel: ch, Op: store.OpReply, Owner: owner, ParentID: &parent,
+			Payload: payload, CreatedAt: store.T(now)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

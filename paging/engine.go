@@ -55,13 +55,16 @@ type Engine struct {
 
 	// DMs, when set, sends the "dm" way of a step on the platforms it has.
 	DMs *DMs
-	// Timeline, when set, hears every line the engine says in an alert's
-	// thread, after it is committed, for the timeline of the incidents the
-	// alert's target concerns (incidents.Service.RecordAction).
-	Timeline func(ctx context.Context, target, actor, text string)
+	// Timeline, when set, puts every line the engine says in an alert's
+	// thread into the timeline of the incidents the alert's target
+	// concerns, inside the same transaction as the step, stop or outcome
+	// it tells of (incidents.Service.RecordActionTx): both are written or
+	// neither.
+	Timeline func(ctx context.Context, tx store.DBTX, target, actor, text string, now time.Time) error
 
 	wake      chan struct{}
 	pollEvery time.Duration
+	routes    routedTree
 }
 
 // New makes an engine.
@@ -178,7 +181,7 @@ func (e *Engine) start(ctx context.Context, cfg *config.Config) error {
 
 func (e *Engine) startAll(ctx context.Context, cfg *config.Config, cands []store.AlertRow) error {
 	for _, a := range cands {
-		pol, ok := cfg.Paging.PolicyFor(a.Severity, a.Kind)
+		pol, ok := e.policyOf(cfg, a)
 		if !ok {
 			// Remember that it needs none, so it is not looked at again.
 			pol.Name = ""
@@ -238,7 +241,6 @@ func (e *Engine) steps(ctx context.Context, cfg *config.Config) error {
 func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalation, now time.Time) (bool, error) {
 	pol, ok := policyByName(cfg, esc.Policy)
 	took := false
-	var told []toldLine
 	err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 		a, err := store.AlertByID(ctx, tx, esc.AlertID)
 		if err != nil {
@@ -276,7 +278,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 		}
 		took = true
 		if len(whom) == 0 {
-			return e.say(ctx, tx, &told, a, func(string) chat.Message {
+			return e.say(ctx, tx, a, func(string) chat.Message {
 				return chat.Message{Severity: chat.SevWarning, Text: fmt.Sprintf(txtStepNobody, k+1, len(pol.Steps), pol.Name, stepWho(st))}
 			}, now)
 		}
@@ -324,7 +326,7 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 				pages = append(pages, v)
 			}
 		}
-		return e.say(ctx, tx, &told, a, func(channel string) chat.Message {
+		return e.say(ctx, tx, a, func(channel string) chat.Message {
 			m := chat.Message{Severity: chat.SevWarning}
 			platform, _, _ := strings.Cut(channel, ":")
 			var who []string
@@ -349,7 +351,6 @@ func (e *Engine) step(ctx context.Context, cfg *config.Config, esc store.Escalat
 	if err != nil {
 		return false, fmt.Errorf("alert %d step %d: %w", esc.AlertID, esc.NextStep, err)
 	}
-	e.tell(ctx, told)
 	return took, nil
 }
 
@@ -369,7 +370,6 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 	}
 	for _, esc := range list {
 		now := e.Now()
-		var told []toldLine
 		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 			a, err := store.AlertByID(ctx, tx, esc.AlertID)
 			if err != nil {
@@ -387,6 +387,13 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 			if err != nil {
 				return err
 			}
+			// Acknowledged in an integration (PagerDuty's webhook): that
+			// one is not told back what it told us.
+			ia, err := store.IntegrationAckOf(ctx, tx, a.ID)
+			fromInteg := err == nil && to == store.EscAcked
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 			var notified []string
 			links, err := alertLinks(ctx, tx, cfg, a.ID)
 			if err != nil {
@@ -394,7 +401,7 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 			}
 			for _, name := range paged {
 				in, ok := cfg.Paging.Integrations[name]
-				if !ok {
+				if !ok || (fromInteg && name == ia.Integration) {
 					continue
 				}
 				// A mail is sent when it resolves, threaded under the page;
@@ -445,15 +452,24 @@ func (e *Engine) stop(ctx context.Context, cfg *config.Config) error {
 				if len(notified) > 0 {
 					text = fmt.Sprintf(txtAckedPages, by, taken, len(pol.Steps), strings.Join(notified, ", "))
 				}
+				if fromInteg {
+					format := txtIntegAcked
+					if ia.Action == "resolved" {
+						format = txtIntegResolved
+					}
+					text = fmt.Sprintf(format, integrationTitle(cfg, ia.Integration), ia.By, taken, len(pol.Steps))
+					if len(notified) > 0 {
+						text = strings.TrimSuffix(text, ".") + fmt.Sprintf(txtTold, strings.Join(notified, ", "))
+					}
+				}
 			}
-			return e.say(ctx, tx, &told, a, func(string) chat.Message {
+			return e.say(ctx, tx, a, func(string) chat.Message {
 				return chat.Message{Severity: chat.SevInfo, Text: text}
 			}, now)
 		})
 		if err != nil {
 			return fmt.Errorf("alert %d: %w", esc.AlertID, err)
 		}
-		e.tell(ctx, told)
 	}
 	return nil
 }
@@ -468,7 +484,6 @@ func (e *Engine) outcomes(ctx context.Context) error {
 	}
 	for _, p := range list {
 		now := e.Now()
-		var told []toldLine
 		err := e.st.Tx(ctx, func(tx *sqlx.Tx) error {
 			ok, err := store.MarkPageReported(ctx, tx, p.OutboxID, now, p.SentAt.Time)
 			if err != nil || !ok {
@@ -493,12 +508,11 @@ func (e *Engine) outcomes(ctx context.Context) error {
 			if !p.ParkedAt.IsZero() {
 				sev = chat.SevWarning
 			}
-			return e.say(ctx, tx, &told, a, func(string) chat.Message { return chat.Message{Severity: sev, Text: text} }, now)
+			return e.say(ctx, tx, a, func(string) chat.Message { return chat.Message{Severity: sev, Text: text} }, now)
 		})
 		if err != nil {
 			return fmt.Errorf("page %d: %w", p.OutboxID, err)
 		}
-		e.tell(ctx, told)
 	}
 	return nil
 }
@@ -610,7 +624,7 @@ func (e *Engine) rise(ctx context.Context, cfg *config.Config) error {
 			}
 			next := esc
 			next.Severity = a.Severity
-			pol, ok := cfg.Paging.PolicyFor(a.Severity, a.Kind)
+			pol, ok := e.policyOf(cfg, a)
 			switch {
 			case ok && pol.Name == esc.Policy:
 				// The same policy: only note the severity.
@@ -630,24 +644,22 @@ func (e *Engine) rise(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// toldLine is a thread line waiting for its transaction's commit to be
-// told to the incident timeline.
-type toldLine struct{ target, text string }
-
-// say writes a line in alert a's thread inside tx and keeps it for tell.
-func (e *Engine) say(ctx context.Context, tx store.DBTX, told *[]toldLine, a store.AlertRow, render func(channel string) chat.Message, now time.Time) error {
-	*told = append(*told, toldLine{target: a.Target, text: render("").Text})
-	return e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, render, now)
+// say writes a line in alert a's thread inside tx, and the same line in
+// the timeline of the incidents on a's target.
+func (e *Engine) say(ctx context.Context, tx store.DBTX, a store.AlertRow, render func(channel string) chat.Message, now time.Time) error {
+	if err := e.out.ReplyAlertTx(ctx, tx, a.Fingerprint, render, now); err != nil {
+		return err
+	}
+	if e.Timeline == nil || a.Target == "" {
+		return nil
+	}
+	return e.Timeline(ctx, tx, a.Target, timelineActor, render("").Text, now)
 }
 
-// tell hands committed thread lines to the incident timeline.
-func (e *Engine) tell(ctx context.Context, told []toldLine) {
-	if e.Timeline == nil {
-		return
+// integrationTitle is how a thread line names integration name's service.
+func integrationTitle(cfg *config.Config, name string) string {
+	if cfg.Paging.Integrations[name].Type == "pagerduty" {
+		return "PagerDuty"
 	}
-	for _, l := range told {
-		if l.target != "" {
-			e.Timeline(ctx, l.target, timelineActor, l.text)
-		}
-	}
+	return name
 }

@@ -25,6 +25,14 @@ type pdReceiver struct {
 	// fail, when set, answers instead (status code); 0 lets the event in.
 	fail func(n int) int
 	n    int
+	// PagerDuty deduplicates by dedup_key: a trigger for a key whose
+	// incident is open (triggered or acknowledged) adds no incident.
+	status  map[string]string // dedup key → triggered | acknowledged | resolved
+	opened  int               // incidents opened
+	deduped int               // triggers folded into an open incident
+	// accepted, when set, runs after an event is taken and before the
+	// answer is written (a test kills the sender there).
+	accepted func(req *http.Request)
 }
 
 type pdEvent struct {
@@ -98,7 +106,31 @@ func (r *pdReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.evs = append(r.evs, ev)
+	if r.status == nil {
+		r.status = map[string]string{}
+	}
+	switch cur := r.status[ev.DedupKey]; ev.EventAction {
+	case "trigger":
+		if cur == "triggered" || cur == "acknowledged" {
+			r.deduped++
+		} else {
+			r.opened++
+			r.status[ev.DedupKey] = "triggered"
+		}
+	case "acknowledge":
+		if cur == "triggered" {
+			r.status[ev.DedupKey] = "acknowledged"
+		}
+	case "resolve":
+		if cur == "triggered" || cur == "acknowledged" {
+			r.status[ev.DedupKey] = "resolved"
+		}
+	}
+	accepted := r.accepted
 	r.mu.Unlock()
+	if accepted != nil {
+		accepted(req)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "success", "message": "Event processed", "dedup_key": ev.DedupKey})
@@ -131,6 +163,8 @@ type hookReceiver struct {
 	fail func(n int) int
 	n    int
 	bad  int // refused signatures
+	// accepted, when set, runs after a call is taken and before the answer.
+	accepted func(req *http.Request)
 }
 
 func newHook(t testing.TB, key string, now func() time.Time) *hookReceiver {
@@ -167,7 +201,11 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.got = append(r.got, b)
 	r.ids[req.Header.Get("X-Opsbot-Delivery")]++
+	accepted := r.accepted
 	r.mu.Unlock()
+	if accepted != nil {
+		accepted(req)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -175,4 +213,34 @@ func (r *hookReceiver) bodies() []paging.WebhookBody {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]paging.WebhookBody(nil), r.got...)
+}
+
+// incidents is how many incidents PagerDuty opened and how many triggers it folded into one.
+func (r *pdReceiver) incidents() (opened, deduped int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.opened, r.deduped
+}
+
+// deliveries is how many times each X-Opsbot-Delivery id arrived.
+func (r *hookReceiver) deliveries() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range r.ids {
+		out[k] = v
+	}
+	return out
+}
+
+func (r *pdReceiver) setAccepted(f func(*http.Request)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.accepted = f
+}
+
+func (r *hookReceiver) setAccepted(f func(*http.Request)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.accepted = f
 }

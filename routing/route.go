@@ -17,6 +17,8 @@ type Receiver struct {
 	Name     string
 	Channels []string
 	Oncall   string
+	// PagingPolicy is the escalation policy of the alerts routed here.
+	PagingPolicy string
 }
 
 // Route is a compiled node of the route tree. Options are already
@@ -125,7 +127,7 @@ type Defaults struct {
 func Compile(cfg config.Routing, subs []Subscription, d Defaults) (*Tree, error) {
 	t := &Tree{Receivers: map[string]Receiver{}}
 	for _, rc := range cfg.Receivers {
-		t.Receivers[rc.Name] = Receiver{Name: rc.Name, Channels: rc.Channels, Oncall: rc.Oncall}
+		t.Receivers[rc.Name] = Receiver{Name: rc.Name, Channels: rc.Channels, Oncall: rc.Oncall, PagingPolicy: rc.PagingPolicy}
 	}
 	root := &Route{Path: "root", Receiver: cfg.Route.Receiver, GroupWait: d.GroupWait, GroupInterval: d.GroupInterval, RepeatInterval: d.RepeatInterval}
 	applyOpts(root, cfg.Route)

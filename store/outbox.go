@@ -76,6 +76,17 @@ func OutboxHeads(ctx context.Context, q DBTX) ([]OutboxRow, error) {
 	return out, nil
 }
 
+// OutboxHead returns the oldest undelivered, unparked row of channel
+// (ErrNotFound when its lane is empty): what a delivery lane sends next.
+func OutboxHead(ctx context.Context, q DBTX, channel string) (OutboxRow, error) {
+	var r OutboxRow
+	if err := qget(ctx, q, &r, `SELECT `+outboxCols+` FROM outbox WHERE channel = ? AND delivered_at IS NULL AND parked_at IS NULL
+		ORDER BY id LIMIT 1`, channel); err != nil {
+		return r, fmt.Errorf("outbox head of %s: %w", channel, err)
+	}
+	return r, nil
+}
+
 // OutboxPending counts rows not yet delivered nor parked.
 func OutboxPending(ctx context.Context, q DBTX) (int, error) {
 	var n int
