@@ -3,7 +3,9 @@ package slackfake
 import (
 	"bytes"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -39,5 +41,49 @@ func TestFakeRefusesBadPickers(t *testing.T) {
 		if want == "" && out["ok"] != true || want != "" && out["error"] != want {
 			t.Errorf("%s: %v, want %q", el, out, want)
 		}
+	}
+}
+
+// A file cannot be shared into a direct message opsbot never opened.
+func TestUploadToAnUnopenedDMIsRefused(t *testing.T) {
+	f := New()
+	defer f.Close()
+	call := func(method string, form map[string]string) map[string]any {
+		t.Helper()
+		v := make(url.Values)
+		v.Set("token", BotToken)
+		for k, x := range form {
+			v.Set(k, x)
+		}
+		res, err := http.PostForm(f.APIURL()+method, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return out
+	}
+	up := call("files.getUploadURLExternal", map[string]string{"filename": "a.txt", "length": "3"})
+	id, _ := up["file_id"].(string)
+	body := &bytes.Buffer{}
+	mw := multipart.NewWriter(body)
+	fw, _ := mw.CreateFormFile("file", "a.txt")
+	_, _ = fw.Write([]byte("abc"))
+	_ = mw.Close()
+	res, err := http.Post(up["upload_url"].(string), mw.FormDataContentType(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	files := `[{"id":"` + id + `","title":"a.txt"}]`
+	if out := call("files.completeUploadExternal", map[string]string{"files": files, "channel_id": "DALICE"}); out["error"] != "channel_not_found" {
+		t.Fatalf("unopened DM: %v", out)
+	}
+	if out := call("conversations.open", map[string]string{"users": "UALICE"}); out["ok"] != true {
+		t.Fatalf("open: %v", out)
+	}
+	if out := call("files.completeUploadExternal", map[string]string{"files": files, "channel_id": "DALICE"}); out["ok"] != true {
+		t.Fatalf("opened DM: %v", out)
 	}
 }
