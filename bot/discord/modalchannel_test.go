@@ -44,7 +44,7 @@ func TestIncidentFormChannel(t *testing.T) {
 
 	ctx := context.Background()
 	refused := map[string]string{
-		"#war-room":                   `the channel must be a channel mention (#channel) or its id, got "#war-room"`,
+		"#war-room":                   `the channel must be a channel mention (#channel), its link or its id, got "#war-room"`,
 		"<#610000000000000003>":       "choose one of: <#610000000000000009>, <#" + channel + ">, <#" + war + ">",
 		"slack:C0WAR":                 "is not one opsbot posts incidents to",
 		"610000000000000004 trailing": "the channel must be",
@@ -61,7 +61,7 @@ func TestIncidentFormChannel(t *testing.T) {
 		t.Fatalf("refused forms opened %d incidents (%v)", len(list), err)
 	}
 
-	for i, v := range []string{"<#" + war + ">", war, ""} {
+	for i, v := range []string{"<#" + war + ">", war, "https://discord.com/channels/" + theGuild + "/" + war, ""} {
 		in := e.fake.NewModalSubmit(alice, channel, "form:incident-open", map[string]string{"title": "API down " + v, "sev": "warning", "channel": v})
 		_, body := e.deliver(in)
 		if got := fmt.Sprint(dig(body, "data")); !strings.Contains(got, "Opened incident") {

@@ -26,7 +26,7 @@ func TestOpenInAChannel(t *testing.T) {
 	}
 	refused := []struct{ platform, user, text, want string }{
 		{"slack", "U0ME", `incident open --channel C0SECRET "API down"`, "channel slack:C0SECRET is not one opsbot posts incidents to; choose one of: slack:C0INC, slack:C0OPS, slack:C0WAR"},
-		{"slack", "U0ME", `incident open --channel "#war-room" "API down"`, `the channel must be a channel mention (#channel) or its id, got "#war-room"`},
+		{"slack", "U0ME", `incident open --channel "#war-room" "API down"`, `the channel must be a channel mention (#channel), its link or its id, got "#war-room"`},
 		{"discord", "me", `incident open --channel <#610000000000000002> "API down"`, "choose one of: slack:C0INC, slack:C0OPS, slack:C0WAR, <#610000000000000001>"},
 	}
 	for _, c := range refused {
