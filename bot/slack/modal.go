@@ -37,6 +37,10 @@ func (a *Adapter) openForm(ctx context.Context, triggerID, value, channel string
 			blocks = append(blocks, a.channelInput(in, label))
 			continue
 		}
+		if in.List == forms.ListUsers {
+			blocks = append(blocks, userInput(in, label))
+			continue
+		}
 		if opts := a.formOptions(ctx, in); len(opts) > 0 {
 			// A list to pick from: a static select, the prefilled answer
 			// chosen.
@@ -98,6 +102,10 @@ func (a *Adapter) submitForm(ic slack.InteractionCallback) any {
 			}
 			if act.SelectedConversation != "" {
 				answers[block] = act.SelectedConversation
+			}
+			if act.SelectedUser != "" {
+				// Handed on as the mention a typed command carries.
+				answers[block] = "<@" + act.SelectedUser + ">"
 			}
 		}
 	}

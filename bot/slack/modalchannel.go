@@ -25,6 +25,12 @@ func (a *Adapter) channelInput(in forms.Input, label *slack.TextBlockObject) *sl
 	return slack.NewInputBlock(in.ID, label, nil, sel).WithOptional(in.Optional)
 }
 
+// userInput is a form's person field: Slack's member picker.
+func userInput(in forms.Input, label *slack.TextBlockObject) *slack.InputBlock {
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, nil, in.ID)
+	return slack.NewInputBlock(in.ID, label, nil, sel).WithOptional(in.Optional)
+}
+
 // checkFormChannel refuses, on the form itself, a channel picked for an
 // incident's thread that opsbot does not post incidents to, naming the
 // ones it does; the command checks it again when it runs. It returns the

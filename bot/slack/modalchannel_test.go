@@ -24,6 +24,7 @@ func pickSubmission(t *testing.T, user, here string, values map[string]string, p
 		state[id] = map[string]any{id: map[string]any{"type": "plain_text_input", "value": v}}
 	}
 	state["channel"] = map[string]any{"channel": map[string]any{"type": "conversations_select", "selected_conversation": picked}}
+	state["lead"] = map[string]any{"lead": map[string]any{"type": "users_select", "selected_user": "U0LEAD"}}
 	b, err := json.Marshal(map[string]any{
 		"type": "view_submission", "user": map[string]any{"id": user, "username": "admin", "name": "admin"},
 		"view": map[string]any{"id": "V0FAKE", "type": "modal", "callback_id": "form:incident-open", "private_metadata": here, "state": map[string]any{"values": state}},
@@ -53,8 +54,8 @@ func TestIncidentFormChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := e.fake.Views()[0]
-	if v.Inputs["channel"] != "C0INC" || !strings.Contains(string(v.Raw), `"type":"conversations_select"`) {
-		t.Fatalf("view %s: want a conversation picker on C0INC", v.Raw)
+	if v.Inputs["channel"] != "C0INC" || !strings.Contains(string(v.Raw), `"type":"conversations_select"`) || !strings.Contains(string(v.Raw), `"type":"users_select"`) {
+		t.Fatalf("view %s: want a conversation picker on C0INC and a member picker", v.Raw)
 	}
 
 	fields := map[string]string{"title": "API down", "sev": "critical"}
@@ -79,7 +80,7 @@ func TestIncidentFormChannel(t *testing.T) {
 	if m := e.fake.Messages()[0]; m.Channel != "C0OPS" || !strings.Contains(m.Text+string(m.Blocks), "Opened incident #1") {
 		t.Errorf("answer %+v", m)
 	}
-	if inc, err := st.Incident(context.Background(), 1); err != nil || inc.Channel != "slack:C0WAR" {
-		t.Errorf("incident in %q (%v), want slack:C0WAR", inc.Channel, err)
+	if inc, err := st.Incident(context.Background(), 1); err != nil || inc.Channel != "slack:C0WAR" || inc.Lead != "<@U0LEAD>" {
+		t.Errorf("incident in %q led by %q (%v), want slack:C0WAR and <@U0LEAD>", inc.Channel, inc.Lead, err)
 	}
 }

@@ -41,6 +41,7 @@ type viewJSON struct {
 			// Conversation and channel pickers.
 			InitialConversation string `json:"initial_conversation"`
 			InitialChannel      string `json:"initial_channel"`
+			InitialUser         string `json:"initial_user"`
 			Filter              *struct {
 				Include []string `json:"include"`
 			} `json:"filter"`
@@ -141,6 +142,10 @@ func checkView(v viewJSON) string {
 			}
 			if !found {
 				// initial_option must be one of the options.
+				return "invalid_arguments"
+			}
+		case "users_select":
+			if e.InitialUser != "" && !userID.MatchString(e.InitialUser) {
 				return "invalid_arguments"
 			}
 		case "conversations_select", "channels_select":
