@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 
 	"opsbot/bot/discord"
@@ -44,15 +45,19 @@ func (a *App) completions(inc *incidents.Service, n *notifier.Notifier, bk *back
 		}),
 		discord.WithCompletion(discord.CompleteBackup, func(ctx context.Context) ([]discord.Choice, error) {
 			var out []discord.Choice
+			var ids []int64
 			for _, t := range a.Config().Targets {
 				rows, err := bk.Store.Backups(ctx, t.Name)
 				if err != nil {
 					return nil, err
 				}
 				for _, r := range rows {
+					ids = append(ids, r.ID)
 					out = append(out, discord.Choice{Value: strconv.FormatInt(r.ID, 10), Label: fmt.Sprintf("#%d %s %s (%s)", r.ID, r.Target, r.Stamp, r.Status)})
 				}
 			}
+			// Newest first across targets, not target by target.
+			sort.Sort(byIDDesc{ids, out})
 			return out, nil
 		}),
 		discord.WithCompletion(discord.CompleteJob, func(ctx context.Context) ([]discord.Choice, error) {
@@ -82,4 +87,17 @@ func (a *App) slackLists(inc *incidents.Service) slack.Option {
 		}
 		return out, nil
 	})
+}
+
+// byIDDesc sorts choices by their ids, highest first.
+type byIDDesc struct {
+	ids []int64
+	c   []discord.Choice
+}
+
+func (b byIDDesc) Len() int           { return len(b.ids) }
+func (b byIDDesc) Less(i, j int) bool { return b.ids[i] > b.ids[j] }
+func (b byIDDesc) Swap(i, j int) {
+	b.ids[i], b.ids[j] = b.ids[j], b.ids[i]
+	b.c[i], b.c[j] = b.c[j], b.c[i]
 }

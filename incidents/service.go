@@ -113,6 +113,12 @@ func (s *Service) List(ctx context.Context, open bool, limit int) ([]incident.In
 // target, and when not given is the only configured target if there is
 // just one. A person opening it has acknowledged it.
 func (s *Service) Open(ctx context.Context, title, severity, target, actor string) (incident.Incident, error) {
+	return s.OpenIn(ctx, title, severity, target, "", actor)
+}
+
+// OpenIn is Open with the incident's thread in channel (an address from
+// ThreadChannels; "" for the configured incident channel).
+func (s *Service) OpenIn(ctx context.Context, title, severity, target, channel, actor string) (incident.Incident, error) {
 	cfg := s.cfg()
 	title, err := incident.CheckTitle(s.redact(title), cfg.Incidents.MaxTitle)
 	if err != nil {
@@ -139,7 +145,7 @@ func (s *Service) Open(ctx context.Context, title, severity, target, actor strin
 			return incident.Incident{}, err
 		}
 	}
-	inc, err := s.create(ctx, title, sev, target, actor, true)
+	inc, err := s.create(ctx, title, sev, target, channel, actor, true)
 	if errors.Is(err, store.ErrConflict) {
 		return incident.Incident{}, incident.Refusef(incident.ErrBadInput, "an incident was opened for %s a moment ago; see /ops incident list --open", target)
 	}
@@ -174,7 +180,7 @@ func (s *Service) openOrAttach(ctx context.Context, target, title, severity, act
 				return 0, false, err
 			}
 		}
-		inc, err := s.create(ctx, title, sev, target, actor, false)
+		inc, err := s.create(ctx, title, sev, target, "", actor, false)
 		if errors.Is(err, store.ErrConflict) {
 			continue // opened by someone else a moment ago: attach to it
 		}
@@ -201,11 +207,14 @@ func (s *Service) attach(ctx context.Context, id int64, title, sev, actor string
 	return err
 }
 
-func (s *Service) create(ctx context.Context, title, sev, target, actor string, byHand bool) (incident.Incident, error) {
+func (s *Service) create(ctx context.Context, title, sev, target, channel, actor string, byHand bool) (incident.Incident, error) {
 	now := s.now()
+	if channel == "" {
+		channel = s.cfg().Channels.Incident
+	}
 	inc := incident.Incident{
 		Title: title, Severity: sev, Stage: incident.Discovery, Target: target, OpenedBy: actor,
-		Channel: s.cfg().Channels.Incident, OpenedAt: now, StageAt: now, ClockAt: now,
+		Channel: channel, OpenedAt: now, StageAt: now, ClockAt: now,
 	}
 	if byHand {
 		inc.AckedAt = now

@@ -240,7 +240,7 @@ func (n *Notifier) deliver(ctx context.Context, r store.OutboxRow) error {
 	// it (a crash, a timeout): ask before sending again.
 	if r.Attempts > 0 && r.Op != store.OpUpdate {
 		if f, ok := n.poster.(chat.Finder); ok {
-			ref, found, err := findSent(sctx, f, r, m.Key, n.Now())
+			ref, found, err := findSent(sctx, f, r, parent, m.Key, n.Now())
 			if err == nil && found {
 				n.log.Info("outbox row found already delivered", "id", r.ID, "channel", r.Channel)
 				return n.markDelivered(ctx, r, ref)
@@ -332,10 +332,19 @@ func (n *Notifier) backoff(k int) time.Duration {
 
 // findSent looks for an earlier attempt's message: within the row's window
 // (created, minus clock skew, to now) where the poster can bound its search.
-func findSent(ctx context.Context, f chat.Finder, r store.OutboxRow, key string, now time.Time) (chat.Ref, bool, error) {
+// A reply is looked for in its parent's thread, which the channel's
+// history does not hold.
+func findSent(ctx context.Context, f chat.Finder, r store.OutboxRow, parent chat.Ref, key string, now time.Time) (chat.Ref, bool, error) {
+	const skew = time.Minute
+	from := r.CreatedAt.Add(-skew)
+	if r.CreatedAt.IsZero() {
+		from = now.Add(-24 * time.Hour)
+	}
+	if tf, ok := f.(chat.ThreadFinder); ok && r.Op == store.OpReply {
+		return tf.FindReplyByKey(ctx, parent, key, from, now.Add(skew))
+	}
 	if wf, ok := f.(chat.WindowFinder); ok && !r.CreatedAt.IsZero() {
-		const skew = time.Minute
-		return wf.FindByKeyBetween(ctx, r.Channel, key, r.CreatedAt.Add(-skew), now.Add(skew))
+		return wf.FindByKeyBetween(ctx, r.Channel, key, from, now.Add(skew))
 	}
 	return f.FindByKey(ctx, r.Channel, key)
 }

@@ -16,6 +16,7 @@ var errPermanent = chat.ErrPermanent
 // Discord JSON error codes we act on.
 const (
 	codeUnknownWebhook     = 10015
+	codeUnknownChannel     = 10003
 	codeUnknownInteraction = 10062
 	codeThreadExists       = 160004
 	codeEntityTooLarge     = 40005

@@ -193,6 +193,12 @@ func typedOption(name, description, kind string, choices []string) *discordgo.Ap
 		o.Type = discordgo.ApplicationCommandOptionUser
 		return o
 	}
+	if kind == "channel" {
+		// A channel picker of text channels: handed on as <#id>.
+		o.Type = discordgo.ApplicationCommandOptionChannel
+		o.ChannelTypes = []discordgo.ChannelType{discordgo.ChannelTypeGuildText}
+		return o
+	}
 	if len(choices) > 0 && len(choices) <= maxChoices {
 		for _, c := range choices {
 			if len(c) > maxChoiceValue {
@@ -352,6 +358,9 @@ func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) (string, 
 	case string:
 		if o.Type == discordgo.ApplicationCommandOptionUser && v != "" {
 			return "<@" + v + ">", nil
+		}
+		if o.Type == discordgo.ApplicationCommandOptionChannel && v != "" {
+			return "<#" + v + ">", nil
 		}
 		return v, nil
 	case bool:

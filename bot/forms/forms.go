@@ -39,6 +39,12 @@ var SilenceDurations = []string{"1h", "4h", "24h", "7d"}
 const (
 	ListTargets   = "target"
 	ListIncidents = "incident"
+	// ListChannels is a channel picker where the platform has one (Slack);
+	// elsewhere the text is a channel mention or id the command checks.
+	ListChannels = "channel"
+	// ListUsers is a member picker where the platform has one (Slack);
+	// elsewhere the text is a mention the command checks.
+	ListUsers = "user"
 )
 
 // Choice is one answer of a list: the value the command gets, the label
@@ -68,7 +74,8 @@ var all = map[string]func(arg string) Form{
 			{ID: "title", Label: "What is wrong", Placeholder: "API answers 502", Max: 200},
 			{ID: "sev", Label: "Severity (critical or warning)", Value: "critical", Max: 10, Options: []string{"critical", "warning"}},
 			{ID: "target", Label: "Target (empty: the only one)", Optional: true, Max: 64, List: ListTargets},
-			{ID: "lead", Label: "Lead (@someone; empty: none yet)", Optional: true, Max: 64},
+			{ID: "lead", Label: "Lead (@someone; empty: none yet)", Optional: true, Max: 64, List: ListUsers},
+			{ID: "channel", Label: "Channel for its thread", Placeholder: "empty: the incident channel", Optional: true, Max: 100, List: ListChannels},
 		}, words: func(_ string, in map[string]string) ([]string, error) {
 			w := []string{"incident", "open", "--sev", in["sev"]}
 			if t := in["target"]; t != "" {
@@ -76,6 +83,9 @@ var all = map[string]func(arg string) Form{
 			}
 			if l := in["lead"]; l != "" {
 				w = append(w, "--lead", l)
+			}
+			if c := in["channel"]; c != "" {
+				w = append(w, "--channel", c)
 			}
 			return append(w, "--", in["title"]), nil
 		}}

@@ -16,6 +16,7 @@ func TestWords(t *testing.T) {
 		{"incident-open", map[string]string{"title": "x", "sev": "critical", "target": "api"}, []string{"incident", "open", "--sev", "critical", "--target", "api", "--", "x"}, ""},
 		{"incident-open", map[string]string{"sev": "critical"}, nil, "What is wrong is required"},
 		{"incident-open", map[string]string{"title": "x", "sev": "warning", "lead": "<@U123>"}, []string{"incident", "open", "--sev", "warning", "--lead", "<@U123>", "--", "x"}, ""},
+		{"incident-open", map[string]string{"title": "x", "sev": "warning", "channel": "C0WAR"}, []string{"incident", "open", "--sev", "warning", "--channel", "C0WAR", "--", "x"}, ""},
 		{"silence:rule=disk,target=api", map[string]string{"matcher": "rule=disk,target=api", "duration": "2h", "reason": "planned -- work"}, []string{"silence", "--", "rule=disk,target=api", "2h", "planned -- work"}, ""},
 		{"incident-note:7", map[string]string{"text": "rolled back"}, []string{"incident", "note", "--", "7", "rolled back"}, ""},
 		{"nope", nil, nil, `unknown form "nope"`},

@@ -45,13 +45,11 @@ func attachLong(m chat.Message) chat.Message {
 	return m
 }
 
-// longToFile is attachLong for an answer: an ephemeral answer can carry no
-// file (Slack shows none in a message only one user sees), so its code is
-// cut as before.
+// longToFile is attachLong for an answer. An ephemeral answer's files go
+// to the user's direct message with opsbot (filesToDM), since Slack shows
+// no file in a message only one user sees.
 func longToFile(resp commands.Response) commands.Response {
-	if !resp.Ephemeral {
-		resp.Message = attachLong(resp.Message)
-	}
+	resp.Message = attachLong(resp.Message)
 	return resp
 }
 

@@ -136,8 +136,9 @@ func (a *Adapter) command(sc slack.SlashCommand, maxInline int) (msg wireMessage
 	select {
 	case resp := <-done:
 		resp = longToFile(resp)
-		if len(resp.Files) > 0 && !resp.Ephemeral {
-			// An inline answer carries no files: answer later, then upload.
+		if len(resp.Files) > 0 {
+			// An inline answer carries no files: answer later, then upload
+			// (a private answer's to the user's direct message).
 			a.background(func(ctx context.Context) { t.answer(ctx, resp, true) })
 			return working(req.Text), false
 		}

@@ -33,6 +33,14 @@ func (a *Adapter) openForm(ctx context.Context, triggerID, value, channel string
 	var blocks []slack.Block
 	for _, in := range f.Inputs {
 		label := slack.NewTextBlockObject(slack.PlainTextType, clip(in.Label, 2000), false, false)
+		if in.List == forms.ListChannels {
+			blocks = append(blocks, a.channelInput(in, label))
+			continue
+		}
+		if in.List == forms.ListUsers {
+			blocks = append(blocks, userInput(in, label))
+			continue
+		}
 		if opts := a.formOptions(ctx, in); len(opts) > 0 {
 			// A list to pick from: a static select, the prefilled answer
 			// chosen.
@@ -92,6 +100,13 @@ func (a *Adapter) submitForm(ic slack.InteractionCallback) any {
 			if act.SelectedOption.Value != "" {
 				answers[block] = act.SelectedOption.Value
 			}
+			if act.SelectedConversation != "" {
+				answers[block] = act.SelectedConversation
+			}
+			if act.SelectedUser != "" {
+				// Handed on as the mention a typed command carries.
+				answers[block] = "<@" + act.SelectedUser + ">"
+			}
 		}
 	}
 	words, err := forms.Words(value, answers)
@@ -110,6 +125,10 @@ func (a *Adapter) submitForm(ic slack.InteractionCallback) any {
 		return map[string]any{"response_action": "errors", "errors": map[string]string{field: err.Error()}}
 	}
 	channel := ic.View.PrivateMetadata
+	if field, msg := a.checkFormChannel(answers, channel); field != "" {
+		// An unknown channel is shown on the form, which stays open.
+		return map[string]any{"response_action": "errors", "errors": map[string]string{field: msg}}
+	}
 	name := firstNonEmpty(ic.User.Name, ic.User.Username)
 	req := commands.Request{Platform: "slack", User: ic.User.ID, UserName: name, Channel: channel, Args: words, Text: strings.Join(words, " ")}
 	t := a.newTarget("", channel, ic.User.ID)

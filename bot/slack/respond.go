@@ -137,7 +137,7 @@ func (t *target) progress(m chat.Message) {
 func (t *target) answer(ctx context.Context, resp commands.Response, replaceWorking bool) {
 	ctx, cancel := lastWords(ctx)
 	defer cancel()
-	resp = privateFiles(longToFile(resp))
+	resp = privateFiles(t.filesToDM(ctx, longToFile(resp)))
 	w := Render(resp.Message).wire()
 	w.ResponseType = responseType(resp)
 	// An ephemeral answer (an error among them) takes the place of the

@@ -13,6 +13,7 @@ var Scopes = []Scope{
 	{"files:write", "long output, charts and post-mortems as files (files.getUploadURLExternal, files.completeUploadExternal)"},
 	{"channels:history", "find an alert already posted (outbox key in message metadata) after a restart"},
 	{"groups:history", "the same in private channels the bot was invited to"},
+	{"im:write", "open a direct message with a user: pages, and the files of answers only they see"},
 }
 
 // AppScopes are the app-level token's scopes (Socket Mode).

@@ -61,6 +61,7 @@ func Verbs(d Deps) []*commands.Verb {
 					{Name: "sev", Help: "severity: critical (default) or warning", Choices: []string{model.SevCritical, model.SevWarning}},
 					{Name: "target", Help: "the served target it concerns (default: the only one)"},
 					{Name: "lead", Help: "who leads it: a user mention (@someone)"},
+					{Name: "channel", Help: "the channel for its thread (default: channels.incident)", Kind: "channel"},
 				},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					// A bad lead is refused before anything is opened.
@@ -71,7 +72,12 @@ func Verbs(d Deps) []*commands.Verb {
 							return commands.Response{}, userErr(err)
 						}
 					}
-					inc, err := svc.Open(ctx, c.Arg(0), c.Flag("sev"), c.Flag("target"), c.Actor())
+					// So is a channel opsbot does not post incidents to.
+					channel, err := svc.ThreadChannel(c.Req.Platform, c.Flag("channel"), c.Req.Address())
+					if err != nil {
+						return commands.Response{}, userErr(err)
+					}
+					inc, err := svc.OpenIn(ctx, c.Arg(0), c.Flag("sev"), c.Flag("target"), channel, c.Actor())
 					if err != nil {
 						return commands.Response{}, userErr(err)
 					}
@@ -82,7 +88,7 @@ func Verbs(d Deps) []*commands.Verb {
 					}
 					where := "no incident channel is configured (channels.incident): the timeline is kept, no thread"
 					if inc.Channel != "" {
-						where = "its thread is in " + inc.Channel
+						where = "its thread is in " + model.ChannelRef(inc.Channel)
 					}
 					return commands.Response{Message: chat.Message{
 						Title: fmt.Sprintf("Opened incident #%d: %s", inc.ID, inc.Title), Severity: sev(inc.Severity),

@@ -78,7 +78,9 @@ type bench struct {
 
 var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
-func setup(t *testing.T, st *store.Store) *bench {
+func setup(t *testing.T, st *store.Store) *bench { return setupWith(t, st, nil) }
+
+func setupWith(t *testing.T, st *store.Store, change func(*config.Config)) *bench {
 	cfg := config.Default()
 	cfg.Channels.Incident = "console"
 	cfg.Targets = []config.Target{{Name: "api"}}
@@ -86,6 +88,9 @@ func setup(t *testing.T, st *store.Store) *bench {
 	cfg.RateLimits.Default = config.RateLimit{Count: 1000, Per: time.Minute}
 	// The chat users who lead and note incidents are operators.
 	cfg.Roles = map[string]config.Role{"operator": {Users: []string{"slack:U0ME", "discord:me"}}}
+	if change != nil {
+		change(cfg)
+	}
 	get := func() *config.Config { return cfg }
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	out := &strings.Builder{}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strings"
 )
 
 func (s *Server) getUploadURL(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +76,8 @@ func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := f.Get("channel_id")
-	if s.missing[ch] {
+	if s.missing[ch] || (strings.HasPrefix(ch, "D") && s.dms[ch] == "") {
+		// As for posts: a DM channel exists only once conversations.open made it.
 		slackErr(w, "channel_not_found")
 		return
 	}

@@ -38,6 +38,13 @@ type viewJSON struct {
 			MaxLength     int      `json:"max_length"`
 			Options       []option `json:"options"`
 			InitialOption *option  `json:"initial_option"`
+			// Conversation and channel pickers.
+			InitialConversation string `json:"initial_conversation"`
+			InitialChannel      string `json:"initial_channel"`
+			InitialUser         string `json:"initial_user"`
+			Filter              *struct {
+				Include []string `json:"include"`
+			} `json:"filter"`
 		} `json:"element"`
 	} `json:"blocks"`
 	CallbackID      string `json:"callback_id"`
@@ -78,6 +85,9 @@ func (s *Server) openView(w http.ResponseWriter, r *http.Request) {
 			view.Inputs[b.BlockID] = b.Element.InitialValue
 			if o := b.Element.InitialOption; o != nil {
 				view.Inputs[b.BlockID] = o.Value
+			}
+			if c := b.Element.InitialConversation + b.Element.InitialChannel; c != "" {
+				view.Inputs[b.BlockID] = c
 			}
 		}
 	}
@@ -133,6 +143,14 @@ func checkView(v viewJSON) string {
 			if !found {
 				// initial_option must be one of the options.
 				return "invalid_arguments"
+			}
+		case "users_select":
+			if e.InitialUser != "" && !userID.MatchString(e.InitialUser) {
+				return "invalid_arguments"
+			}
+		case "conversations_select", "channels_select":
+			if code := checkPicker(e.Type, e.InitialConversation, e.InitialChannel, e.Filter); code != "" {
+				return code
 			}
 		default:
 			return "invalid_arguments"

@@ -99,6 +99,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.openDM(w, r)
 	case "conversations.history":
 		s.history(w, r)
+	case "conversations.replies":
+		s.replies(w, r)
 	case "views.open":
 		s.openView(w, r)
 	case "files.getUploadURLExternal":
