@@ -38,6 +38,10 @@ func Agent(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	defer st.Close()
+	// Hundreds of agents share one server: each keeps few connections
+	// (its queue's poll, heartbeats and samples, one action at a time).
+	st.DB.SetMaxOpenConns(4)
+	st.DB.SetMaxIdleConns(2)
 	if err := remediate.MigrateQueue(ctx, st, log); err != nil {
 		return err
 	}
