@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"opsbot/ops"
 	"opsbot/remediate"
 	"opsbot/rules"
+	"opsbot/standin"
 )
 
 // Agent runs `opsbot agent`: one per host of a fleet, on the PostgreSQL
@@ -45,9 +48,26 @@ func Agent(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := remediate.MigrateQueue(ctx, st, log); err != nil {
 		return err
 	}
+	name := fleet.HostName(cfg)
+	if cfg.Demo {
+		// A host of its own to try a fleet on one machine: the stand-in
+		// backend as target api, every action allowed.
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		b, err := standin.Start(context.WithoutCancel(ctx), filepath.Join(dataDir(cfg), "demo-"+name), standin.Options{Name: "api", Self: self, Log: log})
+		if err != nil {
+			return fmt.Errorf("demo: start the stand-in backend: %w", err)
+		}
+		defer b.Close()
+		c := *cfg
+		c.Targets = []config.Target{b.Target()}
+		c.Agent.Allow = map[string][]string{"api": config.AgentActions}
+		cfg = &c
+	}
 	var cur = cfg
 	conf := func() *config.Config { return cur }
-	name := fleet.HostName(cfg)
 	// Secrets the agent knows never leave it in output or observations.
 	var pats []*regexp.Regexp
 	for _, p := range cfg.Redact.Patterns {

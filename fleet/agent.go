@@ -149,6 +149,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("agent: queue: %w", err)
 	}
+	// A loop that fails (the host name taken over) stops the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 1)
 	var wg sync.WaitGroup
 	for _, loop := range []func(context.Context) error{a.heartbeats, a.samples, a.monitors} {
@@ -167,11 +170,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	bg := context.WithoutCancel(ctx)
-	sctx, cancel := context.WithTimeout(bg, 5*time.Second)
-	defer cancel()
+	sctx, scancel := context.WithTimeout(bg, 5*time.Second)
+	defer scancel()
 	if err := client.StopAndCancel(sctx); err != nil {
 		a.Log.Warn("agent: queue did not stop in time", "err", err)
 	}
+	cancel()
 	wg.Wait()
 	if err := a.Store.StopHost(sctx, a.name, a.incarnation, time.Now()); err != nil {
 		a.Log.Warn("agent: not marked stopped", "err", err)
