@@ -144,6 +144,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.setHealth(true, nil)
 	a.Log.Info("agent registered", "incarnation", a.incarnation, "targets", len(cfg.Targets), "every", cfg.Agent.HeartbeatInterval)
 	if err := client.Start(ctx); err != nil {
+		a.markStopped(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -177,10 +178,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	cancel()
 	wg.Wait()
+	a.markStopped(ctx)
+	return runErr
+}
+
+// markStopped records a clean stop: no host_down for this host.
+func (a *Agent) markStopped(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	if err := a.Store.StopHost(sctx, a.name, a.incarnation, time.Now()); err != nil {
 		a.Log.Warn("agent: not marked stopped", "err", err)
 	}
-	return runErr
 }
 
 func (a *Agent) register(ctx context.Context, now time.Time) error {
