@@ -17,8 +17,8 @@ func TestHostState(t *testing.T) {
 	ok := fleet.Metrics{CPU: 10, Mem: 20, Disk: 30, Targets: map[string]fleet.TargetHealth{"api": {Healthy: true}}}
 	h := fleet.Host{Name: "web-1", Every: 10 * time.Second, LastHeartbeat: now.Add(-29 * time.Second), Metrics: ok}
 	for _, c := range []struct {
-		name      string
-		edit      func(h *fleet.Host)
+		name       string
+		edit       func(h *fleet.Host)
 		state, why string
 	}{
 		{"healthy", func(h *fleet.Host) {}, fleet.StateHealthy, ""},
