@@ -30,6 +30,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/fleet"
 	"opsbot/remediate"
 	"opsbot/standin"
 	"opsbot/store"
@@ -63,6 +64,8 @@ type App struct {
 	health   map[string]func() (bool, string)
 
 	demo *standin.Backend // the stand-in, with --demo
+
+	fleet *fleet.Dispatcher // with fleet.enabled
 
 	runners []func(ctx context.Context) error
 	// reloaders apply a reloaded configuration to components that copied

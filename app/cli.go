@@ -142,7 +142,17 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 			return nil
 		},
 	}
-	root.AddCommand(serve, shell, configCmd, migrate, health, ver, ctl)
+	agent := &cobra.Command{
+		Use: "agent", Short: "run on a host of a fleet: heartbeat, sample, monitor, take this host's actions from the shared queue", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return Agent(signalContext(), cfg, Options{Version: version, Stdout: stdout, Stderr: stderr, ConfigPath: cfgPath})
+		},
+	}
+	root.AddCommand(serve, shell, configCmd, migrate, health, ver, ctl, agent)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(stderr, "opsbot: "+err.Error())
 		return 1

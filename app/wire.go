@@ -56,6 +56,9 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	cfg = a.Config()
 
 	n := notifier.New(a.store, a.router, a.Config, a.log)
+	if err := a.wireFleet(ctx); err != nil {
+		return err
+	}
 	redact := func(s string) string { return a.reg.Redactor().Redact(s) }
 	// Observations are redacted before they are stored: a probe's error
 	// can hold a URL with a password.
@@ -121,13 +124,13 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 
 	checker := ops.NewChecker(ops.NewHost(dataDir(cfg)))
 	a.metrics.MustRegister(checker.Collectors()...)
-	a.reg.MustRegister(statusverbs.Verbs(statusverbs.Deps{Config: a.Config, Checker: checker, Extras: []statusverbs.Extra{
+	a.reg.MustRegister(a.fleetVerbs(statusverbs.Verbs(statusverbs.Deps{Config: a.Config, Checker: checker, Extras: []statusverbs.Extra{
 		func(ctx context.Context) []ops.Line { return notificationLines(ctx, n) },
 		rem.Lines,
 		func(ctx context.Context) []ops.Line { return jobLines(ctx, sched) },
-	}})...)
+	}}))...)
 	a.reg.MustRegister(monitorverbs.Verbs(monitorverbs.Deps{Engine: eng, Samples: a.store, Config: a.Config})...)
-	a.reg.MustRegister(restartverbs.Verbs(restartverbs.Deps{Config: a.Config, Actions: acts})...)
+	a.reg.MustRegister(a.fleetVerbs(restartverbs.Verbs(restartverbs.Deps{Config: a.Config, Actions: acts}))...)
 	a.reg.MustRegister(alertverbs.Verbs(alertverbs.Deps{Notifier: n})...)
 	a.reg.MustRegister(reloadverbs.Verbs(reloadverbs.Deps{Reload: a.ReloadConfig})...)
 	for id, h := range alertverbs.Buttons(alertverbs.Deps{Notifier: n}) {
@@ -190,6 +193,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 			g.Go(func() error { return sched.Run(gctx) })
 			g.Go(func() error { return rem.Run(gctx) })
 			g.Go(func() error { return a.prune(gctx) })
+			g.Go(func() error { return a.runFleet(gctx, n.Source("fleet")) })
 			rc := a.Config().Remediation // as reloaded when this replica took the lead
 			hb := &scheduler.Heartbeat{URL: rc.HeartbeatURL, Every: rc.HeartbeatEvery, Healthy: sched.Healthy, Log: a.log}
 			g.Go(func() error { return hb.Run(gctx) })

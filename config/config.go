@@ -75,6 +75,9 @@ type Config struct {
 	Routing Routing `yaml:"routing"`
 	// Paging is on-call rotations, escalation and outgoing pages.
 	Paging Paging `yaml:"paging"`
+	// Agent is `opsbot agent` on a host of a fleet; Fleet the bot's side.
+	Agent Agent `yaml:"agent"`
+	Fleet Fleet `yaml:"fleet"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -392,6 +395,8 @@ func Default() *Config {
 	c.Incidents.setDefaults()
 	c.Schedules = defaultSchedules()
 	c.Diagnose.setDefaults()
+	c.Agent.setDefaults()
+	c.Fleet.setDefaults()
 	return c
 }
 
@@ -737,6 +742,8 @@ func (c *Config) Validate() Problems {
 	c.Paging.validate(c, &p)
 	validateSchedules(c.Schedules, &p)
 	c.Diagnose.validate(c, &p)
+	c.Agent.validate(c, &p)
+	c.Fleet.validate(c, &p)
 	return p
 }
 
