@@ -75,6 +75,13 @@ type Config struct {
 	Routing Routing `yaml:"routing"`
 	// Paging is on-call rotations, escalation and outgoing pages.
 	Paging Paging `yaml:"paging"`
+	// Locale is the language of replies and alerts (en | zh-CN); a channel
+	// may choose its own with /ops locale.
+	Locale string `yaml:"locale"`
+	// TimeZone shows times in (IANA name); "" is Asia/Shanghai for zh-CN, else UTC.
+	TimeZone string `yaml:"time_zone"`
+	// Keywords the log monitors count, in both languages by default.
+	Keywords Keywords `yaml:"keywords"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -392,6 +399,8 @@ func Default() *Config {
 	c.Incidents.setDefaults()
 	c.Schedules = defaultSchedules()
 	c.Diagnose.setDefaults()
+	c.Locale = "en"
+	c.Keywords.setDefaults()
 	return c
 }
 
@@ -731,6 +740,7 @@ func (c *Config) Validate() Problems {
 	c.Paging.validate(c, &p)
 	validateSchedules(c.Schedules, &p)
 	c.Diagnose.validate(c, &p)
+	validateLocale(c, &p)
 	return p
 }
 
