@@ -159,3 +159,15 @@ func TestTimesInTheLocaleZone(t *testing.T) {
 		t.Errorf("zero printer = %q", got)
 	}
 }
+
+func TestResolveChannelOverConfig(t *testing.T) {
+	if p := locale.Resolve("en", "zh-CN", ""); p.Lang != locale.ZhCN || p.Zone.String() != "Asia/Shanghai" {
+		t.Errorf("channel choice: %+v", p)
+	}
+	if p := locale.Resolve("zh-CN", "", "Europe/Berlin"); p.Lang != locale.ZhCN || p.Zone.String() != "Europe/Berlin" {
+		t.Errorf("configured zone: %+v", p)
+	}
+	if p := locale.Resolve("en", "", ""); p.Lang != locale.En || p.Zone != time.UTC {
+		t.Errorf("default: %+v", p)
+	}
+}

@@ -285,3 +285,20 @@ func (p Printer) ZoneName(at time.Time) string {
 
 // Duration renders d for people in the printer's language ("5 min", "5 分钟").
 func (p Printer) Duration(d time.Duration) string { return human.DurationIn(p.lang(), d) }
+
+// Resolve is the printer of a channel: its own choice when it made one,
+// else the configured locale; times in zone (an IANA name) when one is
+// configured, else the chosen locale's default zone.
+func Resolve(configured, channel, zone string) Printer {
+	loc := configured
+	if l, ok := Parse(channel); ok {
+		loc = l
+	}
+	var z *time.Location
+	if zone != "" {
+		if x, err := time.LoadLocation(zone); err == nil {
+			z = x
+		}
+	}
+	return For(loc, z)
+}
