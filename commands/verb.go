@@ -37,6 +37,10 @@ type Request struct {
 	// Progress, when set, receives progress of long work so the adapter can
 	// update its message.
 	Progress func(chat.Message)
+	// Locale is the user's own language where the platform says it
+	// (Discord: the interaction's locale, else guild_locale), for replies
+	// only that user sees; "" follows the channel.
+	Locale string
 }
 
 // Principal is the user as roles name it: "slack:U123".

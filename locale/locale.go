@@ -302,3 +302,6 @@ func Resolve(configured, channel, zone string) Printer {
 	}
 	return For(loc, z)
 }
+
+// Has reports whether locale loc has its own entry for key (no fallback).
+func Has(loc, key string) bool { return Forms(loc, key) != nil }
