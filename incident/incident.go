@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"opsbot/locale"
 	"regexp"
 	"strings"
 	"time"
@@ -96,8 +97,12 @@ func (i Incident) Move(to Stage, reopen bool, now time.Time) (Incident, error) {
 	return n, nil
 }
 
-// ParseSeverity accepts critical or warning ("" is critical).
+// ParseSeverity accepts critical or warning ("" is critical), or the
+// guide's Chinese words for them (严重, 警告).
 func ParseSeverity(s string) (string, error) {
+	if c, ok := locale.Severity(s); ok {
+		s = c
+	}
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", SevCritical:
 		return SevCritical, nil
