@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"opsbot/chat"
 	"opsbot/human"
@@ -130,9 +132,18 @@ func (r *Registry) auditVerb() *Verb {
 				return Response{}, err
 			}
 			var b strings.Builder
+			// The verb column is as wide as its longest entry: never cut.
+			vw := 4
+			for _, row := range rows {
+				vw = max(vw, utf8.RuneCountInString(row.Verb))
+			}
 			for _, row := range rows {
 				who := row.Platform + ":" + row.UserID
-				fmt.Fprintf(&b, "%s  %-22s %-14s %-12s %5dms  %s\n", row.At.UTC().Format("01-02 15:04:05"), truncate(who, 22), truncate(row.Verb, 14), row.Result, row.DurationMS, truncate(strings.ReplaceAll(row.Text, "\n", " "), 60))
+				verb := row.Verb
+				if verb == "" {
+					verb = "-"
+				}
+				fmt.Fprintf(&b, "%s  %-22s %-*s %-9s %7s  %s\n", human.Time(row.At.Time, r.Zone()), truncate(who, 22), vw, verb, AuditResult(row.Result), human.Duration(time.Duration(row.DurationMS)*time.Millisecond), truncate(strings.ReplaceAll(row.Text, "\n", " "), 60))
 			}
 			if len(rows) == 0 {
 				b.WriteString("no audit rows yet")
@@ -140,6 +151,22 @@ func (r *Registry) auditVerb() *Verb {
 			return Response{Message: chat.Message{Title: fmt.Sprintf("Audit: latest %d", len(rows)), Code: strings.TrimRight(b.String(), "\n")}, Ephemeral: true}, nil
 		},
 	}
+}
+
+// AuditResult is the word an audit row's result is shown as: ok, denied
+// (by policy or a limit), invalid (bad input), failed (ran and failed), or
+// the state of a confirmation. Rows written before these words were used
+// are shown in them too.
+func AuditResult(stored string) string {
+	switch stored {
+	case "error":
+		return "failed"
+	case "refused":
+		return "invalid"
+	case "rate-limited":
+		return "denied"
+	}
+	return stored
 }
 
 func (r *Registry) whoamiVerb() *Verb {

@@ -75,6 +75,8 @@ type Config struct {
 	Routing Routing `yaml:"routing"`
 	// Paging is on-call rotations, escalation and outgoing pages.
 	Paging Paging `yaml:"paging"`
+	// Display is how replies show times (one zone for every time shown).
+	Display Display `yaml:"display"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -348,6 +350,12 @@ func (c *Config) All() []string {
 func (c *Config) Target(name string) (Target, bool) {
 	for _, t := range c.Targets {
 		if t.Name == name {
+			return t, true
+		}
+	}
+	// Names are case-insensitive ("API-1" is api-1).
+	for _, t := range c.Targets {
+		if strings.EqualFold(t.Name, name) {
 			return t, true
 		}
 	}
@@ -731,6 +739,7 @@ func (c *Config) Validate() Problems {
 	c.Paging.validate(c, &p)
 	validateSchedules(c.Schedules, &p)
 	c.Diagnose.validate(c, &p)
+	c.Display.validate(&p)
 	return p
 }
 

@@ -78,7 +78,7 @@ func RenderPostMortem(inc Incident, tl []Entry, now time.Time) string {
 	w("\n")
 
 	w("## Stages\n\n")
-	w("| stage | entered | time spent | seed window | result |\n|---|---|---|---|---|\n")
+	w("| stage | entered | time spent | guide's window | result |\n|---|---|---|---|---|\n")
 	for _, sp := range Spans(inc, tl, now) {
 		start, end := sp.Stage.Window()
 		spent := sp.End.Sub(sp.Start)

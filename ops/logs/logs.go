@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"opsbot/human"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -127,7 +128,7 @@ func resolveTarget(cfg *config.Config, name string) (config.Target, error) {
 	}
 	t, ok := cfg.Target(name)
 	if !ok {
-		return config.Target{}, badInput("unknown target %q; known targets: %s", clipName(name), strings.Join(cfg.TargetNames(), ", "))
+		return config.Target{}, badInput("%s", human.Unknown("target", "targets", name, cfg.TargetNames()))
 	}
 	return t, nil
 }

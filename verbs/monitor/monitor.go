@@ -87,11 +87,7 @@ func (d Deps) run(ctx context.Context, c *commands.Call) (commands.Response, err
 	target := c.Arg(0)
 	if target != "" {
 		if _, ok := cfg.Target(target); !ok {
-			names := cfg.TargetNames()
-			if len(names) == 0 {
-				return commands.Response{}, commands.Errorf("unknown target %q: no targets are configured", target)
-			}
-			return commands.Response{}, commands.Errorf("unknown target %q (known: %s)", target, strings.Join(names, ", "))
+			return commands.Response{}, commands.UnknownTarget(cfg, target)
 		}
 	}
 	st := d.Engine.Status(target)
