@@ -59,8 +59,8 @@ func describe(pol *policy.Policy, v *Verb, path string) string {
 	type row struct{ name, help string }
 	var rows []row
 	for _, p := range v.Params {
-		if p.Help != "" {
-			rows = append(rows, row{"<" + p.Name + ">", p.Help})
+		if h := PlaceholderHelp(p.Help, p.Choices, p.Aliases); h != "" {
+			rows = append(rows, row{"<" + p.Name + ">", h})
 		}
 	}
 	for _, f := range v.Flags {
@@ -68,7 +68,7 @@ func describe(pol *policy.Policy, v *Verb, path string) string {
 		if f.Short != "" {
 			name = "-" + f.Short + ", " + name
 		}
-		rows = append(rows, row{name, f.Help})
+		rows = append(rows, row{name, PlaceholderHelp(f.Help, f.Choices, f.Aliases)})
 	}
 	// One column for the verb's names, as wide as the longest.
 	width := 14
@@ -93,6 +93,46 @@ func describe(pol *policy.Policy, v *Verb, path string) string {
 		b.WriteString("examples:\n  " + strings.Join(v.Examples, "\n  ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// PlaceholderHelp is a placeholder's help with its closed set of values,
+// when it has one and the help does not list them already: "the stage to
+// move to; one of: discovery, assessment, …". Aliases are named too.
+func PlaceholderHelp(help string, choices []string, aliases map[string]string) string {
+	if len(choices) == 0 {
+		return help
+	}
+	listed := true
+	for _, c := range choices {
+		if !strings.Contains(help, c) {
+			listed = false
+			break
+		}
+	}
+	out := help
+	if !listed {
+		if out != "" {
+			out += "; "
+		}
+		out += "one of: " + strings.Join(choices, ", ")
+	}
+	if len(aliases) > 0 {
+		byChoice := map[string][]string{}
+		for a, c := range aliases {
+			byChoice[c] = append(byChoice[c], a)
+		}
+		var parts []string
+		for _, c := range choices {
+			if as := byChoice[c]; len(as) > 0 {
+				sort.Strings(as)
+				parts = append(parts, strings.Join(as, "/")+" = "+c)
+			}
+		}
+		if len(parts) > 0 {
+			out += " (" + strings.Join(parts, ", ") + ")"
+		}
+	}
+	return out
 }
 
 // whoMay says who may run a verb path, for help: "" for read-only verbs.

@@ -252,10 +252,12 @@ func typed(p Param) bool { return len(p.Choices) > 0 || p.Kind != "" }
 func swapped(v *Verb, path string, pos []string, flags map[string]string) error {
 	for i := 0; i+1 < len(v.Params) && i+1 < len(pos); i++ {
 		a, b := v.Params[i], v.Params[i+1]
-		if a.Rest || b.Rest || !typed(a) || !typed(b) {
+		if a.Rest || b.Rest || (!typed(a) && !typed(b)) {
 			continue
 		}
-		if !fits(a, pos[i]) && !fits(b, pos[i+1]) && fits(a, pos[i+1]) && fits(b, pos[i]) {
+		// Wrong as given, right the other way round; one of the two has
+		// a type, so "the other way round" is told by it.
+		if (!fits(a, pos[i]) || !fits(b, pos[i+1])) && fits(a, pos[i+1]) && fits(b, pos[i]) {
 			fixed := append([]string(nil), pos...)
 			fixed[i], fixed[i+1] = fixed[i+1], fixed[i]
 			return Errorf("<%s> and <%s> are the other way round; did you mean `%s`?\n%s", a.Name, b.Name, commandLine(path, fixed, v, flags), UsageLine(v, path))

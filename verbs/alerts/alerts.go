@@ -61,7 +61,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Summary:  "send alerts of some kinds to this channel, optionally narrowed by label matchers",
 			Usage:    "subscribe <kind>… [matcher…] [--min-severity warning|critical] [--oncall @user]",
 			Params:   []commands.Param{{Name: "kinds", Help: "any of " + kindList + `, then matchers such as severity=critical target=~"api.*"`, Required: true, Rest: true}},
-			Flags:    []commands.Flag{{Name: "min-severity", Help: "only alerts at least this severe", Choices: alert.Severities}, {Name: "oncall", Help: "user or group to mention on critical alerts until acknowledged"}},
+			Flags:    []commands.Flag{{Name: "min-severity", Help: "only alerts at least this severe", Choices: alert.Severities, Aliases: commands.SeverityAliases}, {Name: "oncall", Help: "user or group to mention on critical alerts until acknowledged"}},
 			Examples: []string{"/ops subscribe threshold security", "/ops subscribe health --min-severity critical --oncall @sre", `/ops subscribe security severity=critical target=~"api.*"`},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				kinds, matchers := kindsAndMatchers(c.Arg(0))
@@ -221,7 +221,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Name:    "unsilence",
 			Access:  policy.Operate,
 			Summary: "end a silence now",
-			Params:  []commands.Param{{Name: "id", Required: true}},
+			Params:  []commands.Param{{Name: "id", Required: true, Kind: "int", Help: "silence number: the #N in /ops silences"}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return endSilence(ctx, n, c, c.Arg(0))
 			},
@@ -230,7 +230,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Name:    "ack",
 			Access:  policy.Operate,
 			Summary: "acknowledge an alert: stops its repeats and mentions",
-			Params:  []commands.Param{{Name: "alert-id", Required: true}},
+			Params:  []commands.Param{{Name: "alert-id", Required: true, Kind: "int", Help: "the #N on an alert message, or from /ops alerts"}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				id, err := parseID(c.Arg(0), "alert")
 				if err != nil {

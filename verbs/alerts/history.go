@@ -78,7 +78,7 @@ func historyVerb(n *notifier.Notifier) *commands.Verb {
 				Name:    "show",
 				Access:  policy.Read,
 				Summary: "one alert's state changes with times and who acted",
-				Params:  []commands.Param{{Name: "id", Required: true}},
+				Params:  []commands.Param{{Name: "id", Required: true, Kind: "int", Help: "the #N on an alert message, or from /ops alerts"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0), "alert")
 					if err != nil {

@@ -82,7 +82,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Name:     "verify",
 			Access:   policy.Operate,
 			Summary:  "check a set again: integrity_check of the database copy, archives read to the end, checksums against the manifest",
-			Params:   []commands.Param{idParam(false, "backup id (default: the newest)")},
+			Params:   []commands.Param{idParam(false, "backup number from /ops backup list (default: the newest)")},
 			Flags:    []commands.Flag{targetFlag},
 			Examples: []string{"/ops backup verify", "/ops backup verify 7"},
 			Slow:     true,
@@ -113,7 +113,7 @@ func Verbs(d Deps) []*commands.Verb {
 		}, {
 			Name:     "restore",
 			Summary:  "put a verified set's database back: stop, swap (the current one is set aside), start, check health; on failure the current one is put back",
-			Params:   []commands.Param{idParam(true, "backup id (see backup list)")},
+			Params:   []commands.Param{idParam(true, "backup number from /ops backup list")},
 			Flags:    []commands.Flag{targetFlag},
 			Examples: []string{"/ops backup restore 7"},
 			Access:   policy.Dangerous,

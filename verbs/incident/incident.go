@@ -31,13 +31,16 @@ type AlertStats interface {
 	Stats(ctx context.Context, since time.Time) (paging.AckStats, error)
 }
 
+// stageAliases are the other ways people write a stage.
+var stageAliases = map[string]string{"postmortem": model.PostMortem.String(), "post_mortem": model.PostMortem.String(), "pm": model.PostMortem.String()}
+
 // maxShown bounds the timeline entries shown by `incident show`.
 const maxShown = 30
 
 // Verbs returns the incident verb.
 func Verbs(d Deps) []*commands.Verb {
 	svc := d.Incidents
-	idParam := commands.Param{Name: "id", Help: "incident number", Required: true, Kind: "int"}
+	idParam := commands.Param{Name: "id", Help: "incident number: the #N of /ops incident list", Required: true, Kind: "int"}
 	var backStages []string
 	for _, s := range model.Stages {
 		if s != model.Closed {
@@ -58,7 +61,7 @@ func Verbs(d Deps) []*commands.Verb {
 				Name: "open", Access: policy.Operate, Summary: "open an incident by hand",
 				Params: []commands.Param{{Name: "title", Help: "what is wrong", Required: true, Rest: true}},
 				Flags: []commands.Flag{
-					{Name: "sev", Help: "severity: critical (default) or warning", Choices: []string{model.SevCritical, model.SevWarning}},
+					{Name: "sev", Help: "severity: critical (default) or warning", Choices: []string{model.SevCritical, model.SevWarning}, Aliases: commands.SeverityAliases},
 					{Name: "target", Help: "the served target it concerns (default: the only one)"},
 					{Name: "lead", Help: "who leads it: a user mention (@someone)"},
 				},
@@ -131,7 +134,7 @@ func Verbs(d Deps) []*commands.Verb {
 			},
 			{
 				Name: "stage", Access: policy.Operate, Summary: "move an incident forward to a stage",
-				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to move to", Required: true, Choices: model.StageNames()}},
+				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to move to", Required: true, Choices: model.StageNames(), Aliases: stageAliases}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
 					if err != nil {
@@ -198,7 +201,7 @@ func Verbs(d Deps) []*commands.Verb {
 			},
 			{
 				Name: "reopen", Access: policy.Operate, Summary: "take an incident back to an earlier stage (default handling)",
-				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to go back to (default handling)", Choices: backStages}},
+				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to go back to (default handling)", Choices: backStages, Aliases: stageAliases}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
 					if err != nil {
@@ -218,7 +221,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "postmortem", Access: policy.Operate, Summary: "write the post-mortem draft from the timeline",
+				Name: "postmortem", Aliases: []string{"post-mortem", "pm"}, Access: policy.Operate, Summary: "write the post-mortem draft from the timeline",
 				Params: []commands.Param{idParam},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
