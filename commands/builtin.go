@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -24,9 +25,9 @@ func (r *Registry) helpVerb() *Verb {
 			if name := c.Arg(0); name != "" {
 				v := r.Lookup(name)
 				if v == nil {
-					return Response{}, Errorf("unknown command %q; try `/ops help`", truncate(name, 40))
+					return Response{}, r.UnknownVerb(name)
 				}
-				return Response{Message: chat.Message{Title: "/ops " + v.Name, Text: describe(r.Policy(), v, v.Name)}, Ephemeral: true}, nil
+				return Response{Message: chat.Message{Title: "/ops " + v.Name, Text: describe(r.Policy(), v, v.Name, r.targetNames())}, Ephemeral: true}, nil
 			}
 			var b strings.Builder
 			for _, v := range r.Verbs() {
@@ -53,7 +54,7 @@ func isGuarded(v *Verb) bool {
 	return false
 }
 
-func describe(pol *policy.Policy, v *Verb, path string) string {
+func describe(pol *policy.Policy, v *Verb, path string, targets []string) string {
 	var b strings.Builder
 	b.WriteString(v.Summary + "\n" + UsageLine(v, "/ops "+path) + "\n")
 	type row struct{ name, help string }
@@ -84,13 +85,17 @@ func describe(pol *policy.Policy, v *Verb, path string) string {
 		}
 	}
 	for _, s := range v.Subs {
-		b.WriteString("\n" + describe(pol, s, path+" "+s.Name) + "\n")
+		b.WriteString("\n" + describe(pol, s, path+" "+s.Name, targets) + "\n")
 	}
 	if len(v.Examples) > 0 {
 		if len(v.Subs) > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString("examples:\n  " + strings.Join(v.Examples, "\n  ") + "\n")
+		ex := make([]string, len(v.Examples))
+		for i, e := range v.Examples {
+			ex[i] = Example(e, targets)
+		}
+		b.WriteString("examples:\n  " + strings.Join(ex, "\n  ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -133,6 +138,44 @@ func PlaceholderHelp(help string, choices []string, aliases map[string]string) s
 		}
 	}
 	return out
+}
+
+// exampleWord and exampleLabel find the target names examples are written
+// with: a word api, api-1, api-2, or such a name or db after target= or
+// --target (elsewhere "db" is a symptom).
+var (
+	exampleWord  = regexp.MustCompile(`(^|\s)(api(?:-[0-9])?)(\s|$)`)
+	exampleLabel = regexp.MustCompile(`(target=~?"?|--target )(api(?:-[0-9])?|db)(\s|"|$)`)
+)
+
+// Example rewrites an example to the configured targets, so it can be run
+// as shown: with only "demo" configured, "/ops status api-1" reads
+// "/ops status demo". A name that is configured is kept.
+func Example(ex string, targets []string) string {
+	if len(targets) == 0 {
+		return ex
+	}
+	known := map[string]bool{}
+	for _, t := range targets {
+		known[t] = true
+	}
+	for _, re := range []*regexp.Regexp{exampleWord, exampleLabel} {
+		replace := func(m string) string {
+			sm := re.FindStringSubmatch(m)
+			pre, name, post := sm[1], sm[2], sm[3]
+			if known[name] {
+				return m
+			}
+			pick := targets[0]
+			if strings.HasSuffix(name, "-2") && len(targets) > 1 {
+				pick = targets[1]
+			}
+			return pre + pick + post
+		}
+		// Twice: a match takes the space after it, which the next one needs.
+		ex = re.ReplaceAllStringFunc(re.ReplaceAllStringFunc(ex, replace), replace)
+	}
+	return ex
 }
 
 // whoMay says who may run a verb path, for help: "" for read-only verbs.

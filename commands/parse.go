@@ -178,7 +178,7 @@ func bind(v *Verb, path string, words []string, targets []string) (*Verb, string
 			if len(p.Choices) > 0 {
 				c, ok := choice(p.Choices, p.Aliases, val)
 				if !ok {
-					return v, path, nil, nil, Errorf("<%s> must be one of %s, got %q%s", p.Name, strings.Join(p.Choices, ", "), clipWord(val), nearOr(val, p.Choices))
+					return v, path, nil, nil, Errorf("%s must be one of %s, got %q%s", p.Name, strings.Join(p.Choices, ", "), clipWord(val), nearOr(val, p.Choices))
 				}
 				val = c
 			}

@@ -155,6 +155,19 @@ func (r *Registry) Declare(vs ...*Verb) {
 	r.cat = nil
 }
 
+// Declared returns the verbs known to the policy but not runnable here.
+func (r *Registry) Declared() []*Verb {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Verb(nil), r.declared...)
+}
+
+// Describe is the help text of a verb (its usage, placeholders with their
+// closed sets, subcommands and examples), as `/ops help <verb>` shows it.
+func (r *Registry) Describe(v *Verb) string {
+	return describe(r.Policy(), v, v.Name, r.targetNames())
+}
+
 // MustRegister registers or panics (wiring-time errors).
 func (r *Registry) MustRegister(vs ...*Verb) {
 	for _, v := range vs {

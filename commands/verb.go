@@ -285,6 +285,14 @@ func (c *Call) Time(t time.Time) string {
 	return human.Time(t, loc)
 }
 
+// Zone is the one zone replies show times in.
+func (c *Call) Zone() *time.Location {
+	if c.reg == nil {
+		return time.UTC
+	}
+	return c.reg.Zone()
+}
+
 // Ago shows how long ago t was, and when: "6 h ago (2026-12-01 20:00 +08:00)".
 func (c *Call) Ago(t time.Time) string {
 	var loc *time.Location

@@ -20,6 +20,18 @@ func Time(t time.Time, loc *time.Location) string {
 	return t.Format("2006-01-02 15:04") + " " + Zone(t)
 }
 
+// Stamp is Time to the second, for event lists: "2026-12-01 20:00:05 +08:00".
+func Stamp(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "never"
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	return t.Format("2006-01-02 15:04:05") + " " + Zone(t)
+}
+
 // Zone names t's zone: "UTC", else its offset ("+08:00").
 func Zone(t time.Time) string {
 	if _, off := t.Zone(); off == 0 {

@@ -182,9 +182,9 @@ func Verbs(d Deps) []*commands.Verb {
 				}
 				starts := ""
 				if s.StartsAt.After(c.Now) {
-					starts = " from " + s.StartsAt.UTC().Format("2006-01-02 15:04")
+					starts = " from " + c.Time(s.StartsAt.Time)
 				}
-				return commands.Text("Silence #%d: %s%s until %s UTC. `/ops unsilence %d` ends it early.", s.ID, s.Matcher, starts, s.EndsAt.UTC().Format("2006-01-02 15:04"), s.ID), nil
+				return commands.Text("Silence #%d: %s%s until %s. `/ops unsilence %d` ends it early.", s.ID, s.Matcher, starts, c.Time(s.EndsAt.Time), s.ID), nil
 			},
 		},
 		{
@@ -201,9 +201,9 @@ func Verbs(d Deps) []*commands.Verb {
 				}
 				var b strings.Builder
 				for _, s := range ss {
-					when := fmt.Sprintf("until %s UTC (%s left)", s.EndsAt.UTC().Format("2006-01-02 15:04"), human.Duration(s.EndsAt.Sub(c.Now).Round(time.Minute)))
+					when := fmt.Sprintf("until %s (%s left)", c.Time(s.EndsAt.Time), human.Duration(s.EndsAt.Sub(c.Now).Round(time.Minute)))
 					if s.StartsAt.After(c.Now) {
-						when = fmt.Sprintf("from %s until %s UTC (starts in %s)", s.StartsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.UTC().Format("2006-01-02 15:04"), human.Duration(s.StartsAt.Sub(c.Now).Round(time.Minute)))
+						when = fmt.Sprintf("from %s until %s (starts in %s)", c.Time(s.StartsAt.Time), c.Time(s.EndsAt.Time), human.Duration(s.StartsAt.Sub(c.Now).Round(time.Minute)))
 					}
 					fmt.Fprintf(&b, "#%-4d %-30s %s  by %s", s.ID, s.Matcher, when, s.CreatedBy)
 					if s.Reason != "" {

@@ -11,6 +11,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/human"
 	model "opsbot/incident"
 	"opsbot/incidents"
 	"opsbot/paging"
@@ -129,7 +130,7 @@ func Verbs(d Deps) []*commands.Verb {
 					if err != nil {
 						return commands.Response{}, userErr(err)
 					}
-					return commands.Response{Message: showMessage(inc, tl, c.Now)}, nil
+					return commands.Response{Message: showMessage(inc, tl, c.Now, c.Zone())}, nil
 				},
 			},
 			{
@@ -281,7 +282,7 @@ func Verbs(d Deps) []*commands.Verb {
 	}}
 }
 
-func showMessage(inc model.Incident, tl []model.Entry, now time.Time) chat.Message {
+func showMessage(inc model.Incident, tl []model.Entry, now time.Time, loc *time.Location) chat.Message {
 	var b strings.Builder
 	start := 0
 	if len(tl) > maxShown {
@@ -289,7 +290,7 @@ func showMessage(inc model.Incident, tl []model.Entry, now time.Time) chat.Messa
 		fmt.Fprintf(&b, "… %d earlier entries (the post-mortem draft has them all)\n", start)
 	}
 	for _, e := range tl[start:] {
-		fmt.Fprintf(&b, "%s  %-9s %-22s %s\n", e.At.UTC().Format("01-02 15:04:05"), e.Kind, cut(e.Actor, 22), cut(strings.Join(strings.Fields(e.Text), " "), 100))
+		fmt.Fprintf(&b, "%s  %-9s %-22s %s\n", human.Stamp(e.At, loc), e.Kind, cut(e.Actor, 22), cut(strings.Join(strings.Fields(e.Text), " "), 100))
 	}
 	stage := inc.Stage.String() + window(inc.Stage)
 	if inc.Overdue(now) {
@@ -306,7 +307,7 @@ func showMessage(inc model.Incident, tl []model.Entry, now time.Time) chat.Messa
 			{Name: "Target", Value: orDefault(inc.Target, "every target"), Inline: true},
 		},
 		Code:    strings.TrimRight(b.String(), "\n"),
-		Context: fmt.Sprintf("opened %s by %s", inc.OpenedAt.UTC().Format("2006-01-02 15:04 UTC"), inc.OpenedBy),
+		Context: fmt.Sprintf("opened %s by %s", human.Time(inc.OpenedAt, loc), inc.OpenedBy),
 	}
 }
 

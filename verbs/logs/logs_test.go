@@ -172,7 +172,7 @@ func TestBadInputIsOneLine(t *testing.T) {
 		"logs tail ../../etc/passwd":                                      `unknown log "../../etc/passwd"; known logs: app, error`,
 		"logs tail app -5":                                                `the number of lines must be between 1 and 1000, got -5`,
 		"logs tail app lots":                                              `the number of lines must be a whole number, got "lots"`,
-		"logs search x --target web":                                      `unknown target "web"; known targets: api`,
+		"logs search x --target web":                                      `unknown target "web"; targets: api`,
 		"logs search x --level LOUD":                                      `unknown level "LOUD" (want DEBUG, INFO, WARN, ERROR, CRITICAL or FATAL)`,
 		"logs search x --until 2026-11-25T09:00 --since 2026-11-25T10:00": `--until is before --since`,
 	}
