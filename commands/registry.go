@@ -507,7 +507,7 @@ func (r *Registry) askConfirmation(ctx context.Context, req *Request, call *Call
 	return Response{Message: chat.Message{
 		Title:    "Confirm: " + what,
 		Severity: chat.SevWarning,
-		Text:     fmt.Sprintf("%s asked to %s. Confirm within %s.%s", call.Actor(), what, ttl, two),
+		Text:     fmt.Sprintf("%s asked to %s. Confirm within %s.%s", call.Actor(), what, human.Duration(ttl), two),
 		Buttons: []chat.Button{
 			{ID: "confirm", Label: ActionLabel(what), Value: token, Style: chat.StyleDanger, Confirm: "Really " + what + "?"},
 			{ID: "cancel", Label: "Cancel", Value: token},

@@ -152,7 +152,7 @@ func lookup(t config.Target, name string) (config.LogFile, error) {
 		if len(known) == 0 {
 			return lf, badInput("target %s has no logs configured", t.Name)
 		}
-		return lf, badInput("unknown log %q; known logs: %s", clipName(name), strings.Join(known, ", "))
+		return lf, badInput("%s", human.Unknown("log", "logs", name, known))
 	}
 	return lf, nil
 }
