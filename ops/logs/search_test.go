@@ -440,7 +440,7 @@ func TestSearchBadInput(t *testing.T) {
 		{Query{Pattern: "x", Limit: -5}, `--limit must be positive, got -5`},
 		{Query{Pattern: "x", Context: 99}, `-C must be between 0 and 10, got 99`},
 		{Query{Pattern: "x", Level: "LOUD"}, `unknown level "LOUD" (want DEBUG, INFO, WARN, ERROR, CRITICAL or FATAL)`},
-		{Query{Target: "web", Pattern: "x"}, `unknown target "web"; known targets: api`},
+		{Query{Target: "web", Pattern: "x"}, `unknown target "web"; targets: api`},
 	}
 	for _, c := range cases {
 		res, err := fx.logs.Search(context.Background(), c.q)

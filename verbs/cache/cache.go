@@ -23,7 +23,7 @@ func Verbs(d Deps) []*commands.Verb {
 		Name: "cache", Summary: "flush the served service's Redis cache (FLUSHDB of its cache database)",
 		Subs: []*commands.Verb{{
 			Name: "flush", Summary: "flush the cache database of a target", Access: policy.Dangerous,
-			Params:   []commands.Param{{Name: "target", Help: "target name (default: the only one)"}},
+			Params: []commands.Param{{Name: "target", Help: "target name (default: the only one)"}},
 			Describe: func(c *commands.Call) string {
 				if t, err := commands.PickTarget(d.Config(), c.Arg(0)); err == nil && t.Redis.Addr != "" {
 					return fmt.Sprintf("flush cache db %d of %s", t.Redis.DB, t.Name)
