@@ -100,7 +100,7 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 			if probs = append(probs, names...); len(probs) > 0 {
 				return fmt.Errorf("%s", probs.Error())
 			}
-			p := locale.Resolve(cfg.Locale, "", cfg.TimeZone)
+			p := locale.Resolve(cfg.Locale, "", cfg.Display.Timezone)
 			fmt.Fprintln(stdout, p.T("config.ok", locale.Args{"Targets": len(cfg.Targets), "Driver": cfg.Store.Driver}))
 			for _, n := range notes {
 				fmt.Fprintln(stdout, p.T("config.note", locale.Args{"Text": n}))

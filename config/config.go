@@ -75,11 +75,11 @@ type Config struct {
 	Routing Routing `yaml:"routing"`
 	// Paging is on-call rotations, escalation and outgoing pages.
 	Paging Paging `yaml:"paging"`
+	// Display is how replies show times (one zone for every time shown).
+	Display Display `yaml:"display"`
 	// Locale is the language of replies and alerts (en | zh-CN); a channel
 	// may choose its own with /ops locale.
 	Locale string `yaml:"locale"`
-	// TimeZone shows times in (IANA name); "" is Asia/Shanghai for zh-CN, else UTC.
-	TimeZone string `yaml:"time_zone"`
 	// Keywords the log monitors count, in both languages by default.
 	Keywords Keywords `yaml:"keywords"`
 
@@ -355,6 +355,12 @@ func (c *Config) All() []string {
 func (c *Config) Target(name string) (Target, bool) {
 	for _, t := range c.Targets {
 		if t.Name == name {
+			return t, true
+		}
+	}
+	// Names are case-insensitive ("API-1" is api-1).
+	for _, t := range c.Targets {
+		if strings.EqualFold(t.Name, name) {
 			return t, true
 		}
 	}
@@ -740,6 +746,7 @@ func (c *Config) Validate() Problems {
 	c.Paging.validate(c, &p)
 	validateSchedules(c.Schedules, &p)
 	c.Diagnose.validate(c, &p)
+	c.Display.validate(&p)
 	validateLocale(c, &p)
 	return p
 }

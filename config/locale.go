@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"strings"
-	"time"
 )
 
 // Locales are the languages opsbot speaks (the catalog's files).
@@ -65,27 +64,5 @@ func validateLocale(c *Config, p *Problems) {
 	} else {
 		p.add("locale", "unknown locale %q; locales are %s", c.Locale, strings.Join(Locales, ", "))
 	}
-	if c.TimeZone != "" {
-		if _, err := time.LoadLocation(c.TimeZone); err != nil {
-			p.add("time_zone", "unknown time zone %q", c.TimeZone)
-		}
-	}
 	c.Keywords.validate(p)
-}
-
-// Zone is the time zone times are shown in: time_zone when set, else
-// Asia/Shanghai for zh-CN and UTC otherwise.
-func (c *Config) Zone() *time.Location {
-	name := c.TimeZone
-	if name == "" && c.Locale == "zh-CN" {
-		name = "Asia/Shanghai"
-	}
-	if name == "" {
-		return time.UTC
-	}
-	z, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC
-	}
-	return z
 }

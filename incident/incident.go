@@ -137,7 +137,7 @@ func ShortTitle(title string, max int) string {
 var (
 	slackMention   = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(\|[^<>]*)?>$`)
 	discordMention = regexp.MustCompile(`^<@!?([0-9]{1,25})>$`)
-	shellMention   = regexp.MustCompile(`^@[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	shellMention   = regexp.MustCompile(`^@[\p{L}\p{N}][\p{L}\p{M}\p{N}._-]{0,63}$`) // any script: @张三, @José
 )
 
 // ParseMention accepts a user mention in the form of the platform the

@@ -18,5 +18,5 @@ func (s *Service) printer(ctx context.Context, channel string) locale.Printer {
 			s.log.Warn("channel locale", "channel", channel, "err", err)
 		}
 	}
-	return locale.Resolve(cfg.Locale, chosen, cfg.TimeZone)
+	return locale.Resolve(cfg.Locale, chosen, cfg.Display.Timezone)
 }

@@ -7,6 +7,7 @@ package incidents
 
 import (
 	"opsbot/alert"
+	"opsbot/human"
 
 	"context"
 	"errors"
@@ -130,7 +131,11 @@ func (s *Service) Open(ctx context.Context, title, severity, target, actor strin
 	case target == "" && len(names) == 1:
 		target = names[0]
 	case target != "" && !contains(names, target):
-		return incident.Incident{}, incident.Refusef(incident.ErrBadInput, "unknown target %q; targets are %s", target, orNone(names))
+		if t, ok := cfg.Target(target); ok {
+			target = t.Name
+			break
+		}
+		return incident.Incident{}, incident.Refusef(incident.ErrBadInput, "%s", human.Unknown("target", "targets", target, names))
 	}
 	if target != "" {
 		if a, err := s.st.ActiveIncident(ctx, target); err == nil {

@@ -21,7 +21,7 @@ func (n *Notifier) printer(ctx context.Context, q store.DBTX, channel string) lo
 			n.log.Warn("channel locale", "channel", channel, "err", err)
 		}
 	}
-	return locale.Resolve(cfg.Locale, chosen, cfg.TimeZone)
+	return locale.Resolve(cfg.Locale, chosen, cfg.Display.Timezone)
 }
 
 // channelOf is the channel of outbox message id ("" when unknown).

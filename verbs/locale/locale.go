@@ -50,7 +50,7 @@ func run(ctx context.Context, d Deps, c *commands.Call) (commands.Response, erro
 	if err != nil {
 		return commands.Response{}, err
 	}
-	now := locale.Resolve(cfg.Locale, chosen, cfg.TimeZone)
+	now := locale.Resolve(cfg.Locale, chosen, cfg.Display.Timezone)
 	if len(c.Args) == 0 {
 		src := now.T("locale.source_config")
 		if chosen != "" {
@@ -63,7 +63,7 @@ func run(ctx context.Context, d Deps, c *commands.Call) (commands.Response, erro
 		if _, err := d.Store.ClearChannelLocale(ctx, channel); err != nil {
 			return commands.Response{}, err
 		}
-		p := locale.Resolve(cfg.Locale, "", cfg.TimeZone)
+		p := locale.Resolve(cfg.Locale, "", cfg.Display.Timezone)
 		return commands.Text("%s", p.T("locale.cleared", locale.Args{"Locale": p.Lang})), nil
 	}
 	loc, ok := locale.Parse(word)
@@ -73,6 +73,6 @@ func run(ctx context.Context, d Deps, c *commands.Call) (commands.Response, erro
 	if err := d.Store.SetChannelLocale(ctx, channel, loc, c.Req.Principal(), c.Now); err != nil {
 		return commands.Response{}, err
 	}
-	p := locale.Resolve(cfg.Locale, loc, cfg.TimeZone)
+	p := locale.Resolve(cfg.Locale, loc, cfg.Display.Timezone)
 	return commands.Text("%s", p.T("locale.set", locale.Args{"Locale": loc})), nil
 }
