@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"opsbot/config"
+	"opsbot/locale"
 )
 
 // Main parses the subcommand and flags, loads the configuration and runs
@@ -99,9 +100,10 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 			if probs = append(probs, names...); len(probs) > 0 {
 				return fmt.Errorf("%s", probs.Error())
 			}
-			fmt.Fprintf(stdout, "configuration ok: %d target(s), store %s\n", len(cfg.Targets), cfg.Store.Driver)
+			p := locale.Resolve(cfg.Locale, "", cfg.Display.Timezone)
+			fmt.Fprintln(stdout, p.T("config.ok", locale.Args{"Targets": len(cfg.Targets), "Driver": cfg.Store.Driver}))
 			for _, n := range notes {
-				fmt.Fprintln(stdout, "note: "+n)
+				fmt.Fprintln(stdout, p.T("config.note", locale.Args{"Text": n}))
 			}
 			return nil
 		},

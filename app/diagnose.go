@@ -34,7 +34,7 @@ func restartsOf(st *store.Store) func(ctx context.Context, target string, since 
 		}
 		var out []diagnose.Event
 		for _, r := range rows {
-			if r.Verb == "restart" && r.Target == target && (r.Result == "ok" || r.Result == "error") {
+			if r.Verb == "restart" && r.Target == target && (r.Result == "ok" || r.Result == "failed" || r.Result == "error") {
 				out = append(out, diagnose.Event{At: r.At.Time, What: "restart", By: r.Platform + ":" + r.UserID, Outcome: r.Result, Detail: r.Detail})
 			}
 		}

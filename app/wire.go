@@ -147,6 +147,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.reg.MustRegister(capacityverbs.Verbs()...)
 	a.reg.MustRegister(logverbs.Verbs(logverbs.Deps{Config: a.Config, Logs: oplogs.New(a.Config)})...)
 	a.wireDiagnose(n, inc, eng)
+	a.wireLocale()
 
 	if sec := cfg.Secrets; sec.SlackBotToken != "" || sec.SlackSigningSecret != "" || sec.SlackAppToken != "" {
 		sl := slack.New(a.Config, a.reg, a.log, a.slackLists(inc))

@@ -3,8 +3,11 @@ package commands
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"opsbot/chat"
 	"opsbot/human"
@@ -22,9 +25,9 @@ func (r *Registry) helpVerb() *Verb {
 			if name := c.Arg(0); name != "" {
 				v := r.Lookup(name)
 				if v == nil {
-					return Response{}, Errorf("unknown command %q; try `/ops help`", truncate(name, 40))
+					return Response{}, r.UnknownVerb(name)
 				}
-				return Response{Message: chat.Message{Title: "/ops " + v.Name, Text: describe(r.Policy(), v, v.Name)}, Ephemeral: true}, nil
+				return Response{Message: chat.Message{Title: "/ops " + v.Name, Text: describe(r.Policy(), v, v.Name, r.targetNames())}, Ephemeral: true}, nil
 			}
 			var b strings.Builder
 			for _, v := range r.Verbs() {
@@ -51,14 +54,14 @@ func isGuarded(v *Verb) bool {
 	return false
 }
 
-func describe(pol *policy.Policy, v *Verb, path string) string {
+func describe(pol *policy.Policy, v *Verb, path string, targets []string) string {
 	var b strings.Builder
 	b.WriteString(v.Summary + "\n" + UsageLine(v, "/ops "+path) + "\n")
 	type row struct{ name, help string }
 	var rows []row
 	for _, p := range v.Params {
-		if p.Help != "" {
-			rows = append(rows, row{"<" + p.Name + ">", p.Help})
+		if h := PlaceholderHelp(p.Help, p.Choices, p.Aliases); h != "" {
+			rows = append(rows, row{"<" + p.Name + ">", h})
 		}
 	}
 	for _, f := range v.Flags {
@@ -66,7 +69,7 @@ func describe(pol *policy.Policy, v *Verb, path string) string {
 		if f.Short != "" {
 			name = "-" + f.Short + ", " + name
 		}
-		rows = append(rows, row{name, f.Help})
+		rows = append(rows, row{name, PlaceholderHelp(f.Help, f.Choices, f.Aliases)})
 	}
 	// One column for the verb's names, as wide as the longest.
 	width := 14
@@ -82,15 +85,97 @@ func describe(pol *policy.Policy, v *Verb, path string) string {
 		}
 	}
 	for _, s := range v.Subs {
-		b.WriteString("\n" + describe(pol, s, path+" "+s.Name) + "\n")
+		b.WriteString("\n" + describe(pol, s, path+" "+s.Name, targets) + "\n")
 	}
 	if len(v.Examples) > 0 {
 		if len(v.Subs) > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString("examples:\n  " + strings.Join(v.Examples, "\n  ") + "\n")
+		ex := make([]string, len(v.Examples))
+		for i, e := range v.Examples {
+			ex[i] = Example(e, targets)
+		}
+		b.WriteString("examples:\n  " + strings.Join(ex, "\n  ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// PlaceholderHelp is a placeholder's help with its closed set of values,
+// when it has one and the help does not list them already: "the stage to
+// move to; one of: discovery, assessment, …". Aliases are named too.
+func PlaceholderHelp(help string, choices []string, aliases map[string]string) string {
+	if len(choices) == 0 {
+		return help
+	}
+	listed := true
+	for _, c := range choices {
+		if !strings.Contains(help, c) {
+			listed = false
+			break
+		}
+	}
+	out := help
+	if !listed {
+		if out != "" {
+			out += "; "
+		}
+		out += "one of: " + strings.Join(choices, ", ")
+	}
+	if len(aliases) > 0 {
+		byChoice := map[string][]string{}
+		for a, c := range aliases {
+			byChoice[c] = append(byChoice[c], a)
+		}
+		var parts []string
+		for _, c := range choices {
+			if as := byChoice[c]; len(as) > 0 {
+				sort.Strings(as)
+				parts = append(parts, strings.Join(as, "/")+" = "+c)
+			}
+		}
+		if len(parts) > 0 {
+			out += " (" + strings.Join(parts, ", ") + ")"
+		}
+	}
+	return out
+}
+
+// exampleWord and exampleLabel find the target names examples are written
+// with: a word api, api-1, api-2, or such a name or db after target= or
+// --target (elsewhere "db" is a symptom).
+var (
+	exampleWord  = regexp.MustCompile(`(^|\s)(api(?:-[0-9])?)(\s|$)`)
+	exampleLabel = regexp.MustCompile(`(target=~?"?|--target )(api(?:-[0-9])?|db)(\s|"|$)`)
+)
+
+// Example rewrites an example to the configured targets, so it can be run
+// as shown: with only "demo" configured, "/ops status api-1" reads
+// "/ops status demo". A name that is configured is kept.
+func Example(ex string, targets []string) string {
+	if len(targets) == 0 {
+		return ex
+	}
+	known := map[string]bool{}
+	for _, t := range targets {
+		known[t] = true
+	}
+	for _, re := range []*regexp.Regexp{exampleWord, exampleLabel} {
+		replace := func(m string) string {
+			sm := re.FindStringSubmatch(m)
+			pre, name, post := sm[1], sm[2], sm[3]
+			if known[name] {
+				return m
+			}
+			pick := targets[0]
+			if strings.HasSuffix(name, "-2") && len(targets) > 1 {
+				pick = targets[1]
+			}
+			return pre + pick + post
+		}
+		// Twice: a match takes the space after it, which the next one needs.
+		ex = re.ReplaceAllStringFunc(re.ReplaceAllStringFunc(ex, replace), replace)
+	}
+	return ex
 }
 
 // whoMay says who may run a verb path, for help: "" for read-only verbs.
@@ -130,9 +215,18 @@ func (r *Registry) auditVerb() *Verb {
 				return Response{}, err
 			}
 			var b strings.Builder
+			// The verb column is as wide as its longest entry: never cut.
+			vw := 4
+			for _, row := range rows {
+				vw = max(vw, utf8.RuneCountInString(row.Verb))
+			}
 			for _, row := range rows {
 				who := row.Platform + ":" + row.UserID
-				fmt.Fprintf(&b, "%s  %-22s %-14s %-12s %5dms  %s\n", row.At.UTC().Format("01-02 15:04:05"), truncate(who, 22), truncate(row.Verb, 14), row.Result, row.DurationMS, truncate(strings.ReplaceAll(row.Text, "\n", " "), 60))
+				verb := row.Verb
+				if verb == "" {
+					verb = "-"
+				}
+				fmt.Fprintf(&b, "%s  %-22s %-*s %-9s %7s  %s\n", human.Time(row.At.Time, r.Zone()), truncate(who, 22), vw, verb, AuditResult(row.Result), human.Duration(time.Duration(row.DurationMS)*time.Millisecond), truncate(strings.ReplaceAll(row.Text, "\n", " "), 60))
 			}
 			if len(rows) == 0 {
 				b.WriteString("no audit rows yet")
@@ -140,6 +234,22 @@ func (r *Registry) auditVerb() *Verb {
 			return Response{Message: chat.Message{Title: fmt.Sprintf("Audit: latest %d", len(rows)), Code: strings.TrimRight(b.String(), "\n")}, Ephemeral: true}, nil
 		},
 	}
+}
+
+// AuditResult is the word an audit row's result is shown as: ok, denied
+// (by policy or a limit), invalid (bad input), failed (ran and failed), or
+// the state of a confirmation. Rows written before these words were used
+// are shown in them too.
+func AuditResult(stored string) string {
+	switch stored {
+	case "error":
+		return "failed"
+	case "refused":
+		return "invalid"
+	case "rate-limited":
+		return "denied"
+	}
+	return stored
 }
 
 func (r *Registry) whoamiVerb() *Verb {

@@ -201,7 +201,7 @@ func FuzzBind(f *testing.F) {
 		if v == nil {
 			return
 		}
-		leaf, path, args, flags, err := bind(v, v.Name, words[1:])
+		leaf, path, args, flags, err := bind(v, v.Name, words[1:], nil)
 		if err != nil {
 			var ue *UserError
 			if !errors.As(err, &ue) {
@@ -217,7 +217,7 @@ func FuzzBind(f *testing.F) {
 			return
 		}
 		printed := printCall(path, args, flags, leaf)
-		leaf2, path2, args2, flags2, err := bind(v, v.Name, printed[1:])
+		leaf2, path2, args2, flags2, err := bind(v, v.Name, printed[1:], nil)
 		if err != nil || leaf2 != leaf || path2 != path || !slices.Equal(args2, args) || !maps.Equal(flags2, flags) {
 			t.Fatalf("bind(%q) = %s %q %v; printed %q binds to %s %q %v (%v)", words, path, args, flags, printed, path2, args2, flags2, err)
 		}

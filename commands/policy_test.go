@@ -275,7 +275,7 @@ func TestCheckConfigAndRateLimitsByName(t *testing.T) {
 		t.Fatalf("admin in Discord, notes %q", notes)
 	}
 	// A declared verb is known to the configuration, not runnable here.
-	if r := f.do(t, commands.Request{Platform: "console", User: "me", Local: true, Text: "demo health"}); r.Text != "unknown command \"demo\"; try `/ops help`" {
+	if r := f.do(t, commands.Request{Platform: "console", User: "me", Local: true, Text: "demo health"}); r.Text != "demo is not offered by this bot (not in this mode or setup); try `/ops help`" {
 		t.Fatalf("declared verb ran: %q", r.Text)
 	}
 	// "dump" limits db dump, by its alias.

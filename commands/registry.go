@@ -14,11 +14,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"opsbot/chat"
 	"opsbot/config"
+	"opsbot/human"
 	"opsbot/policy"
 	"opsbot/store"
 	"opsbot/textclip"
@@ -152,6 +155,19 @@ func (r *Registry) Declare(vs ...*Verb) {
 	r.cat = nil
 }
 
+// Declared returns the verbs known to the policy but not runnable here.
+func (r *Registry) Declared() []*Verb {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Verb(nil), r.declared...)
+}
+
+// Describe is the help text of a verb (its usage, placeholders with their
+// closed sets, subcommands and examples), as `/ops help <verb>` shows it.
+func (r *Registry) Describe(v *Verb) string {
+	return describe(r.Policy(), v, v.Name, r.targetNames())
+}
+
 // MustRegister registers or panics (wiring-time errors).
 func (r *Registry) MustRegister(vs ...*Verb) {
 	for _, v := range vs {
@@ -204,11 +220,52 @@ func (r *Registry) Names() []string {
 	return append([]string(nil), r.order...)
 }
 
-// Lookup returns a verb by name.
+// Lookup returns a verb by name or alias, in any case ("Status").
 func (r *Registry) Lookup(name string) *Verb {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.verbs[name]
+	if v := r.verbs[name]; v != nil {
+		return v
+	}
+	for _, n := range r.order {
+		if v := r.verbs[n]; v.named(name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// UnknownVerb is the one wording of a command that does not exist, with a
+// suggestion or the list of commands.
+func (r *Registry) UnknownVerb(name string) error {
+	r.mu.Lock()
+	for _, d := range r.declared {
+		if d.named(name) {
+			r.mu.Unlock()
+			return Errorf("%s is not offered by this bot (not in this mode or setup); try `/ops help`", d.Name)
+		}
+	}
+	r.mu.Unlock()
+	return Errorf("unknown command %q; %s", clipWord(name), Hint(name, "commands", r.Names()))
+}
+
+// Zone is the one zone replies show times in (display.timezone).
+func (r *Registry) Zone() *time.Location {
+	if r.Config == nil {
+		return time.UTC
+	}
+	return r.Config().Zone()
+}
+
+// targetNames are the configured targets' names (none without a config).
+func (r *Registry) targetNames() []string {
+	if r.Config == nil {
+		return nil
+	}
+	if cfg := r.Config(); cfg != nil {
+		return cfg.TargetNames()
+	}
+	return nil
 }
 
 // IsSlow tells adapters whether the request should be acknowledged first
@@ -225,7 +282,7 @@ func (r *Registry) IsSlow(req Request) bool {
 	if v == nil {
 		return false
 	}
-	leaf, path, _, _, err := bind(v, v.Name, words[1:])
+	leaf, path, _, _, err := bind(v, v.Name, words[1:], r.targetNames())
 	if err != nil {
 		return false
 	}
@@ -303,9 +360,10 @@ func (r *Registry) handle(ctx context.Context, req *Request, now time.Time) (Res
 	}
 	v := r.Lookup(words[0])
 	if v == nil {
-		return errResp("unknown command %q; try `/ops help`", truncate(words[0], 40)), nil, "invalid", "unknown verb"
+		err := r.UnknownVerb(words[0])
+		return errResp("%v", err), nil, "invalid", "unknown verb"
 	}
-	leaf, path, args, flags, err := bind(v, v.Name, words[1:])
+	leaf, path, args, flags, err := bind(v, v.Name, words[1:], r.targetNames())
 	call := &Call{Req: req, Verb: leaf, Path: path, Args: args, Flags: flags, Now: now, reg: r}
 	if err != nil {
 		return errResp("%v", err), call, "invalid", err.Error()
@@ -317,7 +375,7 @@ func (r *Registry) handle(ctx context.Context, req *Request, now time.Time) (Res
 	}
 	call.Grant = d
 	if name, wait, ok := r.allow(req, pf.limits, v.Name, path, now); !ok {
-		return errResp("rate limit reached for %s; try again in %s", name, wait.Round(time.Second)), call, "rate-limited", ""
+		return errResp("rate limit reached for %s; try again in %s", name, wait.Round(time.Second)), call, "denied", "rate limit"
 	}
 	if leaf.Check != nil {
 		if err := leaf.Check(ctx, call); err != nil {
@@ -325,13 +383,13 @@ func (r *Registry) handle(ctx context.Context, req *Request, now time.Time) (Res
 			if errors.As(err, &ue) {
 				return errResp("%s", ue.Msg), call, "invalid", ue.Msg
 			}
-			return r.internal(err, call), call, "error", err.Error()
+			return r.internal(err, call), call, "failed", err.Error()
 		}
 	}
 	if d.Confirm && !confirmed(req) {
 		resp, err := r.askConfirmation(ctx, req, call, words, now)
 		if err != nil {
-			return r.internal(err, call), call, "error", err.Error()
+			return r.internal(err, call), call, "failed", err.Error()
 		}
 		return resp, call, "confirm", ""
 	}
@@ -342,7 +400,7 @@ func (r *Registry) run(ctx context.Context, call *Call) (resp Response, _ *Call,
 	defer func() {
 		if p := recover(); p != nil {
 			err := fmt.Errorf("panic in %s: %v", call.Path, p)
-			resp, result, detail = r.internal(err, call), "error", err.Error()
+			resp, result, detail = r.internal(err, call), "failed", err.Error()
 		}
 	}()
 	call.Redactor = r.Redactor()
@@ -353,9 +411,9 @@ func (r *Registry) run(ctx context.Context, call *Call) (resp Response, _ *Call,
 	if err != nil {
 		var ue *UserError
 		if errors.As(err, &ue) {
-			return errResp("%s", ue.Msg), call, "refused", ue.Msg
+			return errResp("%s", ue.Msg), call, "invalid", ue.Msg
 		}
-		return r.internal(err, call), call, "error", err.Error()
+		return r.internal(err, call), call, "failed", err.Error()
 	}
 	return resp, call, "ok", ""
 }
@@ -449,12 +507,23 @@ func (r *Registry) askConfirmation(ctx context.Context, req *Request, call *Call
 	return Response{Message: chat.Message{
 		Title:    "Confirm: " + what,
 		Severity: chat.SevWarning,
-		Text:     fmt.Sprintf("%s asked to %s. Confirm within %s.%s", call.Actor(), what, ttl, two),
+		Text:     fmt.Sprintf("%s asked to %s. Confirm within %s.%s", call.Actor(), what, human.Duration(ttl), two),
 		Buttons: []chat.Button{
-			{ID: "confirm", Label: "Confirm " + strings.Fields(call.Path)[0], Value: token, Style: chat.StyleDanger, Confirm: "Really " + what + "?"},
+			{ID: "confirm", Label: ActionLabel(what), Value: token, Style: chat.StyleDanger, Confirm: "Really " + what + "?"},
 			{ID: "cancel", Label: "Cancel", Value: token},
 		},
 	}}, nil
+}
+
+// ActionLabel names a confirm button after the action it runs ("restart
+// api-1" → "Restart api-1"), short enough for every platform's buttons.
+func ActionLabel(what string) string {
+	what = textclip.Bytes(strings.TrimSpace(what), 60, textclip.Ellipsis)
+	if what == "" {
+		return "Confirm"
+	}
+	r, n := utf8.DecodeRuneInString(what)
+	return string(unicode.ToUpper(r)) + what[n:]
 }
 
 // offer stores a confirmation of words (a command line) asked by call's
@@ -468,7 +537,7 @@ func (r *Registry) offer(ctx context.Context, call *Call, words []string, now ti
 	if v == nil {
 		return "", 0, fmt.Errorf("confirmation of unknown verb %q", words[0])
 	}
-	_, path, _, _, err := bind(v, v.Name, words[1:])
+	_, path, _, _, err := bind(v, v.Name, words[1:], r.targetNames())
 	if err != nil {
 		return "", 0, fmt.Errorf("confirmation of %q: %w", strings.Join(words, " "), err)
 	}
@@ -532,32 +601,32 @@ func (r *Registry) Button(ctx context.Context, req Request, actionID, value stri
 	if err != nil {
 		var ue *UserError
 		if errors.As(err, &ue) {
-			return r.finish(ctx, row, nil, errResp("%s", ue.Msg), "refused", ue.Msg, start)
+			return r.finish(ctx, row, nil, errResp("%s", ue.Msg), "invalid", ue.Msg, start)
 		}
-		return r.finish(ctx, row, nil, r.internal(err, nil), "error", err.Error(), start)
+		return r.finish(ctx, row, nil, r.internal(err, nil), "failed", err.Error(), start)
 	}
 	return r.finish(ctx, row, nil, resp, "ok", "", start)
 }
 
 func (r *Registry) confirm(ctx context.Context, req *Request, token string, cancel bool, now time.Time) (Response, *Call, string, string) {
 	if r.Store == nil {
-		return errResp("confirmations need a store"), nil, "error", "no store"
+		return errResp("confirmations need a store"), nil, "failed", "no store"
 	}
 	c, err := r.Store.Confirmation(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
 		return errResp("unknown or expired confirmation"), nil, "invalid", "unknown token"
 	} else if err != nil {
-		return r.internal(err, nil), nil, "error", err.Error()
+		return r.internal(err, nil), nil, "failed", err.Error()
 	}
 	var words []string
 	if err := json.Unmarshal([]byte(c.Args), &words); err != nil || len(words) == 0 {
-		return r.internal(fmt.Errorf("confirmation %d: bad args", c.ID), nil), nil, "error", "bad args"
+		return r.internal(fmt.Errorf("confirmation %d: bad args", c.ID), nil), nil, "failed", "bad args"
 	}
 	v := r.Lookup(words[0])
 	if v == nil {
 		return errResp("%s is no longer available", words[0]), nil, "invalid", "verb gone"
 	}
-	leaf, path, args, flags, err := bind(v, v.Name, words[1:])
+	leaf, path, args, flags, err := bind(v, v.Name, words[1:], r.targetNames())
 	if err != nil {
 		return errResp("%v", err), nil, "invalid", err.Error()
 	}
@@ -572,10 +641,10 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 		return errResp("the confirmation of %s belongs to another channel; nothing was done (confirm it where it was asked)", what), call, "denied", "other channel"
 	}
 	if c.UsedBy != nil {
-		return errResp("%s was already handled by %s", what, *c.UsedBy), call, "refused", "already used"
+		return errResp("%s was already handled by %s", what, *c.UsedBy), call, "invalid", "already used"
 	}
 	if now.After(c.ExpiresAt.Time) {
-		return errResp("the confirmation of %s expired at %s; run the command again", what, c.ExpiresAt.UTC().Format("15:04:05 MST")), call, "refused", "expired"
+		return errResp("the confirmation of %s expired at %s; run the command again", what, human.Time(c.ExpiresAt.Time, r.Zone())), call, "invalid", "expired"
 	}
 	d := r.Decide(req, path)
 	if cancel {
@@ -583,7 +652,7 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 			return errResp("only the requester or someone allowed to run %s may cancel", path), call, "denied", "cancel not allowed"
 		}
 		if err := r.Store.UseConfirmation(ctx, token, req.Principal(), now); err != nil {
-			return errResp("%s was already handled", what), call, "refused", "already used"
+			return errResp("%s was already handled", what), call, "invalid", "already used"
 		}
 		_ = r.Store.SetConfirmationOutcome(ctx, token, "cancelled")
 		return Text("%s: cancelled by %s", what, call.Actor()), call, "cancelled", ""
@@ -596,9 +665,9 @@ func (r *Registry) confirm(ctx context.Context, req *Request, token string, canc
 	}
 	if err := r.Store.UseConfirmation(ctx, token, req.Principal(), now); err != nil {
 		if errors.Is(err, store.ErrUsed) {
-			return errResp("%s was already confirmed", what), call, "refused", "already used"
+			return errResp("%s was already confirmed", what), call, "invalid", "already used"
 		}
-		return r.internal(err, call), call, "error", err.Error()
+		return r.internal(err, call), call, "failed", err.Error()
 	}
 	call.Grant = d
 	req.Confirmed = true
@@ -641,7 +710,7 @@ func (r *Registry) IsPrivate(req Request) bool {
 	if v == nil {
 		return false
 	}
-	leaf, _, _, flags, err := bind(v, v.Name, words[1:])
+	leaf, _, _, flags, err := bind(v, v.Name, words[1:], r.targetNames())
 	if err != nil {
 		return false
 	}

@@ -122,13 +122,17 @@ func TestBadInputGetsOneLineAndUsage(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t))
 	cases := map[string]string{
 		"":                                     "no command given; try `/ops help`",
-		"/ops frobnicate":                      `unknown command "frobnicate"; try ` + "`/ops help`",
-		"echo":                                 "echo needs <text>\nusage: echo <text…> [--upper] [--limit L] [--level L]",
-		"echo hi --bogus":                      "unknown flag --bogus for echo\nusage: echo <text…> [--upper] [--limit L] [--level L]",
+		"/ops frobnicate":                      `unknown command "frobnicate"; commands: audit, backup, boom, echo, help, restart, whoami`,
+		"/ops ehco hi":                         `unknown command "ehco"; did you mean echo?`,
+		"echo":                                 "/ops echo needs <text>\nusage: /ops echo <text…> [--upper] [--limit L] [--level INFO|ERROR]",
+		"echo hi --bogus":                      "unknown flag --bogus for /ops echo; flags: --level, --limit, --upper\nusage: /ops echo <text…> [--upper] [--limit L] [--level INFO|ERROR]",
+		"echo hi --uper":                       "unknown flag --uper for /ops echo; did you mean --upper?\nusage: /ops echo <text…> [--upper] [--limit L] [--level INFO|ERROR]",
 		"echo hi --level WARN":                 `--level must be one of INFO, ERROR, got "WARN"`,
-		"echo hi --limit":                      "--limit needs a value\nusage: echo <text…> [--upper] [--limit L] [--level L]",
+		"echo hi --level EROR":                 `--level must be one of INFO, ERROR, got "EROR"; did you mean ERROR?`,
+		"echo hi --limit":                      "--limit needs a value\nusage: /ops echo <text…> [--upper] [--limit L] [--level INFO|ERROR]",
 		`echo "unterminated`:                   `cannot read the command: a " quote is not closed`,
-		"backup nosuch":                        "too many arguments for backup create: \"nosuch\"\nusage: backup create",
+		"backup nosuch":                        "too many arguments for /ops backup create: \"nosuch\"\nusage: /ops backup create",
+		"backup lst":                           "unknown subcommand \"lst\" for /ops backup; did you mean list?\nusage: /ops backup create|list",
 		"echo " + strings.Repeat("x", 10*1024): "command too long (10245 bytes, at most 4096)",
 	}
 	for text, want := range cases {

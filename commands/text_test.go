@@ -50,7 +50,7 @@ func TestAuditRowsOfMultibyteCommandsAreKept(t *testing.T) {
 			t.Fatalf("%d audit rows for %d commands", len(rows), n)
 		}
 		for _, r := range rows {
-			if len(r.Text) > 500 || len(r.Detail) > 1000 || !utf8.ValidString(r.Text+r.Detail) || r.Verb != "fail" || r.Result != "error" {
+			if len(r.Text) > 500 || len(r.Detail) > 1000 || !utf8.ValidString(r.Text+r.Detail) || r.Verb != "fail" || r.Result != "failed" {
 				t.Fatalf("audit row %d: text %d bytes, detail %d bytes, verb %q, result %q, valid %v",
 					r.ID, len(r.Text), len(r.Detail), r.Verb, r.Result, utf8.ValidString(r.Text+r.Detail))
 			}

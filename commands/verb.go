@@ -15,6 +15,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/config"
+	"opsbot/human"
 	"opsbot/policy"
 )
 
@@ -37,6 +38,10 @@ type Request struct {
 	// Progress, when set, receives progress of long work so the adapter can
 	// update its message.
 	Progress func(chat.Message)
+	// Locale is the user's own language where the platform says it
+	// (Discord: the interaction's locale, else guild_locale), for replies
+	// only that user sees; "" follows the channel.
+	Locale string
 }
 
 // Principal is the user as roles name it: "slack:U123".
@@ -81,6 +86,9 @@ type Flag struct {
 	// without refusing others (a comma list of log names).
 	Suggest []string
 	Kind    string // "string" (default), "int", "number", "duration" — for native options
+	// Aliases map other words people type to one of Choices ("sev1" →
+	// "critical"); matching is case-insensitive either way.
+	Aliases map[string]string
 }
 
 // Param is a positional argument.
@@ -90,7 +98,29 @@ type Param struct {
 	Required bool
 	Rest     bool // takes every remaining word, joined by spaces
 	Choices  []string
-	Kind     string
+	Kind     string // "int", "number", "duration", "user", or "" for any word
+	// Aliases map other words people type to one of Choices
+	// ("postmortem" → "post-mortem").
+	Aliases map[string]string
+}
+
+// SeverityAliases are the words people type for the two severities: sev1
+// and high mean critical, sev2 and low mean warning.
+var SeverityAliases = map[string]string{"sev1": "critical", "high": "critical", "sev2": "warning", "low": "warning", "crit": "critical", "warn": "warning"}
+
+// choice returns the choice val means (case-insensitive, or by alias).
+func choice(choices []string, aliases map[string]string, val string) (string, bool) {
+	for _, c := range choices {
+		if strings.EqualFold(c, val) {
+			return c, true
+		}
+	}
+	for a, c := range aliases {
+		if strings.EqualFold(a, val) {
+			return c, true
+		}
+	}
+	return "", false
 }
 
 // Handler runs a verb.
@@ -107,6 +137,8 @@ type Verb struct {
 	Params   []Param
 	Subs     []*Verb
 	Default  string
+	// Aliases are other names of the verb or subcommand ("post-mortem").
+	Aliases []string
 	// Access is the verb's policy entry: read-only (everyone), changes
 	// state (a role), admin only, or dangerous (admin and a confirmation).
 	// A runnable verb without one is refused to everyone.
@@ -153,19 +185,59 @@ func PickTarget(cfg *config.Config, named string) (config.Target, error) {
 	}
 	t, ok := cfg.Target(name)
 	if !ok {
-		return config.Target{}, Errorf("unknown target %q; targets: %s", name, names)
+		if t, ok = targetFold(cfg, name); !ok {
+			return config.Target{}, UnknownTarget(cfg, name)
+		}
 	}
 	return t, nil
 }
 
-// Sub returns the subcommand named name.
+// UnknownTarget is the one wording of a target that is not configured:
+// `unknown target "api-1"; targets: demo` (or "did you mean …?").
+func UnknownTarget(cfg *config.Config, name string) error {
+	return Unknown("target", "targets", name, cfg.TargetNames())
+}
+
+// targetFold finds a target whose name differs from name only in case.
+func targetFold(cfg *config.Config, name string) (config.Target, bool) {
+	for _, n := range cfg.TargetNames() {
+		if strings.EqualFold(n, name) {
+			return cfg.Target(n)
+		}
+	}
+	return config.Target{}, false
+}
+
+// Sub returns the subcommand named name or one of its aliases, in any case.
 func (v *Verb) Sub(name string) *Verb {
 	for _, s := range v.Subs {
-		if s.Name == name {
+		if s.named(name) {
 			return s
 		}
 	}
 	return nil
+}
+
+// named reports whether name is v's name or an alias, in any case.
+func (v *Verb) named(name string) bool {
+	if strings.EqualFold(v.Name, name) {
+		return true
+	}
+	for _, a := range v.Aliases {
+		if strings.EqualFold(a, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// SubNames are the names of v's subcommands, in order.
+func (v *Verb) SubNames() []string {
+	names := make([]string, len(v.Subs))
+	for i, s := range v.Subs {
+		names[i] = s.Name
+	}
+	return names
 }
 
 // Call is a parsed invocation.
@@ -208,6 +280,32 @@ func (c *Call) Int(name string, def int) (int, error) {
 	return n, nil
 }
 
+// Time shows t in the one configured zone: "2026-12-01 20:00 +08:00".
+func (c *Call) Time(t time.Time) string {
+	var loc *time.Location
+	if c.reg != nil {
+		loc = c.reg.Zone()
+	}
+	return human.Time(t, loc)
+}
+
+// Zone is the one zone replies show times in.
+func (c *Call) Zone() *time.Location {
+	if c.reg == nil {
+		return time.UTC
+	}
+	return c.reg.Zone()
+}
+
+// Ago shows how long ago t was, and when: "6 h ago (2026-12-01 20:00 +08:00)".
+func (c *Call) Ago(t time.Time) string {
+	var loc *time.Location
+	if c.reg != nil {
+		loc = c.reg.Zone()
+	}
+	return human.Ago(t, c.Now, loc)
+}
+
 // Arg returns positional i or "".
 func (c *Call) Arg(i int) string {
 	if i < len(c.Args) {
@@ -231,19 +329,17 @@ func (c *Call) Actor() string {
 	return c.Req.Principal()
 }
 
-// UsageLine is the usage of a verb for errors and help.
+// UsageLine is the usage of a verb for errors and help, always in the one
+// form people type: "usage: /ops logs tail <kind> [n]". A flag with a
+// closed set of values shows them ("[--sev critical|warning]").
 func UsageLine(v *Verb, path string) string {
 	if v.Usage != "" {
-		return "usage: " + v.Usage
+		return "usage: " + opsForm(v.Usage)
 	}
 	var b strings.Builder
-	b.WriteString("usage: " + path)
+	b.WriteString("usage: " + opsForm(path))
 	if len(v.Subs) > 0 {
-		names := make([]string, len(v.Subs))
-		for i, s := range v.Subs {
-			names[i] = s.Name
-		}
-		b.WriteString(" " + strings.Join(names, "|"))
+		b.WriteString(" " + strings.Join(v.SubNames(), "|"))
 	}
 	for _, p := range v.Params {
 		n := p.Name
@@ -257,11 +353,25 @@ func UsageLine(v *Verb, path string) string {
 		}
 	}
 	for _, f := range v.Flags {
-		if f.Bool {
+		switch {
+		case f.Bool:
 			b.WriteString(" [--" + f.Name + "]")
-		} else {
+		case len(f.Choices) > 0:
+			b.WriteString(" [--" + f.Name + " " + strings.Join(f.Choices, "|") + "]")
+		default:
 			b.WriteString(" [--" + f.Name + " " + strings.ToUpper(f.Name[:1]) + "]")
 		}
 	}
 	return b.String()
+}
+
+// opsForm puts "/ops " before each form of a usage ("a · b" has two).
+func opsForm(usage string) string {
+	forms := strings.Split(usage, " · ")
+	for i, f := range forms {
+		f = strings.TrimSpace(f)
+		f = strings.TrimPrefix(strings.TrimPrefix(f, "/ops "), "ops ")
+		forms[i] = "/ops " + f
+	}
+	return strings.Join(forms, " · ")
 }

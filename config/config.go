@@ -78,6 +78,13 @@ type Config struct {
 	// Agent is `opsbot agent` on a host of a fleet; Fleet the bot's side.
 	Agent Agent `yaml:"agent"`
 	Fleet Fleet `yaml:"fleet"`
+	// Display is how replies show times (one zone for every time shown).
+	Display Display `yaml:"display"`
+	// Locale is the language of replies and alerts (en | zh-CN); a channel
+	// may choose its own with /ops locale.
+	Locale string `yaml:"locale"`
+	// Keywords the log monitors count, in both languages by default.
+	Keywords Keywords `yaml:"keywords"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -354,6 +361,12 @@ func (c *Config) Target(name string) (Target, bool) {
 			return t, true
 		}
 	}
+	// Names are case-insensitive ("API-1" is api-1).
+	for _, t := range c.Targets {
+		if strings.EqualFold(t.Name, name) {
+			return t, true
+		}
+	}
 	return Target{}, false
 }
 
@@ -397,6 +410,8 @@ func Default() *Config {
 	c.Diagnose.setDefaults()
 	c.Agent.setDefaults()
 	c.Fleet.setDefaults()
+	c.Locale = "en"
+	c.Keywords.setDefaults()
 	return c
 }
 
@@ -744,6 +759,8 @@ func (c *Config) Validate() Problems {
 	c.Diagnose.validate(c, &p)
 	c.Agent.validate(c, &p)
 	c.Fleet.validate(c, &p)
+	c.Display.validate(&p)
+	validateLocale(c, &p)
 	return p
 }
 

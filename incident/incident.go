@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"opsbot/locale"
 	"regexp"
 	"strings"
 	"time"
@@ -96,8 +97,12 @@ func (i Incident) Move(to Stage, reopen bool, now time.Time) (Incident, error) {
 	return n, nil
 }
 
-// ParseSeverity accepts critical or warning ("" is critical).
+// ParseSeverity accepts critical or warning ("" is critical), or the
+// guide's Chinese words for them (严重, 警告).
 func ParseSeverity(s string) (string, error) {
+	if c, ok := locale.Severity(s); ok {
+		s = c
+	}
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", SevCritical:
 		return SevCritical, nil
@@ -132,7 +137,7 @@ func ShortTitle(title string, max int) string {
 var (
 	slackMention   = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(\|[^<>]*)?>$`)
 	discordMention = regexp.MustCompile(`^<@!?([0-9]{1,25})>$`)
-	shellMention   = regexp.MustCompile(`^@[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	shellMention   = regexp.MustCompile(`^@[\p{L}\p{N}][\p{L}\p{M}\p{N}._-]{0,63}$`) // any script: @张三, @José
 )
 
 // ParseMention accepts a user mention in the form of the platform the

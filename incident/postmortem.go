@@ -5,129 +5,186 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"opsbot/locale"
 )
 
 // Measures of the post-mortem: each is the time from opening until the
 // incident moved past a stage, against the seed's target for that stage.
 var measures = []struct {
-	name  string
+	key   string
 	stage Stage
 }{
-	{"time to detect", Discovery},
-	{"time to assess", Assessment},
-	{"time to handle", Handling},
-	{"time to recover", Recovery},
+	{"pm.measure_detect", Discovery},
+	{"pm.measure_assess", Assessment},
+	{"pm.measure_handle", Handling},
+	{"pm.measure_recover", Recovery},
 }
 
 // RenderPostMortem renders the post-mortem draft of an incident as Markdown from
-// its timeline (oldest first). now is the moment of writing; times are
-// shown in UTC.
+// its timeline (oldest first), in English with times in UTC. now is the
+// moment of writing.
 func RenderPostMortem(inc Incident, tl []Entry, now time.Time) string {
+	return RenderPostMortemIn(locale.Printer{}, inc, tl, now)
+}
+
+// RenderPostMortemIn is RenderPostMortem in p's language and time zone.
+func RenderPostMortemIn(p locale.Printer, inc Incident, tl []Entry, now time.Time) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	day := inc.OpenedAt.UTC().Format("2006-01-02")
+	line := func(key string, args ...locale.Args) { b.WriteString(p.T(key, args...)); b.WriteString("\n") }
+	zone := p.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	day := inc.OpenedAt.In(zone).Format("2006-01-02")
 	clock := func(t time.Time) string {
-		u := t.UTC()
+		u := t.In(zone)
 		if u.Format("2006-01-02") == day {
 			return u.Format("15:04:05")
 		}
+		if p.Lang == locale.ZhCN {
+			return u.Format("1月2日 15:04:05")
+		}
 		return u.Format("Jan 2 15:04:05")
 	}
-	full := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
-
-	w("# Post-mortem: incident #%d — %s\n\n", inc.ID, inline(inc.Title))
-	w("_Draft written by opsbot on %s from the incident timeline. Root cause and prevention are for the team to write._\n\n", full(now))
-
-	w("## Summary\n\n")
-	w("| | |\n|---|---|\n")
-	w("| Severity | %s |\n", cell(inc.Severity))
-	w("| Target | %s |\n", cell(orDash(inc.Target, "every target")))
-	w("| Lead | %s |\n", cell(orDash(LeadName(inc.Lead), "nobody")))
-	w("| Opened | %s by %s |\n", full(inc.OpenedAt), cell(inc.OpenedBy))
-	w("| Stage now | %s |\n", inc.Stage)
-	if !inc.ClosedAt.IsZero() {
-		w("| Closed | %s |\n", full(inc.ClosedAt))
+	full := func(t time.Time) string { return t.In(zone).Format("2006-01-02 15:04:05 MST") }
+	dur := func(d time.Duration) string {
+		if p.Lang == locale.ZhCN {
+			return p.Duration(d)
+		}
+		return FormatDuration(d)
 	}
-	w("| Duration | %s |\n\n", FormatDuration(inc.Elapsed(now)))
+	stage := func(s Stage) string { return p.StageName(s.String()) }
+	window := func(s Stage) string {
+		start, end := s.Window()
+		switch {
+		case s == Closed || !s.Valid():
+			return ""
+		case s == PostMortem:
+			return p.T("incident.window_24h")
+		}
+		return p.T("incident.window", locale.Args{"From": int(start.Minutes()), "To": int(end.Minutes())})
+	}
+	verdict := func(took, target time.Duration) string {
+		if took <= target {
+			return p.T("pm.within")
+		}
+		return p.T("pm.over_by", locale.Args{"Dur": dur(took - target)})
+	}
 
-	w("## Impact window\n\n")
-	start, startWhy := inc.OpenedAt, "the incident was opened"
+	line("pm.heading", locale.Args{"ID": inc.ID, "Title": inline(inc.Title)})
+	w("\n")
+	line("pm.draft_note", locale.Args{"At": full(now)})
+	w("\n")
+
+	line("pm.summary")
+	w("\n| | |\n|---|---|\n")
+	w("| %s | %s |\n", p.T("pm.severity"), cell(p.SeverityName(inc.Severity)))
+	w("| %s | %s |\n", p.T("pm.target"), cell(orDash(inc.Target, p.T("pm.every_target"))))
+	w("| %s | %s |\n", p.T("pm.lead"), cell(orDash(LeadName(inc.Lead), p.T("pm.nobody"))))
+	w("| %s | %s |\n", p.T("pm.opened"), p.T("pm.opened_by", locale.Args{"At": full(inc.OpenedAt), "By": cell(inc.OpenedBy)}))
+	w("| %s | %s |\n", p.T("pm.stage_now"), stage(inc.Stage))
+	if !inc.ClosedAt.IsZero() {
+		w("| %s | %s |\n", p.T("pm.closed"), full(inc.ClosedAt))
+	}
+	w("| %s | %s |\n\n", p.T("pm.duration"), dur(inc.Elapsed(now)))
+
+	line("pm.impact")
+	w("\n")
+	start, startWhy := inc.OpenedAt, p.T("pm.start_opened")
 	for _, e := range tl {
 		if e.Kind == KindAlert && e.Status != "resolved" && e.At.Before(start) {
-			start, startWhy = e.At, "the first alert fired"
+			start, startWhy = e.At, p.T("pm.start_alert")
 		}
 	}
 	if end, ok := Passed(inc, tl, Recovery); ok {
-		w("From %s (%s) to %s (recovery ended): %s.\n\n", full(start), startWhy, full(end), FormatDuration(end.Sub(start)))
+		line("pm.impact_over", locale.Args{"Start": full(start), "Why": startWhy, "End": full(end), "Dur": dur(end.Sub(start))})
 	} else {
-		w("From %s (%s); not over yet (%s so far).\n\n", full(start), startWhy, FormatDuration(now.Sub(start)))
+		line("pm.impact_open", locale.Args{"Start": full(start), "Why": startWhy, "Dur": dur(now.Sub(start))})
 	}
+	w("\n")
 
-	w("## Response times\n\n")
-	w("| measure | took | target | result |\n|---|---|---|---|\n")
+	line("pm.response")
+	w("\n")
+	line("pm.response_head")
+	w("|---|---|---|---|\n")
 	for _, m := range measures {
 		target := m.stage.Target()
 		at, ok := Passed(inc, tl, m.stage)
 		if !ok {
-			w("| %s | not yet | %s | — |\n", m.name, FormatDuration(target))
+			w("| %s | %s | %s | — |\n", p.T(m.key), p.T("pm.not_yet"), dur(target))
 			continue
 		}
 		took := at.Sub(inc.OpenedAt)
-		w("| %s | %s | %s | %s |\n", m.name, FormatDuration(took), FormatDuration(target), verdict(took, target))
+		w("| %s | %s | %s | %s |\n", p.T(m.key), dur(took), dur(target), verdict(took, target))
 	}
 	w("\n")
 
-	w("## Stages\n\n")
-	w("| stage | entered | time spent | seed window | result |\n|---|---|---|---|---|\n")
+	line("pm.stages")
+	w("\n")
+	line("pm.stages_head")
+	w("|---|---|---|---|---|\n")
 	for _, sp := range Spans(inc, tl, now) {
 		start, end := sp.Stage.Window()
 		spent := sp.End.Sub(sp.Start)
 		res := verdict(spent, end-start)
 		if sp.Open {
-			res = "ongoing"
+			res = p.T("pm.ongoing")
 		}
-		w("| %s | %s | %s | %s | %s |\n", sp.Stage, clock(sp.Start), FormatDuration(spent), sp.Stage.WindowText(), res)
+		w("| %s | %s | %s | %s | %s |\n", stage(sp.Stage), clock(sp.Start), dur(spent), window(sp.Stage), res)
 	}
 	w("\n")
 
-	w("## Timeline\n\n")
-	w("| time (UTC) | who | what |\n|---|---|---|\n")
+	line("pm.timeline")
+	w("\n")
+	line("pm.timeline_head", locale.Args{"Zone": zoneName(zone, inc.OpenedAt)})
+	w("|---|---|---|\n")
 	for _, e := range tl {
-		w("| %s | %s | %s |\n", clock(e.At), cell(e.Actor), cell(entryText(e)))
+		w("| %s | %s | %s |\n", clock(e.At), cell(e.Actor), cell(entryText(p, e)))
 	}
 	w("\n")
 
-	w("## Actions taken\n\n")
+	line("pm.actions")
+	w("\n")
 	n := 0
 	for _, e := range tl {
 		if e.Kind != KindCommand && e.Kind != KindAction {
 			continue
 		}
 		n++
-		how := "by " + inline(e.Actor)
+		how := p.T("pm.by", locale.Args{"Who": inline(e.Actor)})
 		if e.Kind == KindAction {
-			how = "automatic, " + how
+			how = p.T("pm.automatic_by", locale.Args{"Who": inline(e.Actor)})
 		}
 		w("- %s — %s (%s)\n", clock(e.At), inline(e.Text), how)
 	}
 	if n == 0 {
-		w("_None recorded._\n")
+		line("pm.none_recorded")
 	}
 	w("\n")
 
-	w("## Alerts involved\n\n")
-	writeAlerts(w, tl, clock)
+	line("pm.alerts")
+	w("\n")
+	writeAlerts(p, w, tl, clock)
 	w("\n")
 
-	w("## Root cause\n\n_To be written: what failed, and why it was not caught earlier._\n\n")
-	w("## Prevention\n\n_To be written: the after-action items._\n\n")
-	w("- [ ] Root cause found and written down\n")
-	w("- [ ] Prevention decided (code, capacity, monitoring, alert thresholds)\n")
-	w("- [ ] Runbook updated\n")
+	line("pm.root_cause")
+	w("\n")
+	line("pm.prevention")
+	w("\n")
+	line("pm.check_root")
+	line("pm.check_prevention")
+	line("pm.check_runbook")
 	return b.String()
 }
 
-func writeAlerts(w func(string, ...any), tl []Entry, clock func(time.Time) string) {
+func zoneName(z *time.Location, at time.Time) string {
+	n, _ := at.In(z).Zone()
+	return n
+}
+
+func writeAlerts(p locale.Printer, w func(string, ...any), tl []Entry, clock func(time.Time) string) {
 	type alert struct {
 		text            string
 		fired, resolved time.Time
@@ -159,7 +216,7 @@ func writeAlerts(w func(string, ...any), tl []Entry, clock func(time.Time) strin
 		}
 	}
 	if len(order) == 0 {
-		w("_None._\n")
+		w("%s\n", p.T("pm.none"))
 		return
 	}
 	sort.SliceStable(order, func(i, j int) bool { return byRef[order[i]].fired.Before(byRef[order[j]].fired) })
@@ -168,38 +225,41 @@ func writeAlerts(w func(string, ...any), tl []Entry, clock func(time.Time) strin
 		var when []string
 		switch {
 		case a.times > 1:
-			when = append(when, fmt.Sprintf("fired %d times, first %s", a.times, clock(a.fired)))
+			when = append(when, p.T("pm.fired_times", locale.Args{"Count": a.times, "At": clock(a.fired)}))
 		case !a.fired.IsZero():
-			when = append(when, "fired "+clock(a.fired))
+			when = append(when, p.T("pm.fired_once", locale.Args{"At": clock(a.fired)}))
 		}
 		if !a.resolved.IsZero() {
-			when = append(when, "resolved "+clock(a.resolved))
+			when = append(when, p.T("pm.resolved_at", locale.Args{"At": clock(a.resolved)}))
 		} else {
-			when = append(when, "not resolved")
+			when = append(when, p.T("pm.not_resolved"))
 		}
-		w("- %s (%s)\n", inline(a.text), strings.Join(when, ", "))
+		sep := ", "
+		if p.Lang == locale.ZhCN {
+			sep = "，"
+		}
+		w("- %s (%s)\n", inline(a.text), strings.Join(when, sep))
 	}
 }
 
-func verdict(took, target time.Duration) string {
-	if took <= target {
-		return "within target"
-	}
-	return "over by " + FormatDuration(took-target)
-}
-
-func entryText(e Entry) string {
+func entryText(p locale.Printer, e Entry) string {
 	switch e.Kind {
 	case KindNote:
-		return "note: " + e.Text
+		return p.T("pm.entry_note", locale.Args{"Text": e.Text})
 	case KindCommand:
-		return "ran " + e.Text
+		return p.T("pm.entry_command", locale.Args{"Text": e.Text})
 	case KindAction:
-		return "automatic action: " + e.Text
+		return p.T("pm.entry_action", locale.Args{"Text": e.Text})
 	case KindAlert:
-		return "alert " + e.Status + ": " + e.Text
+		return p.T("pm.entry_alert", locale.Args{"Status": alertStatus(p, e.Status), "Text": e.Text})
 	case KindReminder:
-		return "reminder: " + e.Text
+		return p.T("pm.entry_reminder", locale.Args{"Text": e.Text})
+	case KindStage:
+		// The stored text is English ("stage handling → recovery"); other
+		// languages say the stage entered in their own words.
+		if p.Lang != "" && p.Lang != locale.En && e.Stage.Valid() {
+			return p.T("pm.entry_stage", locale.Args{"Stage": p.StageName(e.Stage.String())})
+		}
 	}
 	return e.Text
 }
@@ -216,3 +276,12 @@ func inline(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // cell keeps text on one line and out of the table's syntax.
 func cell(s string) string { return strings.ReplaceAll(inline(s), "|", `\|`) }
+
+// alertStatus is an alert entry's status for people ("firing", "触发").
+func alertStatus(p locale.Printer, status string) string {
+	switch status {
+	case "firing", "resolved":
+		return p.T("incident.alert_" + status)
+	}
+	return status
+}

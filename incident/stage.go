@@ -6,6 +6,7 @@ package incident
 import (
 	"errors"
 	"fmt"
+	"opsbot/locale"
 	"strings"
 	"time"
 )
@@ -49,9 +50,13 @@ func StageNames() []string {
 	return out
 }
 
-// ParseStage reads a stage name ("post-mortem" may be written "postmortem").
+// ParseStage reads a stage name ("post-mortem" may be written
+// "postmortem"), or its name in the Chinese guide (故障处理, 事后分析 …).
 func ParseStage(name string) (Stage, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
+	if c, ok := locale.Stage(n); ok {
+		n = c
+	}
 	if n == "postmortem" || n == "post_mortem" {
 		n = "post-mortem"
 	}

@@ -36,7 +36,7 @@ func (s *Service) RecordActionTx(ctx context.Context, tx store.DBTX, target, act
 			return err
 		}
 		if r, ok := s.out.(txReplier); ok && inc.Channel != "" {
-			if err := r.ReplyTx(ctx, tx, Owner(inc.ID), entryMessage(inc, e), now); err != nil {
+			if err := r.ReplyTx(ctx, tx, Owner(inc.ID), entryMessage(s.printerTx(ctx, tx, inc.Channel), inc, e), now); err != nil {
 				return err
 			}
 		}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"opsbot/chat"
-	"opsbot/human"
 	"opsbot/incident"
+	"opsbot/locale"
 )
 
 // Tick sends the reminders due at now: one for each open incident whose
@@ -25,8 +25,9 @@ func (s *Service) Tick(ctx context.Context, now time.Time) error {
 		if !inc.Overdue(now) {
 			continue
 		}
+		p := s.printer(ctx, inc.Channel)
 		e := incident.Entry{At: now, Actor: "opsbot", Kind: incident.KindReminder, Stage: 0, Ref: inc.ReminderKey(),
-			Text: fmt.Sprintf("%s is past its target (%s on the incident clock, %s since opening)", inc.Stage, human.Duration(inc.Stage.Target()), human.Duration(inc.Elapsed(now)))}
+			Text: p.T("remind.entry", locale.Args{"Stage": p.StageName(inc.Stage.String()), "Target": p.Duration(inc.Stage.Target()), "Elapsed": p.Duration(inc.Elapsed(now))})}
 		marked, err := s.st.MarkReminded(ctx, inc.ID, inc.ReminderKey(), e)
 		if err != nil {
 			errs = append(errs, err)
@@ -36,23 +37,26 @@ func (s *Service) Tick(ctx context.Context, now time.Time) error {
 			continue
 		}
 		s.log.Info("incident reminder", "id", inc.ID, "stage", inc.Stage.String(), "lead", inc.Lead)
-		s.reply(ctx, inc, s.reminder(inc, now))
+		s.reply(ctx, inc, s.reminder(p, inc, now))
 		s.refresh(ctx, inc, now)
 	}
 	return errors.Join(errs...)
 }
 
-func (s *Service) reminder(inc incident.Incident, now time.Time) chat.Message {
-	next := "move it on with /ops incident stage " + fmt.Sprint(inc.ID) + " <stage>"
+func (s *Service) reminder(p locale.Printer, inc incident.Incident, now time.Time) chat.Message {
+	next := p.T("remind.next_stage", locale.Args{"ID": inc.ID})
 	if inc.Stage == incident.PostMortem {
-		next = fmt.Sprintf("write it with /ops incident postmortem %d, then close it", inc.ID)
+		next = p.T("remind.next_postmortem", locale.Args{"ID": inc.ID})
 	}
-	m := chat.Message{Severity: chat.SevWarning, Title: fmt.Sprintf("Reminder: incident #%d is past its %s target", inc.ID, inc.Stage)}
+	stage := p.StageName(inc.Stage.String())
+	m := chat.Message{Severity: chat.SevWarning, Title: p.T("remind.title", locale.Args{"ID": inc.ID, "Stage": stage})}
+	args := locale.Args{"ID": inc.ID, "Stage": stage, "Window": windowText(p, inc.Stage), "Elapsed": p.Duration(inc.Elapsed(now)), "Next": next}
 	if inc.Lead != "" {
-		m.Text = fmt.Sprintf("Lead %s: the %s stage (%s) has run %s since opening; %s.", incident.LeadName(inc.Lead), inc.Stage, inc.Stage.WindowText(), human.Duration(inc.Elapsed(now)), next)
+		args["Lead"] = incident.LeadName(inc.Lead)
+		m.Text = p.T("remind.text_lead", args)
 		m.Mentions = append(m.Mentions, incident.MentionID(inc.Lead))
 	} else {
-		m.Text = fmt.Sprintf("Nobody leads it: take it with /ops incident lead %d <user>. The %s stage (%s) has run %s since opening; %s.", inc.ID, inc.Stage, inc.Stage.WindowText(), human.Duration(inc.Elapsed(now)), next)
+		m.Text = p.T("remind.text_nobody", args)
 	}
 	if s.cfg().Incidents.RemindChannel {
 		if c := channelMention(inc.Channel); c != "" {

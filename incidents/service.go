@@ -7,6 +7,7 @@ package incidents
 
 import (
 	"opsbot/alert"
+	"opsbot/human"
 
 	"context"
 	"errors"
@@ -136,7 +137,11 @@ func (s *Service) OpenIn(ctx context.Context, title, severity, target, channel, 
 	case target == "" && len(names) == 1:
 		target = names[0]
 	case target != "" && !contains(names, target):
-		return incident.Incident{}, incident.Refusef(incident.ErrBadInput, "unknown target %q; targets are %s", target, orNone(names))
+		if t, ok := cfg.Target(target); ok {
+			target = t.Name
+			break
+		}
+		return incident.Incident{}, incident.Refusef(incident.ErrBadInput, "%s", human.Unknown("target", "targets", target, names))
 	}
 	if target != "" {
 		if a, err := s.st.ActiveIncident(ctx, target); err == nil {
@@ -228,7 +233,7 @@ func (s *Service) create(ctx context.Context, title, sev, target, channel, actor
 	inc.ID = id
 	s.log.Info("incident opened", "id", id, "target", target, "severity", sev, "by", actor)
 	if s.out != nil && inc.Channel != "" {
-		if err := s.out.Send(ctx, inc.Channel, Owner(id), header(inc, now)); err != nil {
+		if err := s.out.Send(ctx, inc.Channel, Owner(id), header(s.printer(ctx, inc.Channel), inc, now)); err != nil {
 			s.log.Error("incident thread not started", "id", id, "channel", inc.Channel, "err", err)
 		}
 	}
@@ -268,7 +273,7 @@ func (s *Service) change(ctx context.Context, id int64, fn func(inc incident.Inc
 		}
 		next.Version++
 		for _, e := range entries {
-			s.reply(ctx, next, entryMessage(next, e))
+			s.reply(ctx, next, entryMessage(s.printer(ctx, next.Channel), next, e))
 		}
 		s.refresh(ctx, next, now)
 		s.poke()
@@ -289,7 +294,7 @@ func (s *Service) refresh(ctx context.Context, inc incident.Incident, now time.T
 	if s.out == nil || inc.Channel == "" {
 		return
 	}
-	if err := s.out.Update(ctx, Owner(inc.ID), header(inc, now)); err != nil {
+	if err := s.out.Update(ctx, Owner(inc.ID), header(s.printer(ctx, inc.Channel), inc, now)); err != nil {
 		s.log.Error("incident thread head not updated", "id", inc.ID, "err", err)
 	}
 }
@@ -400,12 +405,13 @@ func (s *Service) PostMortem(ctx context.Context, id int64, actor string) (strin
 		return "", inc, err
 	}
 	now := s.now()
-	md := incident.RenderPostMortem(inc, tl, now)
+	p := s.printer(ctx, inc.Channel)
+	md := incident.RenderPostMortemIn(p, inc, tl, now)
 	e := incident.Entry{At: now, Actor: actor, Kind: incident.KindPostMortem, Text: "post-mortem draft written"}
 	if err := s.st.SavePostMortem(ctx, id, md, e); err != nil {
 		return "", inc, err
 	}
-	m := entryMessage(inc, e)
+	m := entryMessage(p, inc, e)
 	m.Files = []chat.File{PostMortemFile(id, md)}
 	s.reply(ctx, inc, m)
 	return md, inc, nil

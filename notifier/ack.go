@@ -3,13 +3,13 @@ package notifier
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
 
 	"opsbot/chat"
+	"opsbot/locale"
 	"opsbot/store"
 )
 
@@ -128,7 +128,7 @@ func (n *Notifier) AckButton(ctx context.Context, channel, value, by string) (ch
 	if len(msgs) > 0 {
 		return n.currentMessage(ctx, msgs[len(msgs)-1].OutboxID)
 	}
-	return chat.Message{Text: fmt.Sprintf("Alert #%d acknowledged by %s.", id, by)}, nil
+	return chat.Message{Text: n.printer(ctx, n.st.DB, channel).T("alert.acked_text", locale.Args{"ID": id, "User": by})}, nil
 }
 
 func (n *Notifier) currentMessage(ctx context.Context, outboxID int64) (chat.Message, error) {
@@ -143,14 +143,14 @@ func (n *Notifier) currentMessage(ctx context.Context, outboxID int64) (chat.Mes
 	if err != nil {
 		return chat.Message{}, err
 	}
-	role := roleFirst
+	role, channel := roleFirst, ""
 	for _, m := range msgs {
 		if m.OutboxID == outboxID {
-			role = m.Role
+			role, channel = m.Role, m.Channel
 		}
 	}
 	sortAlerts(alerts)
-	return n.render(alerts, outboxID, role, "", n.Now(), false), nil
+	return n.render(n.printer(ctx, n.st.DB, channel), alerts, outboxID, role, "", n.Now(), false), nil
 }
 
 // Alert returns one alert episode by id.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"opsbot/chat"
+	"opsbot/locale"
 	"opsbot/routing"
 	"opsbot/store"
 )
@@ -26,12 +27,12 @@ const groupValuePrefix = "msg:"
 // several alerts (outbox id outboxID): Silence silences the labels every
 // firing alert of the message shares; Diagnose runs each distinct symptom
 // once, on its most severe alert (alerts come sorted by severity).
-func (n *Notifier) groupButtons(alerts []store.AlertRow, outboxID int64) []chat.Button {
+func (n *Notifier) groupButtons(p locale.Printer, alerts []store.AlertRow, outboxID int64) []chat.Button {
 	live := firingOf(alerts)
 	var out []chat.Button
 	if len(live) > 0 && selective(sharedMatchers(live)) {
 		for _, d := range SilenceChoices {
-			out = append(out, chat.Button{ID: SilenceAction, Label: "Silence " + d,
+			out = append(out, chat.Button{ID: SilenceAction, Label: p.T("alert.button_silence", locale.Args{"Dur": d}),
 				Value: groupValuePrefix + strconv.FormatInt(outboxID, 10) + ":" + d})
 		}
 	}
@@ -59,12 +60,12 @@ func (n *Notifier) groupButtons(alerts []store.AlertRow, outboxID int64) []chat.
 			break
 		}
 	}
-	for _, p := range picks {
-		label := "Diagnose"
+	for _, pk := range picks {
+		label := p.T("alert.button_diagnose")
 		if len(picks) > 1 {
-			label += " " + p.symptom
+			label += " " + pk.symptom
 		}
-		out = append(out, chat.Button{ID: n.diagAction, Label: label, Value: strconv.FormatInt(p.id, 10)})
+		out = append(out, chat.Button{ID: n.diagAction, Label: label, Value: strconv.FormatInt(pk.id, 10)})
 	}
 	return out
 }
@@ -132,7 +133,8 @@ func (n *Notifier) groupSilence(ctx context.Context, value, rest, by string, max
 	if err != nil {
 		return chat.Message{}, s, err
 	}
-	note := fmt.Sprintf("silenced %s by %s (silence #%d, /ops unsilence %d)", short(d), by, s.ID, s.ID)
+	pr := n.printer(ctx, n.st.DB, channelOf(ctx, n.st.DB, outboxID))
+	note := pr.T("alert.silenced_note", locale.Args{"Dur": pr.Duration(d), "User": by, "ID": s.ID})
 	m.Context = strings.TrimPrefix(m.Context+" · "+note, " · ")
 	return m, s, nil
 }

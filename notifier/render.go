@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"opsbot/chat"
+	"opsbot/locale"
 	"opsbot/store"
 	"opsbot/textclip"
 )
@@ -29,7 +30,7 @@ func sortAlerts(as []store.AlertRow) {
 	})
 }
 
-func title(a store.AlertRow) string {
+func title(p locale.Printer, a store.AlertRow) string {
 	rule := a.Rule
 	if a.Kind == "external" {
 		// The prefix keeps Alertmanager's names apart from opsbot's rules;
@@ -37,7 +38,7 @@ func title(a store.AlertRow) string {
 		rule = strings.TrimPrefix(rule, ExternalRulePrefix)
 	}
 	if a.Target != "" {
-		return rule + " on " + a.Target
+		return p.T("alert.title_on", locale.Args{"Rule": rule, "Target": a.Target})
 	}
 	return rule
 }
@@ -52,27 +53,29 @@ func clip(s string, n int) string {
 	return textclip.Runes(strings.ReplaceAll(s, "\n", " "), n, textclip.Ellipsis)
 }
 
-func state(a store.AlertRow, now time.Time) string {
+func state(p locale.Printer, a store.AlertRow, now time.Time) string {
+	dur := p.Duration(a.Duration(now))
 	switch {
 	case a.State == store.AlertResolved:
-		return "resolved after " + short(a.Duration(now))
+		return p.T("alert.state_resolved", locale.Args{"Dur": dur})
 	case a.AckedBy != "":
-		return "acknowledged by " + a.AckedBy + ", firing " + short(a.Duration(now))
+		return p.T("alert.state_acked", locale.Args{"User": a.AckedBy, "Dur": dur})
 	}
-	return "firing " + short(a.Duration(now))
+	return p.T("alert.state_firing", locale.Args{"Dur": dur})
 }
 
-func line(a store.AlertRow, now time.Time) string {
-	s := fmt.Sprintf("#%d [%s] %s", a.ID, a.Severity, title(a))
+func line(p locale.Printer, a store.AlertRow, now time.Time) string {
+	s := fmt.Sprintf("#%d [%s] %s", a.ID, p.SeverityName(a.Severity), title(p, a))
 	if a.Summary != "" {
 		s += ": " + clip(a.Summary, 120)
 	}
-	return s + " — " + state(a, now) + " · fp " + a.Fingerprint
+	return s + " — " + state(p, a, now) + " · fp " + a.Fingerprint
 }
 
+// fileLine is a row of the attached list: machine-readable, so in English.
 func fileLine(a store.AlertRow, now time.Time) string {
 	return strings.Join([]string{"#" + strconv.FormatInt(a.ID, 10), a.Severity, a.Kind, a.Rule, a.Target, a.Fingerprint,
-		state(a, now), strings.ReplaceAll(a.Summary, "\n", " ")}, "\t")
+		state(locale.Printer{}, a, now), strings.ReplaceAll(a.Summary, "\n", " ")}, "\t")
 }
 
 func alertsFile(name string, alerts []store.AlertRow, now time.Time) chat.File {
@@ -86,7 +89,7 @@ func alertsFile(name string, alerts []store.AlertRow, now time.Time) chat.File {
 
 // render draws a message carrying alerts as they are now. Posts carry the
 // attachment and mentions; edits cannot re-attach and must not re-page.
-func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall string, now time.Time, post bool) chat.Message {
+func (n *Notifier) render(p locale.Printer, alerts []store.AlertRow, outboxID int64, role, oncall string, now time.Time, post bool) chat.Message {
 	var firing, crit, resolved, open int
 	for _, a := range alerts {
 		if a.State == store.AlertResolved {
@@ -112,66 +115,69 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 	}
 	var m chat.Message
 	m.Severity = sev
-	prefix := ""
-	if role == roleRepeat && firing > 0 {
-		prefix = "Still firing: "
+	repeat := role == roleRepeat && firing > 0
+	still := func(t string) string {
+		if repeat {
+			return p.T("alert.still_firing", locale.Args{"Title": t})
+		}
+		return t
 	}
 	if len(alerts) == 1 {
 		a := alerts[0]
-		m.Title = prefix + title(a)
+		m.Title = still(title(p, a))
 		m.Text = a.Summary
 		if a.State == store.AlertResolved && a.EndSummary != "" && a.EndSummary != a.Summary {
 			// Say what it is now, not what it was when it fired.
 			m.Text = a.EndSummary
 		}
 		m.Fields = []chat.Field{
-			{Name: "Alert", Value: "#" + strconv.FormatInt(a.ID, 10), Inline: true},
-			{Name: "Kind", Value: a.Kind, Inline: true},
-			{Name: "Severity", Value: a.Severity, Inline: true},
+			{Name: p.T("alert.field_alert"), Value: "#" + strconv.FormatInt(a.ID, 10), Inline: true},
+			{Name: p.T("alert.field_kind"), Value: a.Kind, Inline: true},
+			{Name: p.T("alert.field_severity"), Value: p.SeverityName(a.Severity), Inline: true},
 		}
 		if a.Target != "" {
-			m.Fields = append(m.Fields, chat.Field{Name: "Target", Value: a.Target, Inline: true})
+			m.Fields = append(m.Fields, chat.Field{Name: p.T("alert.field_target"), Value: a.Target, Inline: true})
 		}
 		switch {
 		case a.Kind == "health" && a.Value != 0:
 			// A health alert's value is its count of failed checks in a
 			// row; "0 now" would say nothing.
-			m.Fields = append(m.Fields, chat.Field{Name: "Failed checks", Value: value(a.Value), Inline: true})
+			m.Fields = append(m.Fields, chat.Field{Name: p.T("alert.field_failed_checks"), Value: value(a.Value), Inline: true})
 		case a.State == store.AlertResolved && a.EndValue != nil && *a.EndValue != a.Value:
-			m.Fields = append(m.Fields, chat.Field{Name: "Value", Value: value(*a.EndValue) + " now (was " + value(a.Value) + ")", Inline: true})
+			m.Fields = append(m.Fields, chat.Field{Name: p.T("alert.field_value"), Value: p.T("alert.value_now_was", locale.Args{"Now": value(*a.EndValue), "Was": value(a.Value)}), Inline: true})
 		case a.Value != 0:
-			m.Fields = append(m.Fields, chat.Field{Name: "Value", Value: value(a.Value), Inline: true})
+			m.Fields = append(m.Fields, chat.Field{Name: p.T("alert.field_value"), Value: value(a.Value), Inline: true})
 		}
 		if a.State == store.AlertResolved {
-			m.Fields = append(m.Fields, chat.Field{Name: "Duration", Value: short(a.Duration(now)), Inline: true})
+			m.Fields = append(m.Fields, chat.Field{Name: p.T("alert.field_duration"), Value: p.Duration(a.Duration(now)), Inline: true})
 		} else {
-			m.Fields = append(m.Fields, chat.Field{Name: "Firing for", Value: short(a.Duration(now)), Inline: true})
+			m.Fields = append(m.Fields, chat.Field{Name: p.T("alert.field_firing_for"), Value: p.Duration(a.Duration(now)), Inline: true})
 		}
 		if a.Detail != "" {
 			// The cause leads in the text; the error chain is evidence.
-			m.Fields = append(m.Fields, chat.Field{Name: "Detail", Value: clip(a.Detail, 300)})
+			m.Fields = append(m.Fields, chat.Field{Name: p.T("alert.field_detail"), Value: clip(a.Detail, 300)})
 		}
-		ctx := []string{"fingerprint " + a.Fingerprint}
+		ctx := []string{p.T("alert.ctx_fingerprint", locale.Args{"FP": a.Fingerprint})}
 		if a.AckedBy != "" {
-			ctx = append([]string{"acknowledged by " + a.AckedBy}, ctx...)
+			ctx = append([]string{p.T("alert.ctx_acked_by", locale.Args{"User": a.AckedBy})}, ctx...)
 		} else if a.State == store.AlertFiring {
 			ctx = append(ctx, fmt.Sprintf("/ops ack %d", a.ID))
 		}
 		m.Context = strings.Join(ctx, " · ")
 		if a.State == store.AlertFiring && a.AckedBy == "" {
-			m.Buttons = []chat.Button{{ID: AckAction, Label: "Acknowledge", Value: strconv.FormatInt(a.ID, 10), Style: chat.StylePrimary}}
-			m.Buttons = append(m.Buttons, silenceButtons(a.ID)...)
-			m.Buttons = append(m.Buttons, silenceFormButton(a))
+			m.Buttons = []chat.Button{{ID: AckAction, Label: p.T("alert.button_ack"), Value: strconv.FormatInt(a.ID, 10), Style: chat.StylePrimary}}
+			m.Buttons = append(m.Buttons, silenceButtons(p, a.ID)...)
+			m.Buttons = append(m.Buttons, silenceFormButton(p, a))
 		}
 		n.decorate(&m, a)
 	} else {
 		switch {
 		case firing == 0:
-			m.Title = fmt.Sprintf("%d alerts resolved", len(alerts))
+			m.Title = p.T("alert.n_resolved", locale.Args{"Count": len(alerts)})
 		case resolved == 0:
-			m.Title = prefix + fmt.Sprintf("%d alerts firing", len(alerts))
+			m.Title = still(p.T("alert.n_firing", locale.Args{"Count": len(alerts)}))
 		default:
-			m.Title = prefix + fmt.Sprintf("%d alerts: %d firing, %d resolved", len(alerts), firing, resolved)
+			m.Title = still(p.T("alert.n_mixed", locale.Args{"Count": len(alerts), "Firing": firing, "Resolved": resolved}))
 		}
 		inline := n.cfg().Notifier.InlineAlerts
 		var b strings.Builder
@@ -179,20 +185,20 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 			if i == inline {
 				break
 			}
-			b.WriteString(line(a, now) + "\n")
+			b.WriteString(line(p, a, now) + "\n")
 		}
 		name := fmt.Sprintf("alerts-%d.txt", outboxID)
 		if len(alerts) > inline {
-			fmt.Fprintf(&b, "Listed here: the first %d. All %d alerts, with fingerprints, are in the attached %s.", inline, len(alerts), name)
+			b.WriteString(p.T("alert.listed_first", locale.Args{"Inline": inline, "Total": len(alerts), "File": name}))
 			if post {
 				m.Files = []chat.File{alertsFile(name, alerts, now)}
 			}
 		}
 		m.Text = strings.TrimRight(b.String(), "\n")
 		if open > 0 {
-			m.Context = "/ops ack <id> acknowledges one alert"
-			m.Buttons = []chat.Button{{ID: AckAction, Label: "Acknowledge all", Value: "msg:" + strconv.FormatInt(outboxID, 10), Style: chat.StylePrimary}}
-			m.Buttons = append(m.Buttons, n.groupButtons(alerts, outboxID)...)
+			m.Context = p.T("alert.ack_one_hint")
+			m.Buttons = []chat.Button{{ID: AckAction, Label: p.T("alert.button_ack_all"), Value: "msg:" + strconv.FormatInt(outboxID, 10), Style: chat.StylePrimary}}
+			m.Buttons = append(m.Buttons, n.groupButtons(p, alerts, outboxID)...)
 		}
 	}
 	if post && oncall != "" && crit > 0 {
@@ -201,23 +207,23 @@ func (n *Notifier) render(alerts []store.AlertRow, outboxID int64, role, oncall 
 	return m
 }
 
-func (n *Notifier) renderResolvedReply(alerts []store.AlertRow, parent int64, now time.Time) chat.Message {
+func (n *Notifier) renderResolvedReply(p locale.Printer, alerts []store.AlertRow, parent int64, now time.Time) chat.Message {
 	if len(alerts) == 1 {
 		a := alerts[0]
-		return chat.Message{Severity: chat.SevResolved, Title: "Resolved: " + title(a),
-			Text: resolvedText(a, now)}
+		return chat.Message{Severity: chat.SevResolved, Title: p.T("alert.resolved_title", locale.Args{"Title": title(p, a)}),
+			Text: resolvedText(p, a, now)}
 	}
-	m := chat.Message{Severity: chat.SevResolved, Title: fmt.Sprintf("%d alerts resolved", len(alerts))}
+	m := chat.Message{Severity: chat.SevResolved, Title: p.T("alert.n_resolved", locale.Args{"Count": len(alerts)})}
 	inline := n.cfg().Notifier.InlineAlerts
 	var b strings.Builder
 	for i, a := range alerts {
 		if i == inline {
 			name := fmt.Sprintf("resolved-%d-%d.txt", parent, now.UnixMilli())
-			fmt.Fprintf(&b, "Listed here: the first %d. All %d, with fingerprints, are in the attached %s.", inline, len(alerts), name)
+			b.WriteString(p.T("alert.listed_first", locale.Args{"Inline": inline, "Total": len(alerts), "File": name}))
 			m.Files = []chat.File{alertsFile(name, alerts, now)}
 			break
 		}
-		b.WriteString(line(a, now) + "\n")
+		b.WriteString(line(p, a, now) + "\n")
 	}
 	m.Text = strings.TrimRight(b.String(), "\n")
 	return m
@@ -262,13 +268,16 @@ func decodeMessage(s string) (chat.Message, error) {
 }
 
 // resolvedText says how long an alert fired and what resolved it.
-func resolvedText(a store.AlertRow, now time.Time) string {
-	s := fmt.Sprintf("#%d resolved after %s", a.ID, short(a.Duration(now)))
+func resolvedText(p locale.Printer, a store.AlertRow, now time.Time) string {
+	s := p.T("alert.resolved_text", locale.Args{"ID": a.ID, "Dur": p.Duration(a.Duration(now))})
 	switch {
 	case a.EndSummary != "" && a.EndSummary != a.Summary:
 		s += ": " + clip(a.EndSummary, 200)
 	case a.Kind != "health" && a.EndValue != nil && *a.EndValue != a.Value:
-		s += fmt.Sprintf(": now %s (was %s)", value(*a.EndValue), value(a.Value))
+		s += p.T("alert.resolved_now_was", locale.Args{"Now": value(*a.EndValue), "Was": value(a.Value)})
+	}
+	if p.Lang == locale.ZhCN {
+		return s + "。"
 	}
 	return s + "."
 }

@@ -312,7 +312,7 @@ func (n *Notifier) enqueueAlertPost(ctx context.Context, tx store.DBTX, channel 
 	if err := store.AddAlertMessages(ctx, tx, row.ID, channel, role, ids); err != nil {
 		return err
 	}
-	m := n.render(alerts, row.ID, role, oncall, now, true)
+	m := n.render(n.printer(ctx, tx, channel), alerts, row.ID, role, oncall, now, true)
 	payload, err := encodeMessage(m)
 	if err != nil {
 		return err
@@ -373,7 +373,7 @@ func (n *Notifier) announceResolved(ctx context.Context, tx store.DBTX, ids []in
 			}
 			channel = ref.Address
 		}
-		payload, err := encodeMessage(n.renderResolvedReply(alerts, parent, now))
+		payload, err := encodeMessage(n.renderResolvedReply(n.printer(ctx, tx, channel), alerts, parent, now))
 		if err != nil {
 			return err
 		}
@@ -406,7 +406,7 @@ func (n *Notifier) rerender(ctx context.Context, tx store.DBTX, msgs []store.Ale
 			return err
 		}
 		sortAlerts(alerts)
-		payload, err := encodeMessage(n.render(alerts, m.OutboxID, m.Role, "", now, false))
+		payload, err := encodeMessage(n.render(n.printer(ctx, tx, m.Channel), alerts, m.OutboxID, m.Role, "", now, false))
 		if err != nil {
 			return err
 		}

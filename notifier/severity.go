@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"opsbot/chat"
+	"opsbot/locale"
 	"opsbot/store"
 )
 
@@ -136,7 +137,7 @@ func (n *Notifier) announceSeverity(ctx context.Context, tx store.DBTX, changes 
 				as = append(as, byID[id])
 			}
 			sortAlerts(as)
-			payload, err := encodeMessage(n.renderRise(as, from, oncall[ch]))
+			payload, err := encodeMessage(n.renderRise(n.printer(ctx, tx, ch), as, from, oncall[ch]))
 			if err != nil {
 				return nil, err
 			}
@@ -165,7 +166,7 @@ func (n *Notifier) announceSeverity(ctx context.Context, tx store.DBTX, changes 
 }
 
 // renderRise is the thread reply telling that alerts rose in severity.
-func (n *Notifier) renderRise(alerts []store.AlertRow, from map[int64]string, oncall string) chat.Message {
+func (n *Notifier) renderRise(p locale.Printer, alerts []store.AlertRow, from map[int64]string, oncall string) chat.Message {
 	m := chat.Message{Severity: chat.SevWarning}
 	open := false
 	for _, a := range alerts {
@@ -178,18 +179,18 @@ func (n *Notifier) renderRise(alerts []store.AlertRow, from map[int64]string, on
 	}
 	if len(alerts) == 1 {
 		a := alerts[0]
-		m.Title = fmt.Sprintf("Now %s: %s", a.Severity, title(a))
-		m.Text = fmt.Sprintf("#%d rose from %s to %s.", a.ID, from[a.ID], a.Severity)
+		m.Title = p.T("alert.rise_title", locale.Args{"Severity": p.SeverityName(a.Severity), "Title": title(p, a)})
+		m.Text = p.T("alert.rise_text", locale.Args{"ID": a.ID, "From": p.SeverityName(from[a.ID]), "To": p.SeverityName(a.Severity)})
 		if a.Summary != "" {
 			m.Text += " " + clip(a.Summary, 200)
 		}
 	} else {
-		m.Title = fmt.Sprintf("%d alerts rose in severity", len(alerts))
+		m.Title = p.T("alert.n_rose", locale.Args{"Count": len(alerts)})
 		for i, a := range alerts {
 			if i > 0 {
 				m.Text += "\n"
 			}
-			m.Text += fmt.Sprintf("#%d %s → %s: %s", a.ID, from[a.ID], a.Severity, title(a))
+			m.Text += fmt.Sprintf("#%d %s → %s: %s", a.ID, p.SeverityName(from[a.ID]), p.SeverityName(a.Severity), title(p, a))
 		}
 	}
 	if oncall != "" && open {

@@ -10,6 +10,7 @@ import (
 
 	"opsbot/bot/forms"
 	"opsbot/chat"
+	"opsbot/locale"
 	"opsbot/routing"
 	"opsbot/store"
 )
@@ -22,10 +23,10 @@ const SilenceAction = "silence"
 var SilenceChoices = []string{"1h", "4h", "24h"}
 
 // silenceButtons are the Silence buttons of a firing alert.
-func silenceButtons(id int64) []chat.Button {
+func silenceButtons(p locale.Printer, id int64) []chat.Button {
 	out := make([]chat.Button, len(SilenceChoices))
 	for i, d := range SilenceChoices {
-		out[i] = chat.Button{ID: SilenceAction, Label: "Silence " + d, Value: strconv.FormatInt(id, 10) + ":" + d}
+		out[i] = chat.Button{ID: SilenceAction, Label: p.T("alert.button_silence", locale.Args{"Dur": d}), Value: strconv.FormatInt(id, 10) + ":" + d}
 	}
 	return out
 }
@@ -37,7 +38,7 @@ const maxFormValue = 100 - len(forms.Button) - 1
 // silenceFormButton opens the silence form prefilled with matchers of
 // exactly a's labels; where those do not fit a button, with its
 // fingerprint alone, a label no other alert carries.
-func silenceFormButton(a store.AlertRow) chat.Button {
+func silenceFormButton(p locale.Printer, a store.AlertRow) chat.Button {
 	ms := routing.Exactly(Labels(a))
 	parts := make([]string, len(ms))
 	for i, m := range ms {
@@ -48,7 +49,7 @@ func silenceFormButton(a store.AlertRow) chat.Button {
 		v = "silence:" + routing.Exactly(routing.Labels{"fingerprint": a.Fingerprint}).String()[1:]
 		v = strings.TrimSuffix(v, "}")
 	}
-	return chat.Button{ID: forms.Button, Label: "Silence…", Value: v}
+	return chat.Button{ID: forms.Button, Label: p.T("alert.button_silence_form"), Value: v}
 }
 
 // SilenceButton handles a click on Silence (value "42:4h") by user, at
@@ -81,7 +82,8 @@ func (n *Notifier) SilenceButton(ctx context.Context, channel, value, by string,
 	if err != nil {
 		return chat.Message{}, s, err
 	}
-	note := fmt.Sprintf("silenced %s by %s (silence #%d, /ops unsilence %d)", short(d), by, s.ID, s.ID)
+	pr := n.printer(ctx, n.st.DB, channel)
+	note := pr.T("alert.silenced_note", locale.Args{"Dur": pr.Duration(d), "User": by, "ID": s.ID})
 	msgs, err := store.MessagesOfAlert(ctx, n.st.DB, id)
 	if err != nil {
 		return chat.Message{}, s, err
@@ -96,5 +98,5 @@ func (n *Notifier) SilenceButton(ctx context.Context, channel, value, by string,
 			return m, s, nil
 		}
 	}
-	return chat.Message{Text: fmt.Sprintf("Alert #%d %s.", id, note)}, s, nil
+	return chat.Message{Text: pr.T("alert.silenced_text", locale.Args{"ID": id, "Note": note})}, s, nil
 }

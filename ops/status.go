@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // postgres driver "pgx"
@@ -549,9 +548,8 @@ func (r Report) Message() chat.Message {
 	if len(bad) > 0 {
 		summary = strings.Join(bad, ", ")
 	}
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tCHECK\tSTATE\tVALUE\tTHRESHOLD")
+	// Columns by display width: a Chinese target or value lines up too.
+	rows := [][]string{{"TARGET", "CHECK", "STATE", "VALUE", "THRESHOLD"}}
 	for _, l := range r.Lines {
 		target := l.Target
 		if target == "" {
@@ -564,13 +562,12 @@ func (r Report) Message() chat.Message {
 		if l.Level == LevelFailing || l.Level == LevelWarning {
 			state = strings.ToUpper(state)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", target, l.Check, state, l.Value, l.Threshold)
+		rows = append(rows, []string{target, l.Check, state, l.Value, l.Threshold})
 	}
-	tw.Flush()
 	return chat.Message{
 		Title:    "Status: " + strings.ToUpper(v.String()),
 		Severity: sev,
 		Text:     fmt.Sprintf("%s (%d checks in %s)", summary, len(r.Lines), human.Duration(r.Took.Round(time.Millisecond))),
-		Code:     strings.TrimRight(b.String(), "\n"),
+		Code:     strings.TrimRight(textclip.Table(rows, 2), "\n"),
 	}
 }

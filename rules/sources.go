@@ -238,6 +238,7 @@ func FromConfig(cfg *config.Config, d Deps) (*Engine, error) {
 		m, err := watch.NewMonitor(t.Name, t.Logs, watch.Options{
 			Window: cfg.Rules.Window, SecurityWindow: cfg.Security.Window,
 			RequestsPerIP: th.RequestsPerIP, LoginFailedPerIP: th.LoginFailedPerIP, Store: st,
+			Keywords: cfg.Keywords,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("rules: %w", err)

@@ -24,6 +24,10 @@ type Shell struct {
 	User     string
 	// Interactive turns on line editing and prompts (a terminal).
 	Interactive bool
+
+	// pending is a piped line read as a possible confirmation that was
+	// not one: it is the next command.
+	pending *string
 }
 
 // Run reads commands until quit, end of input or ctx ends; a read blocked
@@ -32,7 +36,13 @@ func (s *Shell) Run(ctx context.Context) error {
 	next, closeIn := s.reader(ctx)
 	defer closeIn()
 	for ctx.Err() == nil {
-		line, err := next("ops> ")
+		var line string
+		var err error
+		if s.pending != nil {
+			line, s.pending = *s.pending, nil
+		} else {
+			line, err = next("ops> ")
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, readline.ErrInterrupt) || ctx.Err() != nil {
 				return nil
@@ -69,13 +79,28 @@ func (s *Shell) handle(ctx context.Context, line string, next func(string) (stri
 		if b.ID != "confirm" {
 			continue
 		}
-		answer, err := next("type yes to confirm: ")
+		prompt := "type yes to confirm (" + b.Label + "), anything else cancels: "
+		if !s.Interactive {
+			prompt = ""
+		}
+		answer, err := next(prompt)
 		if err != nil {
+			if !s.Interactive {
+				s.Poster.Write(chat.Message{Text: "Not confirmed: the input ended. Piped, confirm with --yes on the command or a line that is exactly `yes` after it."})
+			}
 			return
 		}
 		id := "cancel"
-		if a := strings.ToLower(strings.TrimSpace(answer)); a == "yes" || a == "y" {
+		a := strings.TrimSpace(answer)
+		switch {
+		case s.Interactive && (strings.EqualFold(a, "yes") || strings.EqualFold(a, "y")):
 			id = "confirm"
+		case !s.Interactive && a == "yes":
+			id = "confirm"
+		case !s.Interactive:
+			// Piped: the next command line is never taken for an answer.
+			s.pending = &answer
+			s.Poster.Write(chat.Message{Text: "Not confirmed: piped input confirms only with --yes on the command or a line that is exactly `yes` after it."})
 		}
 		out := s.Registry.Button(ctx, commands.Request{Platform: "console", User: s.User, UserName: s.User, Text: line, Local: true}, id, b.Value)
 		s.Poster.Write(out.Message)

@@ -18,6 +18,7 @@ import (
 	"opsbot/bot/forms"
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/locale"
 )
 
 // Interaction tokens are valid for 15 minutes; work past that cannot be
@@ -147,6 +148,11 @@ func ephemeral(text string) *discordgo.InteractionResponse {
 // baseRequest maps who and where: member (guild) or user (DM), role ids.
 func baseRequest(in *discordgo.Interaction) (commands.Request, bool) {
 	req := commands.Request{Platform: Platform, Channel: in.ChannelID}
+	guild := ""
+	if in.GuildLocale != nil {
+		guild = string(*in.GuildLocale)
+	}
+	req.Locale = locale.Discord(string(in.Locale), guild)
 	var u *discordgo.User
 	nick := ""
 	if in.Member != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"opsbot/commands"
+	"opsbot/locale"
 	"opsbot/textclip"
 )
 
@@ -72,6 +73,9 @@ func buildSpec(verbs []*commands.Verb) *spec {
 		Name:        CommandName,
 		Description: "Run opsbot commands",
 	}
+	if l := zhDesc("discord.command"); l != nil {
+		cmd.DescriptionLocalizations = &l
+	}
 	if len(verbs) > maxOptions {
 		sp.run = true
 		verbs = verbs[:maxOptions-1]
@@ -87,6 +91,7 @@ func buildSpec(verbs []*commands.Verb) *spec {
 			Name:        name,
 			Description: desc(v.Summary, v.Name),
 		}
+		group.DescriptionLocalizations = zhDesc(verbKey([]string{v.Name}))
 		var add func(prefix string, words []string, subs []*commands.Verb)
 		add = func(prefix string, words []string, subs []*commands.Verb) {
 			for _, s := range subs {
@@ -110,12 +115,14 @@ func buildSpec(verbs []*commands.Verb) *spec {
 	}
 	if sp.run {
 		cmd.Options = append(cmd.Options, &discordgo.ApplicationCommandOption{
-			Type:        discordgo.ApplicationCommandOptionSubCommand,
-			Name:        runSubcommand,
-			Description: "Run any opsbot command typed as text",
+			Type:                     discordgo.ApplicationCommandOptionSubCommand,
+			Name:                     runSubcommand,
+			Description:              "Run any opsbot command typed as text",
+			DescriptionLocalizations: zhDesc("discord.run"),
 			Options: []*discordgo.ApplicationCommandOption{{
 				Type: discordgo.ApplicationCommandOptionString, Name: runOptionName,
 				Description: "the command, e.g. logs search \"error\" --file app", Required: true,
+				DescriptionLocalizations: zhDesc("discord.run_option"),
 			}},
 		})
 	}
@@ -142,6 +149,7 @@ func (sp *spec) subcommand(name string, v *commands.Verb, words []string) *disco
 	for i, p := range v.Params {
 		n := unique(optName(p.Name))
 		o := typedOption(n, desc(p.Help, p.Name), p.Kind, p.Choices)
+		o.DescriptionLocalizations = zhDesc(verbBase(words) + ".param." + p.Name)
 		o.Required = p.Required
 		ref := optRef{param: i}
 		autocompleted(o, words, n, false, &ref)
@@ -167,6 +175,7 @@ func (sp *spec) subcommand(name string, v *commands.Verb, words []string) *disco
 			}
 			o = typedOption(n, desc(f.Help, f.Name), f.Kind, choices)
 		}
+		o.DescriptionLocalizations = zhDesc(verbBase(words) + ".flag." + f.Name)
 		ref := optRef{param: -1, flag: f}
 		// A list of log names is free text, completed item by item.
 		autocompleted(o, words, n, true, &ref)
@@ -183,6 +192,9 @@ func (sp *spec) subcommand(name string, v *commands.Verb, words []string) *disco
 		Name:        name,
 		Description: desc(v.Summary, strings.Join(words, " ")),
 		Options:     opts,
+		// Names stay ASCII (they are what people type); descriptions are
+		// shown in the user's client language where the catalog has it.
+		DescriptionLocalizations: zhDesc(verbKey(words)),
 	}
 }
 
@@ -230,6 +242,23 @@ func optName(s string) string {
 		s = "x"
 	}
 	return textclip.UTF16(s, maxNameLen, "")
+}
+
+// verbKey is the catalog key of a verb path's summary
+// ("verb.incident.open.summary").
+func verbKey(words []string) string { return verbBase(words) + ".summary" }
+
+// verbBase is the catalog prefix of a verb path's keys; its options'
+// descriptions are under .param.<name> and .flag.<name>.
+func verbBase(words []string) string { return "verb." + strings.Join(words, ".") }
+
+// zhDesc is the zh-CN description localization of key, nil when the
+// catalog has no Chinese entry (Discord then shows the English).
+func zhDesc(key string) map[discordgo.Locale]string {
+	if !locale.Has(locale.ZhCN, key) {
+		return nil
+	}
+	return map[discordgo.Locale]string{discordgo.ChineseCN: desc(locale.T(locale.ZhCN, key), key)}
 }
 
 // desc makes a description of 1–100 characters.

@@ -16,6 +16,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"opsbot/human"
 	"os"
 	"path/filepath"
 	"slices"
@@ -144,7 +145,7 @@ func Target(cfg *config.Config, name string) (config.Target, error) {
 	}
 	t, ok := cfg.Target(name)
 	if !ok {
-		return config.Target{}, problemf("unknown target %q (configured: %s)", name, strings.Join(cfg.TargetNames(), ", "))
+		return config.Target{}, problemf("%s", human.Unknown("target", "targets", name, cfg.TargetNames()))
 	}
 	return withDefaults(t), nil
 }

@@ -12,9 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"opsbot/human"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -164,13 +164,13 @@ func (g *Diagnoser) Run(ctx context.Context, symptom, target string, progress Pr
 	cfg := g.d.Config()
 	checks, ok := g.checks[symptom]
 	if !ok {
-		return Report{}, fmt.Errorf("%w %q (one of %s)", ErrUnknownSymptom, symptom, strings.Join(Symptoms, ", "))
+		return Report{}, worded{msg: human.Unknown("symptom", "symptoms", symptom, Symptoms), kind: ErrUnknownSymptom}
 	}
 	var t config.Target
 	switch {
 	case target != "":
 		if t, ok = cfg.Target(target); !ok {
-			return Report{}, fmt.Errorf("%w %q (one of %s)", ErrUnknownTarget, target, strings.Join(cfg.TargetNames(), ", "))
+			return Report{}, worded{msg: human.Unknown("target", "targets", target, cfg.TargetNames()), kind: ErrUnknownTarget}
 		}
 	case len(cfg.Targets) > 0:
 		t = cfg.Targets[0]
@@ -295,3 +295,12 @@ func runbooks() map[string][]Check {
 		Security: securityChecks(),
 	}
 }
+
+// worded is an error of a kind (errors.Is) worded for people as a whole.
+type worded struct {
+	msg  string
+	kind error
+}
+
+func (e worded) Error() string { return e.msg }
+func (e worded) Unwrap() error { return e.kind }

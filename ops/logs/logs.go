@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"opsbot/human"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -127,7 +128,7 @@ func resolveTarget(cfg *config.Config, name string) (config.Target, error) {
 	}
 	t, ok := cfg.Target(name)
 	if !ok {
-		return config.Target{}, badInput("unknown target %q; known targets: %s", clipName(name), strings.Join(cfg.TargetNames(), ", "))
+		return config.Target{}, badInput("%s", human.Unknown("target", "targets", name, cfg.TargetNames()))
 	}
 	return t, nil
 }
@@ -151,7 +152,7 @@ func lookup(t config.Target, name string) (config.LogFile, error) {
 		if len(known) == 0 {
 			return lf, badInput("target %s has no logs configured", t.Name)
 		}
-		return lf, badInput("unknown log %q; known logs: %s", clipName(name), strings.Join(known, ", "))
+		return lf, badInput("%s", human.Unknown("log", "logs", name, known))
 	}
 	return lf, nil
 }

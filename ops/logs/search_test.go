@@ -428,10 +428,10 @@ func TestSearchBadInput(t *testing.T) {
 		q    Query
 		want string
 	}{
-		{Query{Logs: []string{"nope"}, Pattern: "x"}, `unknown log "nope"; known logs: access, app, error, llm`},
-		{Query{Logs: []string{"../../etc/passwd"}, Pattern: "root"}, `unknown log "../../etc/passwd"; known logs: access, app, error, llm`},
-		{Query{Logs: []string{"/etc/passwd"}, Pattern: "root"}, `unknown log "/etc/passwd"; known logs: access, app, error, llm`},
-		{Query{Logs: []string{"app.log"}, Pattern: "x"}, `unknown log "app.log"; known logs: access, app, error, llm`},
+		{Query{Logs: []string{"nope"}, Pattern: "x"}, `unknown log "nope"; logs: access, app, error, llm`},
+		{Query{Logs: []string{"../../etc/passwd"}, Pattern: "root"}, `unknown log "../../etc/passwd"; logs: access, app, error, llm`},
+		{Query{Logs: []string{"/etc/passwd"}, Pattern: "root"}, `unknown log "/etc/passwd"; logs: access, app, error, llm`},
+		{Query{Logs: []string{"app.log"}, Pattern: "x"}, `unknown log "app.log"; logs: access, app, error, llm`},
 		{Query{Pattern: "(unclosed", Regex: true}, `invalid regexp "(unclosed": missing closing ): (unclosed`},
 		{Query{Pattern: "x", Since: "yesterday-ish"}, `--since "yesterday-ish": want a duration like 1h, 30m or 2d, or a time like 2026-11-25T10:00`},
 		{Query{Pattern: "x", Until: "2026-13-45"}, `--until "2026-13-45": want a duration like 1h, 30m or 2d, or a time like 2026-11-25T10:00`},
@@ -440,7 +440,7 @@ func TestSearchBadInput(t *testing.T) {
 		{Query{Pattern: "x", Limit: -5}, `--limit must be positive, got -5`},
 		{Query{Pattern: "x", Context: 99}, `-C must be between 0 and 10, got 99`},
 		{Query{Pattern: "x", Level: "LOUD"}, `unknown level "LOUD" (want DEBUG, INFO, WARN, ERROR, CRITICAL or FATAL)`},
-		{Query{Target: "web", Pattern: "x"}, `unknown target "web"; known targets: api`},
+		{Query{Target: "web", Pattern: "x"}, `unknown target "web"; targets: api`},
 	}
 	for _, c := range cases {
 		res, err := fx.logs.Search(context.Background(), c.q)

@@ -82,8 +82,8 @@ func TestTailBadInput(t *testing.T) {
 		n    int
 		want string
 	}{
-		{"../../etc/passwd", 5, `unknown log "../../etc/passwd"; known logs: app`},
-		{"/var/log/syslog", 5, `unknown log "/var/log/syslog"; known logs: app`},
+		{"../../etc/passwd", 5, `unknown log "../../etc/passwd"; logs: app`},
+		{"/var/log/syslog", 5, `unknown log "/var/log/syslog"; logs: app`},
 		{"app", -5, `the number of lines must be between 1 and 1000, got -5`},
 		{"app", 5000, `the number of lines must be between 1 and 1000, got 5000`},
 		{"app", 5, `log app has no file yet (app.log)`},

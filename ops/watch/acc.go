@@ -224,12 +224,13 @@ func FormatIPv4(ip uint32) string {
 }
 
 // LineStats counts lines of an application log: all lines, lines without a
-// timestamp in the log's format (unparsed), lines containing each needle,
+// timestamp in the log's format (unparsed), lines containing each needle
+// (a needle is a list of words: a line holding any of them counts once),
 // and, with PerIP, the source IP of lines containing the first needle
 // (IPv4 as integer keys in a bounded table, see ipCounts).
 type LineStats struct {
 	format   logs.Format
-	needles  [][]byte
+	needles  [][][]byte
 	perIP    bool
 	Lines    int64 // every non-empty line
 	Unparsed int64
@@ -241,9 +242,23 @@ type LineStats struct {
 // NewLines returns a constructor of LineStats. format may be nil (no
 // format check).
 func NewLines(format logs.Format, perIP bool, needles ...string) func() Acc {
-	nb := make([][]byte, len(needles))
+	words := make([][]string, len(needles))
 	for i, n := range needles {
-		nb[i] = []byte(n)
+		words[i] = []string{n}
+	}
+	return NewLinesAny(format, perIP, words...)
+}
+
+// NewLinesAny is NewLines with needles of several words each (the same
+// signal in English and Chinese logs: "login failed", "登录失败").
+func NewLinesAny(format logs.Format, perIP bool, needles ...[]string) func() Acc {
+	nb := make([][][]byte, len(needles))
+	for i, ws := range needles {
+		for _, w := range ws {
+			if w != "" {
+				nb[i] = append(nb[i], []byte(w))
+			}
+		}
 	}
 	return func() Acc {
 		return &LineStats{format: format, needles: nb, perIP: perIP, Hits: make([]int64, len(nb)), ByIPv4: newIPCounts(256), ByOther: map[string]int64{}}
@@ -271,8 +286,8 @@ func (s *LineStats) Feed(lines []byte) {
 				s.Unparsed++
 			}
 		}
-		for j, n := range s.needles {
-			if bytes.Contains(line, n) {
+		for j, ws := range s.needles {
+			if containsAny(line, ws) {
 				s.Hits[j]++
 				if j == 0 && s.perIP {
 					s.countIP(line)
@@ -280,6 +295,15 @@ func (s *LineStats) Feed(lines []byte) {
 			}
 		}
 	}
+}
+
+func containsAny(line []byte, words [][]byte) bool {
+	for _, w := range words {
+		if bytes.Contains(line, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *LineStats) countIP(line []byte) {

@@ -37,6 +37,9 @@ type Options struct {
 	FromStart bool
 	Store     StateStore
 	Workers   int
+	// Keywords counted in the error, LLM and security logs; an empty list
+	// is the seed's English literal alone.
+	Keywords config.Keywords
 }
 
 // Monitor watches one target's access, error, LLM and security logs and
@@ -86,11 +89,11 @@ func NewMonitor(target string, files map[string]config.LogFile, opts Options) (*
 		case LogAccess:
 			newAcc = NewAccess
 		case LogError:
-			newAcc = NewLines(format, false, NeedleError)
+			newAcc = NewLinesAny(format, false, orNeedle(opts.Keywords.Error, NeedleError))
 		case LogLLM:
-			newAcc = NewLines(format, false, NeedleLLMError)
+			newAcc = NewLinesAny(format, false, orNeedle(opts.Keywords.LLMError, NeedleLLMError))
 		case LogSecurity:
-			newAcc = NewLines(format, true, NeedleLoginFailed)
+			newAcc = NewLinesAny(format, true, orNeedle(opts.Keywords.LoginFailed, NeedleLoginFailed))
 		}
 		m.logs[name] = &logMon{w: &Watcher{
 			Key: "watch:" + target + ":" + name, Path: lf.Path, New: newAcc,
@@ -99,6 +102,13 @@ func NewMonitor(target string, files map[string]config.LogFile, opts Options) (*
 		m.order = append(m.order, name)
 	}
 	return m, nil
+}
+
+func orNeedle(words []string, needle string) []string {
+	if len(words) == 0 {
+		return []string{needle}
+	}
+	return words
 }
 
 // Begin marks where watching starts in every log (see Watcher.Begin); one

@@ -61,7 +61,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Summary:  "send alerts of some kinds to this channel, optionally narrowed by label matchers",
 			Usage:    "subscribe <kind>… [matcher…] [--min-severity warning|critical] [--oncall @user]",
 			Params:   []commands.Param{{Name: "kinds", Help: "any of " + kindList + `, then matchers such as severity=critical target=~"api.*"`, Required: true, Rest: true}},
-			Flags:    []commands.Flag{{Name: "min-severity", Help: "only alerts at least this severe", Choices: alert.Severities}, {Name: "oncall", Help: "user or group to mention on critical alerts until acknowledged"}},
+			Flags:    []commands.Flag{{Name: "min-severity", Help: "only alerts at least this severe", Choices: alert.Severities, Aliases: commands.SeverityAliases}, {Name: "oncall", Help: "user or group to mention on critical alerts until acknowledged"}},
 			Examples: []string{"/ops subscribe threshold security", "/ops subscribe health --min-severity critical --oncall @sre", `/ops subscribe security severity=critical target=~"api.*"`},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				kinds, matchers := kindsAndMatchers(c.Arg(0))
@@ -182,9 +182,9 @@ func Verbs(d Deps) []*commands.Verb {
 				}
 				starts := ""
 				if s.StartsAt.After(c.Now) {
-					starts = " from " + s.StartsAt.UTC().Format("2006-01-02 15:04")
+					starts = " from " + c.Time(s.StartsAt.Time)
 				}
-				return commands.Text("Silence #%d: %s%s until %s UTC. `/ops unsilence %d` ends it early.", s.ID, s.Matcher, starts, s.EndsAt.UTC().Format("2006-01-02 15:04"), s.ID), nil
+				return commands.Text("Silence #%d: %s%s until %s. `/ops unsilence %d` ends it early.", s.ID, s.Matcher, starts, c.Time(s.EndsAt.Time), s.ID), nil
 			},
 		},
 		{
@@ -201,9 +201,9 @@ func Verbs(d Deps) []*commands.Verb {
 				}
 				var b strings.Builder
 				for _, s := range ss {
-					when := fmt.Sprintf("until %s UTC (%s left)", s.EndsAt.UTC().Format("2006-01-02 15:04"), human.Duration(s.EndsAt.Sub(c.Now).Round(time.Minute)))
+					when := fmt.Sprintf("until %s (%s left)", c.Time(s.EndsAt.Time), human.Duration(s.EndsAt.Sub(c.Now).Round(time.Minute)))
 					if s.StartsAt.After(c.Now) {
-						when = fmt.Sprintf("from %s until %s UTC (starts in %s)", s.StartsAt.UTC().Format("2006-01-02 15:04"), s.EndsAt.UTC().Format("2006-01-02 15:04"), human.Duration(s.StartsAt.Sub(c.Now).Round(time.Minute)))
+						when = fmt.Sprintf("from %s until %s (starts in %s)", c.Time(s.StartsAt.Time), c.Time(s.EndsAt.Time), human.Duration(s.StartsAt.Sub(c.Now).Round(time.Minute)))
 					}
 					fmt.Fprintf(&b, "#%-4d %-30s %s  by %s", s.ID, s.Matcher, when, s.CreatedBy)
 					if s.Reason != "" {
@@ -221,7 +221,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Name:    "unsilence",
 			Access:  policy.Operate,
 			Summary: "end a silence now",
-			Params:  []commands.Param{{Name: "id", Required: true}},
+			Params:  []commands.Param{{Name: "id", Required: true, Kind: "int", Help: "silence number: the #N in /ops silences"}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				return endSilence(ctx, n, c, c.Arg(0))
 			},
@@ -230,7 +230,7 @@ func Verbs(d Deps) []*commands.Verb {
 			Name:    "ack",
 			Access:  policy.Operate,
 			Summary: "acknowledge an alert: stops its repeats and mentions",
-			Params:  []commands.Param{{Name: "alert-id", Required: true}},
+			Params:  []commands.Param{{Name: "alert-id", Required: true, Kind: "int", Help: "the #N on an alert message, or from /ops alerts"}},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				id, err := parseID(c.Arg(0), "alert")
 				if err != nil {

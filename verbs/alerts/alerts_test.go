@@ -69,8 +69,8 @@ func TestVerbs(t *testing.T) {
 			{"silence target=api", "give a duration (30m, 2h, 1d) or --until after the matchers"},
 			{"silence target=api 2h deploying v2", "Silence #1: {target=\"api\"} until 2026-11-25 12:00 UTC. `/ops unsilence 1` ends it early."},
 			{"silences", "Silences\n\n#1    {target=\"api\"}                 until 2026-11-25 12:00 UTC (2 h left)  by console:alice  — deploying v2"},
-			{`silence target=db rule!~"disk_.*" --start 2026-11-25T22:00 --until 2026-11-26T02:00 --reason "maintenance window"`, "Silence #2: {target=\"db\", rule!~\"disk_.*\"} from 2026-11-25 22:00 until 2026-11-26 02:00 UTC. `/ops unsilence 2` ends it early."},
-			{"silence target=db --start 2h --until 30m reindex", "Silence #3: {target=\"db\"} from 2026-11-25 12:00 until 2026-11-25 12:30 UTC. `/ops unsilence 3` ends it early."},
+			{`silence target=db rule!~"disk_.*" --start 2026-11-25T22:00 --until 2026-11-26T02:00 --reason "maintenance window"`, "Silence #2: {target=\"db\", rule!~\"disk_.*\"} from 2026-11-25 22:00 UTC until 2026-11-26 02:00 UTC. `/ops unsilence 2` ends it early."},
+			{"silence target=db --start 2h --until 30m reindex", "Silence #3: {target=\"db\"} from 2026-11-25 12:00 UTC until 2026-11-25 12:30 UTC. `/ops unsilence 3` ends it early."},
 			{"silence target=db --start tomorrow 1h x", `bad --start "tomorrow": want a duration like 2h or a UTC time like 2026-11-25T22:00`},
 			{"silence target=db --until 2026-11-25T09:00 late", "--until 2026-11-25 09:00 is not after the start"},
 			{"silence target=db --duration 90m --until 2h x", "give --duration or --until, not both"},
@@ -83,8 +83,8 @@ func TestVerbs(t *testing.T) {
 			{"silence expire 9", "no silence #9 in force"},
 			{"silences", "Silences\n\n#1    {target=\"api\"}                 until 2026-11-25 12:00 UTC (2 h left)  by console:alice  — deploying v2\n" +
 				"#4    {severity=\"warning\"}           until 2026-11-25 11:30 UTC (1 h 30 min left)  by console:alice  — noisy\n" +
-				"#3    {target=\"db\"}                  from 2026-11-25 12:00 until 2026-11-25 12:30 UTC (starts in 2 h)  by console:alice  — reindex\n" +
-				"#2    {target=\"db\", rule!~\"disk_.*\"} from 2026-11-25 22:00 until 2026-11-26 02:00 UTC (starts in 12 h)  by console:alice  — maintenance window"},
+				"#3    {target=\"db\"}                  from 2026-11-25 12:00 UTC until 2026-11-25 12:30 UTC (starts in 2 h)  by console:alice  — reindex\n" +
+				"#2    {target=\"db\", rule!~\"disk_.*\"} from 2026-11-25 22:00 UTC until 2026-11-26 02:00 UTC (starts in 12 h)  by console:alice  — maintenance window"},
 			{"silence expire 4", "Silence #4 ended."},
 			{"unsilence 2", "Silence #2 ended."},
 			{"unsilence 3", "Silence #3 ended."},

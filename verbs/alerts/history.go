@@ -68,9 +68,9 @@ func historyVerb(n *notifier.Notifier) *commands.Verb {
 						return commands.Response{}, err
 					}
 					if len(views) == 0 {
-						return commands.Text("No alerts since %s UTC%s.", f.Since.UTC().Format("2006-01-02 15:04"), filterText(f)), nil
+						return commands.Text("No alerts since %s%s.", c.Time(f.Since), filterText(f)), nil
 					}
-					return commands.Response{Message: chat.Message{Title: fmt.Sprintf("Alerts since %s UTC%s", f.Since.UTC().Format("2006-01-02 15:04"), filterText(f)),
+					return commands.Response{Message: chat.Message{Title: fmt.Sprintf("Alerts since %s%s", c.Time(f.Since), filterText(f)),
 						Code: alertTable(views, c.Now), Context: "/ops alerts show <id> for one alert's history"}}, nil
 				},
 			},
@@ -78,7 +78,7 @@ func historyVerb(n *notifier.Notifier) *commands.Verb {
 				Name:    "show",
 				Access:  policy.Read,
 				Summary: "one alert's state changes with times and who acted",
-				Params:  []commands.Param{{Name: "id", Required: true}},
+				Params:  []commands.Param{{Name: "id", Required: true, Kind: "int", Help: "the #N on an alert message, or from /ops alerts"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0), "alert")
 					if err != nil {
@@ -90,7 +90,7 @@ func historyVerb(n *notifier.Notifier) *commands.Verb {
 					}
 					var b strings.Builder
 					for _, h := range hist {
-						fmt.Fprintf(&b, "%s UTC  %-9s", h.At.UTC().Format("2006-01-02 15:04:05"), h.State)
+						fmt.Fprintf(&b, "%s  %-9s", human.Stamp(h.At, c.Zone()), h.State)
 						if h.Actor != "" {
 							b.WriteString("  by " + h.Actor)
 						}

@@ -40,6 +40,17 @@ func silenceRequest(c *commands.Call) (notifier.SilenceRequest, error) {
 		req.Matchers = append(req.Matchers, words[i])
 	}
 	if i == 0 {
+		// "silence 2h target=demo …": the duration before the matchers.
+		if len(words) > 1 && strings.ContainsAny(words[1], "=~") {
+			if _, err := notifier.ParseDuration(words[0]); err == nil {
+				j := 1
+				for j < len(words) && strings.ContainsAny(words[j], "=~") {
+					j++
+				}
+				fixed := append(append(append([]string{}, words[1:j]...), words[0]), words[j:]...)
+				return req, commands.Errorf("the matchers come first, then the duration; did you mean `/ops silence %s`?", strings.Join(fixed, " "))
+			}
+		}
 		if len(words) > 0 {
 			// Not a matcher: let the parser say why.
 			if _, err := notifier.ParseMatchers(words[0]); err != nil {

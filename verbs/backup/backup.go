@@ -16,6 +16,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/human"
 	opbackup "opsbot/ops/backup"
 	"opsbot/policy"
 	"opsbot/store"
@@ -76,13 +77,13 @@ func Verbs(d Deps) []*commands.Verb {
 				if err != nil {
 					return commands.Response{}, userError(err)
 				}
-				return renderList(name, rows, c.Now), nil
+				return renderList(name, rows, c.Now, c.Zone()), nil
 			},
 		}, {
 			Name:     "verify",
 			Access:   policy.Operate,
 			Summary:  "check a set again: integrity_check of the database copy, archives read to the end, checksums against the manifest",
-			Params:   []commands.Param{idParam(false, "backup id (default: the newest)")},
+			Params:   []commands.Param{idParam(false, "backup number from /ops backup list (default: the newest)")},
 			Flags:    []commands.Flag{targetFlag},
 			Examples: []string{"/ops backup verify", "/ops backup verify 7"},
 			Slow:     true,
@@ -113,7 +114,7 @@ func Verbs(d Deps) []*commands.Verb {
 		}, {
 			Name:     "restore",
 			Summary:  "put a verified set's database back: stop, swap (the current one is set aside), start, check health; on failure the current one is put back",
-			Params:   []commands.Param{idParam(true, "backup id (see backup list)")},
+			Params:   []commands.Param{idParam(true, "backup number from /ops backup list")},
 			Flags:    []commands.Flag{targetFlag},
 			Examples: []string{"/ops backup restore 7"},
 			Access:   policy.Dangerous,
@@ -181,7 +182,7 @@ func renderCreate(r opbackup.Result) commands.Response {
 		Severity: chat.SevOK,
 		Fields: []chat.Field{
 			{Name: "size", Value: ops.Bytes(r.Size), Inline: true},
-			{Name: "took", Value: r.Took.Round(100 * time.Millisecond).String(), Inline: true},
+			{Name: "took", Value: human.Duration(r.Took), Inline: true},
 			{Name: "verified", Value: "yes", Inline: true},
 		},
 	}
@@ -232,7 +233,7 @@ func renderCreate(r opbackup.Result) commands.Response {
 	return commands.Response{Message: msg}
 }
 
-func renderList(target string, rows []store.BackupRow, now time.Time) commands.Response {
+func renderList(target string, rows []store.BackupRow, now time.Time, loc *time.Location) commands.Response {
 	if len(rows) == 0 {
 		return commands.Text("%s has no backups yet; `/ops backup` makes one", target)
 	}
@@ -257,7 +258,7 @@ func renderList(target string, rows []store.BackupRow, now time.Time) commands.R
 		if r.Status == store.BackupFailed {
 			off = textclip.Runes(r.Error, 60, textclip.Ellipsis)
 		}
-		fmt.Fprintf(&b, "%4d  %-16s  %6s  %9s  %-8s  %s\n", r.ID, r.CreatedAt.UTC().Format("2006-01-02 15:04"), age(now.Sub(r.CreatedAt.Time)), ops.Bytes(r.SizeBytes), verified, off)
+		fmt.Fprintf(&b, "%4d  %-22s  %6s  %9s  %-8s  %s\n", r.ID, human.Time(r.CreatedAt.Time, loc), age(now.Sub(r.CreatedAt.Time)), ops.Bytes(r.SizeBytes), verified, off)
 	}
 	return commands.Response{Message: chat.Message{
 		Title:   fmt.Sprintf("Backups of %s", target),

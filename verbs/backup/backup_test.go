@@ -124,7 +124,7 @@ func TestBackupVerbsBadInput(t *testing.T) {
 		"backup restore 99":               "there is no backup 99",
 		"backup verify 99":                "there is no backup 99",
 		"backup verify":                   "api has no complete backup yet",
-		"backup list --target web":        `unknown target "web" (configured: api)`,
+		"backup list --target web":        `unknown target "web"; targets: api`,
 		"backup restore":                  "backup restore needs <id>",
 		"backup frobnicate":               `too many arguments`,
 	} {

@@ -3,6 +3,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 
 	"opsbot/commands"
 	"opsbot/config"
@@ -22,12 +23,24 @@ func Verbs(d Deps) []*commands.Verb {
 		Name: "cache", Summary: "flush the served service's Redis cache (FLUSHDB of its cache database)",
 		Subs: []*commands.Verb{{
 			Name: "flush", Summary: "flush the cache database of a target", Access: policy.Dangerous,
-			Params:   []commands.Param{{Name: "target", Help: "target name (default: the only one)"}},
-			Describe: func(c *commands.Call) string { return "flush the Redis cache of " + target(c) },
-			Target:   target,
+			Params: []commands.Param{{Name: "target", Help: "target name (default: the only one)"}},
+			Describe: func(c *commands.Call) string {
+				if t, err := commands.PickTarget(d.Config(), c.Arg(0)); err == nil && t.Redis.Addr != "" {
+					return fmt.Sprintf("flush cache db %d of %s", t.Redis.DB, t.Name)
+				}
+				return "flush the Redis cache of " + target(c)
+			},
+			Target: target,
+			// A flush that cannot run says so before anyone confirms it.
 			Check: func(ctx context.Context, c *commands.Call) error {
-				_, err := commands.PickTarget(d.Config(), c.Arg(0))
-				return err
+				t, err := commands.PickTarget(d.Config(), c.Arg(0))
+				if err != nil {
+					return err
+				}
+				if t.Redis.Addr == "" {
+					return commands.Errorf("%s has no Redis configured (targets[].redis.addr): there is no cache to flush", t.Name)
+				}
+				return nil
 			},
 			Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 				t, err := commands.PickTarget(d.Config(), c.Arg(0))

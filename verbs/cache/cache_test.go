@@ -40,7 +40,7 @@ func TestCacheFlushIsGuarded(t *testing.T) {
 		t.Fatalf("no role: %q", r.Text)
 	}
 	r := reg.Handle(ctx, req("UOPS"))
-	if r.Title != "Confirm: flush the Redis cache of api" || rc.DBSize(ctx).Val() != 2 {
+	if r.Title != "Confirm: flush cache db 14 of api" || rc.DBSize(ctx).Val() != 2 {
 		t.Fatalf("want a confirmation and nothing flushed yet: %+v", r)
 	}
 	out := reg.Button(ctx, req("UOPS"), "confirm", r.Buttons[0].Value)
@@ -49,5 +49,17 @@ func TestCacheFlushIsGuarded(t *testing.T) {
 	}
 	if r := reg.Handle(ctx, commands.Request{Platform: "console", User: "me", Local: true, Confirmed: true, Text: "cache flush nosuch"}); r.Text != `unknown target "nosuch"; targets: api` {
 		t.Fatalf("unknown target: %q", r.Text)
+	}
+}
+
+// A flush that cannot run says so before anyone is asked to confirm it.
+func TestFlushWithoutRedisIsRefusedBeforeTheConfirmation(t *testing.T) {
+	cfg := config.Default()
+	cfg.Targets = []config.Target{{Name: "demo"}}
+	reg := commands.NewRegistry(func() *config.Config { return cfg }, storetest.SQLite(t), nil)
+	reg.MustRegister(cache.Verbs(cache.Deps{Config: func() *config.Config { return cfg }})...)
+	r := reg.Handle(context.Background(), commands.Request{Platform: "console", User: "op", Local: true, Text: "cache flush"})
+	if len(r.Buttons) != 0 || r.Text != "demo has no Redis configured (targets[].redis.addr): there is no cache to flush" {
+		t.Fatalf("got %+v", r.Message)
 	}
 }

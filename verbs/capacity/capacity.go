@@ -36,7 +36,7 @@ func Verbs() []*commands.Verb {
 				Text: fmt.Sprintf("in %d months: about %.0f users, %.0f cores, %.0f GB memory, %.0f GB storage",
 					last.Month, last.Users, last.Cores, last.MemoryGB, math.Ceil(last.StorageGB-1e-9)),
 				Code:    p.Table(),
-				Context: "cores = max(2, users/1000), memory GB = max(4, users/500), storage GB = max(20, users × 0.1); the seed suggests three backend instances behind nginx when scaling out",
+				Context: "cores = max(2, users/1000), memory GB = max(4, users/500), storage GB = max(20, users × 0.1); the operations guide suggests three backend instances behind nginx when scaling out",
 			}}, nil
 		},
 	}}

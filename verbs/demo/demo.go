@@ -24,7 +24,7 @@ func Verbs(b *standin.Backend) []*commands.Verb {
 		Name: "demo", Summary: "make the stand-in backend misbehave (demo mode only)",
 		Examples: []string{"/ops demo health fail", "/ops demo health slow 3s", "/ops demo burst errors 50", "/ops demo restart-mode unhealthy", "/ops demo health ok", "/ops demo fault port-taken", "/ops demo fault clear"},
 		Subs: []*commands.Verb{
-			{Name: "health", Access: policy.Admin, Summary: "how /health answers", Params: []commands.Param{{Name: "mode", Required: true, Choices: []string{"ok", "fail", "slow"}}, {Name: "delay", Help: "for slow, e.g. 3s"}},
+			{Name: "health", Access: policy.Admin, Summary: "how /health answers", Params: []commands.Param{{Name: "mode", Required: true, Choices: []string{"ok", "fail", "slow"}}, {Name: "delay", Kind: "duration", Help: "for slow: how long /health takes, e.g. 3s"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					var d time.Duration
 					if c.Arg(1) != "" {
@@ -40,7 +40,7 @@ func Verbs(b *standin.Backend) []*commands.Verb {
 					}
 					return commands.Text("stand-in /health now answers %s", c.Arg(0)), nil
 				}},
-			{Name: "burst", Access: policy.Admin, Summary: "write a burst of bad lines into the logs", Params: []commands.Param{{Name: "kind", Required: true, Choices: kinds}, {Name: "n", Help: "how many lines (default 100)"}},
+			{Name: "burst", Access: policy.Admin, Summary: "write a burst of bad lines into the logs", Params: []commands.Param{{Name: "kind", Required: true, Choices: kinds}, {Name: "n", Kind: "int", Help: "how many lines (default 100)"}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					n := 100
 					if c.Arg(1) != "" {

@@ -11,6 +11,7 @@ import (
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/human"
 	model "opsbot/incident"
 	"opsbot/incidents"
 	"opsbot/paging"
@@ -31,13 +32,16 @@ type AlertStats interface {
 	Stats(ctx context.Context, since time.Time) (paging.AckStats, error)
 }
 
+// stageAliases are the other ways people write a stage.
+var stageAliases = map[string]string{"postmortem": model.PostMortem.String(), "post_mortem": model.PostMortem.String(), "pm": model.PostMortem.String()}
+
 // maxShown bounds the timeline entries shown by `incident show`.
 const maxShown = 30
 
 // Verbs returns the incident verb.
 func Verbs(d Deps) []*commands.Verb {
 	svc := d.Incidents
-	idParam := commands.Param{Name: "id", Help: "incident number", Required: true, Kind: "int"}
+	idParam := commands.Param{Name: "id", Help: "incident number: the #N of /ops incident list", Required: true, Kind: "int"}
 	var backStages []string
 	for _, s := range model.Stages {
 		if s != model.Closed {
@@ -58,7 +62,7 @@ func Verbs(d Deps) []*commands.Verb {
 				Name: "open", Access: policy.Operate, Summary: "open an incident by hand",
 				Params: []commands.Param{{Name: "title", Help: "what is wrong", Required: true, Rest: true}},
 				Flags: []commands.Flag{
-					{Name: "sev", Help: "severity: critical (default) or warning", Choices: []string{model.SevCritical, model.SevWarning}},
+					{Name: "sev", Help: "severity: critical (default) or warning", Choices: []string{model.SevCritical, model.SevWarning}, Aliases: commands.SeverityAliases},
 					{Name: "target", Help: "the served target it concerns (default: the only one)"},
 					{Name: "lead", Help: "who leads it: a user mention (@someone)"},
 					{Name: "channel", Help: "the channel for its thread (default: channels.incident)", Kind: "channel"},
@@ -132,12 +136,12 @@ func Verbs(d Deps) []*commands.Verb {
 					if err != nil {
 						return commands.Response{}, userErr(err)
 					}
-					return commands.Response{Message: showMessage(inc, tl, c.Now)}, nil
+					return commands.Response{Message: showMessage(inc, tl, c.Now, c.Zone())}, nil
 				},
 			},
 			{
 				Name: "stage", Access: policy.Operate, Summary: "move an incident forward to a stage",
-				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to move to", Required: true, Choices: model.StageNames()}},
+				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to move to", Required: true, Choices: model.StageNames(), Aliases: stageAliases}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
 					if err != nil {
@@ -204,7 +208,7 @@ func Verbs(d Deps) []*commands.Verb {
 			},
 			{
 				Name: "reopen", Access: policy.Operate, Summary: "take an incident back to an earlier stage (default handling)",
-				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to go back to (default handling)", Choices: backStages}},
+				Params: []commands.Param{idParam, {Name: "stage", Help: "the stage to go back to (default handling)", Choices: backStages, Aliases: stageAliases}},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
 					if err != nil {
@@ -224,7 +228,7 @@ func Verbs(d Deps) []*commands.Verb {
 				},
 			},
 			{
-				Name: "postmortem", Access: policy.Operate, Summary: "write the post-mortem draft from the timeline",
+				Name: "postmortem", Aliases: []string{"post-mortem", "pm"}, Access: policy.Operate, Summary: "write the post-mortem draft from the timeline",
 				Params: []commands.Param{idParam},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					id, err := parseID(c.Arg(0))
@@ -284,7 +288,7 @@ func Verbs(d Deps) []*commands.Verb {
 	}}
 }
 
-func showMessage(inc model.Incident, tl []model.Entry, now time.Time) chat.Message {
+func showMessage(inc model.Incident, tl []model.Entry, now time.Time, loc *time.Location) chat.Message {
 	var b strings.Builder
 	start := 0
 	if len(tl) > maxShown {
@@ -292,7 +296,7 @@ func showMessage(inc model.Incident, tl []model.Entry, now time.Time) chat.Messa
 		fmt.Fprintf(&b, "… %d earlier entries (the post-mortem draft has them all)\n", start)
 	}
 	for _, e := range tl[start:] {
-		fmt.Fprintf(&b, "%s  %-9s %-22s %s\n", e.At.UTC().Format("01-02 15:04:05"), e.Kind, cut(e.Actor, 22), cut(strings.Join(strings.Fields(e.Text), " "), 100))
+		fmt.Fprintf(&b, "%s  %-9s %-22s %s\n", human.Stamp(e.At, loc), e.Kind, cut(e.Actor, 22), cut(strings.Join(strings.Fields(e.Text), " "), 100))
 	}
 	stage := inc.Stage.String() + window(inc.Stage)
 	if inc.Overdue(now) {
@@ -309,7 +313,7 @@ func showMessage(inc model.Incident, tl []model.Entry, now time.Time) chat.Messa
 			{Name: "Target", Value: orDefault(inc.Target, "every target"), Inline: true},
 		},
 		Code:    strings.TrimRight(b.String(), "\n"),
-		Context: fmt.Sprintf("opened %s by %s", inc.OpenedAt.UTC().Format("2006-01-02 15:04 UTC"), inc.OpenedBy),
+		Context: fmt.Sprintf("opened %s by %s", human.Time(inc.OpenedAt, loc), inc.OpenedBy),
 	}
 }
 

@@ -160,19 +160,19 @@ func TestSearchReply(t *testing.T) {
 func TestBadInputIsOneLine(t *testing.T) {
 	e := newEnv(t, 1)
 	cases := map[string]string{
-		"logs search root --file ../../etc/passwd":                        `unknown log "../../etc/passwd"; known logs: app, error`,
-		"logs search root --file /etc/passwd":                             `unknown log "/etc/passwd"; known logs: app, error`,
-		"logs search x --file nope":                                       `unknown log "nope"; known logs: app, error`,
+		"logs search root --file ../../etc/passwd":                        `unknown log "../../etc/passwd"; logs: app, error`,
+		"logs search root --file /etc/passwd":                             `unknown log "/etc/passwd"; logs: app, error`,
+		"logs search x --file nope":                                       `unknown log "nope"; logs: app, error`,
 		`logs search "(" --regex`:                                         `invalid regexp "(": missing closing ): (`,
 		"logs search x --since yesterday-ish":                             `--since "yesterday-ish": want a duration like 1h, 30m or 2d, or a time like 2026-11-25T10:00`,
 		"logs search x --limit -5":                                        `--limit must be positive, got -5`,
 		"logs search x --limit 0":                                         `--limit must be positive, got 0`,
 		"logs search x --limit many":                                      `--limit wants a whole number, got "many"`,
 		"logs search x -C 50":                                             `-C must be between 0 and 10, got 50`,
-		"logs tail ../../etc/passwd":                                      `unknown log "../../etc/passwd"; known logs: app, error`,
+		"logs tail ../../etc/passwd":                                      `unknown log "../../etc/passwd"; logs: app, error`,
 		"logs tail app -5":                                                `the number of lines must be between 1 and 1000, got -5`,
 		"logs tail app lots":                                              `the number of lines must be a whole number, got "lots"`,
-		"logs search x --target web":                                      `unknown target "web"; known targets: api`,
+		"logs search x --target web":                                      `unknown target "web"; targets: api`,
 		"logs search x --level LOUD":                                      `unknown level "LOUD" (want DEBUG, INFO, WARN, ERROR, CRITICAL or FATAL)`,
 		"logs search x --until 2026-11-25T09:00 --since 2026-11-25T10:00": `--until is before --since`,
 	}

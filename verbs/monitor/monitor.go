@@ -24,6 +24,7 @@ import (
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/human"
 	"opsbot/policy"
 	"opsbot/rules"
 	"opsbot/store"
@@ -87,11 +88,7 @@ func (d Deps) run(ctx context.Context, c *commands.Call) (commands.Response, err
 	target := c.Arg(0)
 	if target != "" {
 		if _, ok := cfg.Target(target); !ok {
-			names := cfg.TargetNames()
-			if len(names) == 0 {
-				return commands.Response{}, commands.Errorf("unknown target %q: no targets are configured", target)
-			}
-			return commands.Response{}, commands.Errorf("unknown target %q (known: %s)", target, strings.Join(names, ", "))
+			return commands.Response{}, commands.UnknownTarget(cfg, target)
 		}
 	}
 	st := d.Engine.Status(target)
@@ -121,7 +118,7 @@ func (d Deps) run(ctx context.Context, c *commands.Call) (commands.Response, err
 	if err != nil {
 		return commands.Response{}, err
 	}
-	return commands.Response{Message: render(st, target, png, c.Now)}, nil
+	return commands.Response{Message: render(st, target, png, c.Now, c.Zone())}, nil
 }
 
 // storedSignals are the latest stored samples of the last ChartWindow.
@@ -185,7 +182,7 @@ func (d Deps) chartSeries(ctx context.Context, cfg *config.Config, target string
 	return out, nil
 }
 
-func render(st rules.Status, target string, png []byte, now time.Time) chat.Message {
+func render(st rules.Status, target string, png []byte, now time.Time, loc *time.Location) chat.Message {
 	var b strings.Builder
 	row := func(cells ...string) {
 		fmt.Fprintf(&b, "%-18s %-8s %s %s %s  %s\n", cells[0], cells[1], right(cells[2], 10), right(cells[3], 10), right(cells[4], 11), cells[5])
@@ -227,7 +224,7 @@ func render(st rules.Status, target string, png []byte, now time.Time) chat.Mess
 		if !a.FiredAt.IsZero() {
 			since = a.FiredAt
 		}
-		alerts = append(alerts, fmt.Sprintf("• %s %s [%s] %s — since %s", strings.ToUpper(a.State), a.Rule, a.Severity, a.Summary, since.Format("15:04")))
+		alerts = append(alerts, fmt.Sprintf("• %s %s [%s] %s — since %s", strings.ToUpper(a.State), a.Rule, a.Severity, a.Summary, human.Time(since, loc)))
 	}
 	var checks []string
 	for _, ch := range st.Checks {
@@ -249,7 +246,7 @@ func render(st rules.Status, target string, png []byte, now time.Time) chat.Mess
 	}
 	ctxLine := "no evaluation yet"
 	if !st.At.IsZero() {
-		ctxLine = "last evaluation " + st.At.Format("2006-01-02 15:04:05") + fmt.Sprintf(" (%s ago)", now.Sub(st.At).Round(time.Second))
+		ctxLine = "last evaluation " + human.Ago(st.At, now, loc)
 	}
 	return chat.Message{
 		Title: title, Severity: sev, Text: text, Code: strings.TrimRight(b.String(), "\n"), Context: ctxLine,

@@ -149,7 +149,7 @@ func TestMonitorJSON(t *testing.T) {
 func TestMonitorUnknownTarget(t *testing.T) {
 	e := newEnv(t)
 	r := e.run("monitor nope")
-	if !strings.Contains(r.Text, `unknown target "nope" (known: api, web)`) || len(r.Files) != 0 {
+	if !strings.Contains(r.Text, `unknown target "nope"; targets: api, web`) || len(r.Files) != 0 {
 		t.Fatalf("got %+v", r.Message)
 	}
 }

@@ -70,7 +70,7 @@ func Verbs(d Deps) []*commands.Verb {
 		}}
 	override := &commands.Verb{Name: "override", Access: policy.Operate, Summary: "have someone cover a rotation for a while",
 		Usage: "oncall override <rotation> <user> <duration> [--from 2006-01-02T15:04]",
-		Params: []commands.Param{{Name: "rotation", Required: true}, {Name: "user", Required: true, Help: overrideHelp},
+		Params: []commands.Param{{Name: "rotation", Required: true, Help: "a rotation from /ops oncall (paging.rotations)"}, {Name: "user", Required: true, Help: overrideHelp},
 			{Name: "duration", Required: true, Kind: "duration", Help: "e.g. 2h, 1d"}},
 		Flags:    []commands.Flag{{Name: "from", Help: "start (UTC) instead of now"}},
 		Examples: []string{"/ops oncall override primary @bob 3h"},
@@ -94,7 +94,7 @@ func Verbs(d Deps) []*commands.Verb {
 		}}
 	set := &commands.Verb{Name: "set", Access: policy.Admin, Summary: "replace a rotation's members, in shift order",
 		Usage:  "oncall set <rotation> <person>…",
-		Params: []commands.Param{{Name: "rotation", Required: true}, {Name: "members", Required: true, Rest: true}},
+		Params: []commands.Param{{Name: "rotation", Required: true, Help: "a rotation from /ops oncall (paging.rotations)"}, {Name: "members", Required: true, Rest: true, Help: "user mentions, in shift order"}},
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			members := strings.FieldsFunc(c.Arg(1), func(r rune) bool { return r == ' ' || r == ',' })
 			if err := e.SetMembers(ctx, c.Arg(0), members, c.Actor()); err != nil {

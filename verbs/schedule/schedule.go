@@ -5,11 +5,13 @@ package schedule
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
-	"time"
 
 	"opsbot/chat"
 	"opsbot/commands"
+	"opsbot/config"
+	"opsbot/human"
 	"opsbot/policy"
 	"opsbot/scheduler"
 )
@@ -28,12 +30,19 @@ func Verbs(d Deps) []*commands.Verb {
 		}
 		return s, nil
 	}
-	job := func(s *scheduler.Scheduler, name string) error {
-		if !s.Has(name) {
-			return commands.Errorf("unknown job %q; jobs: %s", name, strings.Join(s.Names(), ", "))
+	// job resolves a job name in any case; an unknown one is refused with
+	// the jobs there are.
+	job := func(s *scheduler.Scheduler, c *commands.Call) error {
+		name := c.Arg(0)
+		for _, n := range s.Names() {
+			if strings.EqualFold(n, name) {
+				c.Args[0] = n
+				return nil
+			}
 		}
-		return nil
+		return commands.Unknown("job", "jobs", name, s.Names())
 	}
+	jobParam := commands.Param{Name: "job", Required: true, Help: jobHelp()}
 	list := &commands.Verb{Name: "list", Access: policy.Read, Summary: "jobs with next run, last run, result and duration",
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			s, err := get()
@@ -45,17 +54,17 @@ func Verbs(d Deps) []*commands.Verb {
 				return commands.Response{}, err
 			}
 			var b strings.Builder
-			fmt.Fprintf(&b, "%-10s %-14s %-17s %-17s %-8s %s\n", "job", "spec", "next", "last", "result", "took")
+			fmt.Fprintf(&b, "%-10s %-14s %-23s %-23s %-8s %s\n", "job", "spec", "next", "last", "result", "took")
 			for _, j := range jobs {
 				last, res, took := "never", "", ""
 				if !j.Last.StartedAt.IsZero() {
-					last = j.Last.StartedAt.Local().Format("01-02 15:04:05")
+					last = c.Time(j.Last.StartedAt.Time)
 					res = j.Last.Result
 					if !j.Last.FinishedAt.IsZero() {
-						took = j.Last.FinishedAt.Sub(j.Last.StartedAt.Time).Round(time.Millisecond).String()
+						took = human.Duration(j.Last.FinishedAt.Sub(j.Last.StartedAt.Time))
 					}
 				}
-				next := j.Next.Local().Format("01-02 15:04:05")
+				next := c.Time(j.Next)
 				switch {
 				case j.Off:
 					next = "off (config)"
@@ -67,7 +76,7 @@ func Verbs(d Deps) []*commands.Verb {
 				if j.Overdue {
 					res += " (overdue)"
 				}
-				fmt.Fprintf(&b, "%-10s %-14s %-17s %-17s %-8s %s\n", j.Name, j.Spec, next, last, res, took)
+				fmt.Fprintf(&b, "%-10s %-14s %-23s %-23s %-8s %s\n", j.Name, j.Spec, next, last, res, took)
 				if j.Last.Error != "" {
 					fmt.Fprintf(&b, "           last error: %s\n", j.Last.Error)
 				}
@@ -78,39 +87,50 @@ func Verbs(d Deps) []*commands.Verb {
 		Name: "schedule", Summary: "scheduled jobs: list, run one now, pause or resume", Default: "list",
 		Examples: []string{"/ops schedule", "/ops schedule run backup", "/ops schedule pause cleanup"},
 		Subs: []*commands.Verb{list,
-			{Name: "run", Summary: "run a job now", Slow: true, Access: policy.Operate, Params: []commands.Param{{Name: "job", Required: true}},
+			{Name: "run", Summary: "run a job now", Slow: true, Access: policy.Operate, Params: []commands.Param{jobParam},
 				Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 					s, err := get()
 					if err != nil {
 						return commands.Response{}, err
 					}
-					if err := job(s, c.Arg(0)); err != nil {
+					if err := job(s, c); err != nil {
 						return commands.Response{}, err
 					}
 					r, err := s.RunNow(ctx, c.Arg(0))
 					if err != nil {
 						return commands.Response{}, commands.Errorf("%v", err)
 					}
-					took := r.FinishedAt.Sub(r.StartedAt.Time).Round(time.Millisecond)
+					took := human.Duration(r.FinishedAt.Sub(r.StartedAt.Time))
 					if r.Result != "ok" {
 						return commands.Response{Message: chat.Message{Severity: chat.SevWarning, Text: fmt.Sprintf("job %s failed after %s: %s", r.Job, took, r.Error)}}, nil
 					}
 					return commands.Text("job %s ran: ok in %s", r.Job, took), nil
 				}},
-			pauseVerb("pause", "pause a job (kept across restarts)", true, get, job),
-			pauseVerb("resume", "resume a paused job", false, get, job),
+			pauseVerb("pause", "pause a job (kept across restarts)", true, get, job, jobParam),
+			pauseVerb("resume", "resume a paused job", false, get, job, jobParam),
 		},
 	}}
 }
 
-func pauseVerb(name, summary string, paused bool, get func() (*scheduler.Scheduler, error), job func(*scheduler.Scheduler, string) error) *commands.Verb {
-	return &commands.Verb{Name: name, Summary: summary, Access: policy.Operate, Params: []commands.Param{{Name: "job", Required: true}},
+// jobHelp names the jobs a configuration has by default (a config may
+// add or turn off some: `/ops schedule list` shows them).
+func jobHelp() string {
+	names := make([]string, 0)
+	for n := range config.Default().Schedules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return "a job from /ops schedule list: " + strings.Join(names, ", ")
+}
+
+func pauseVerb(name, summary string, paused bool, get func() (*scheduler.Scheduler, error), job func(*scheduler.Scheduler, *commands.Call) error, jobParam commands.Param) *commands.Verb {
+	return &commands.Verb{Name: name, Summary: summary, Access: policy.Operate, Params: []commands.Param{jobParam},
 		Run: func(ctx context.Context, c *commands.Call) (commands.Response, error) {
 			s, err := get()
 			if err != nil {
 				return commands.Response{}, err
 			}
-			if err := job(s, c.Arg(0)); err != nil {
+			if err := job(s, c); err != nil {
 				return commands.Response{}, err
 			}
 			if err := s.SetPaused(ctx, c.Arg(0), paused); err != nil {

@@ -5,7 +5,6 @@ package status
 
 import (
 	"context"
-	"strings"
 
 	"opsbot/commands"
 	"opsbot/config"
@@ -45,11 +44,7 @@ func Verbs(d Deps) []*commands.Verb {
 			if name := c.Arg(0); name != "" {
 				t, ok := cfg.Target(name)
 				if !ok {
-					known := "none is configured"
-					if names := cfg.TargetNames(); len(names) > 0 {
-						known = "known: " + strings.Join(names, ", ")
-					}
-					return commands.Response{}, commands.Errorf("unknown target %q (%s)", name, known)
+					return commands.Response{}, commands.UnknownTarget(cfg, name)
 				}
 				targets = []config.Target{t}
 			}

@@ -100,7 +100,7 @@ func TestStatusUnknownTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) == 0 || rows[0].Verb != "status" || rows[0].Result != "refused" {
+	if len(rows) == 0 || rows[0].Verb != "status" || rows[0].Result != "invalid" {
 		t.Fatalf("audit = %+v", rows)
 	}
 }
