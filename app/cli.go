@@ -96,7 +96,7 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 			if err != nil {
 				return err
 			}
-			if probs = append(probs, names...); len(probs) > 0 {
+			if probs = append(probs, config.WithLines(cfg.Path, names)...); len(probs) > 0 {
 				return fmt.Errorf("%s", probs.Error())
 			}
 			fmt.Fprintf(stdout, "configuration ok: %d target(s), store %s\n", len(cfg.Targets), cfg.Store.Driver)

@@ -56,6 +56,12 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	cfg = a.Config()
 
 	n := notifier.New(a.store, a.router, a.Config, a.log)
+	// Configured subscriptions are routes from the start, not only once
+	// the leader's background work runs: a piped shell runs none, and
+	// `subscriptions test` must answer as a running bot would.
+	if err := n.Seed(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("subscriptions not seeded", "err", err)
+	}
 	redact := func(s string) string { return a.reg.Redactor().Redact(s) }
 	// Observations are redacted before they are stored: a probe's error
 	// can hold a URL with a password.

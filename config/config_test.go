@@ -246,10 +246,10 @@ roles:
 		t.Fatalf("want Problems, got %v", err)
 	}
 	want := []string{
-		`channels.verbs.irc:#ops: want slack:<id>, discord:<id> or console, got "irc:#ops"`,
-		`channels.verbs.irc:#ops[0]: unknown verb "stat us "`,
-		`confirm.two_person[2]: unknown verb "Backup"`,
-		`rate_limits.verbs.bak up!: unknown verb "bak up!"`,
+		`channels.verbs.irc:#ops: want slack:<id>, discord:<id> or console, got "irc:#ops" (line 10)`,
+		`channels.verbs.irc:#ops[0]: unknown verb "stat us " (line 10)`,
+		`confirm.two_person[2]: unknown verb "Backup" (line 2)`,
+		`rate_limits.verbs.bak up!: unknown verb "bak up!" (line 6)`,
 	}
 	sort.Strings(probs)
 	if got := strings.Join(probs, "\n"); got != strings.Join(want, "\n") {
