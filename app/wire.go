@@ -110,7 +110,11 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	}
 	a.metrics.MustRegister(sched.Collectors()...)
 	a.reloaders = append(a.reloaders, func(c *config.Config) {
-		eng.SetRules(rules.DefaultRules(c))
+		if rs, err := rules.RulesFrom(c); err == nil {
+			eng.SetRules(rs)
+		} else {
+			a.log.Error("reload: rules", "err", err)
+		}
 		for name, js := range c.Schedules {
 			if !sched.Has(name) {
 				continue

@@ -75,6 +75,8 @@ type Config struct {
 	Routing Routing `yaml:"routing"`
 	// Paging is on-call rotations, escalation and outgoing pages.
 	Paging Paging `yaml:"paging"`
+	// Checks are user-defined probes whose samples rules judge.
+	Checks []Check `yaml:"checks"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -722,6 +724,8 @@ func (c *Config) Validate() Problems {
 		}
 	}
 	c.Rules.validate(&p)
+	c.validateChecks(&p)
+	c.validateAlertRules(&p)
 	c.Notifier.validate(&p)
 	c.Security.validate(&p)
 	c.Remediation.validate(&p)
