@@ -108,6 +108,7 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 	}
 	configCmd := &cobra.Command{Use: "config", Short: "configuration tools"}
 	configCmd.AddCommand(check)
+	configCmd.AddCommand(configShow(stdout, &cfgPath))
 	migrate := &cobra.Command{
 		Use: "migrate", Short: "apply the store's migrations", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -370,3 +370,44 @@ func (c *Config) validateAlertRules(p *Problems) {
 		}
 	}
 }
+
+// MarshalYAML writes durations as the file writes them (2m, not nanoseconds).
+func (r AlertRule) MarshalYAML() (any, error) {
+	type out struct {
+		Name          string            `yaml:"name"`
+		Expr          string            `yaml:"expr"`
+		Resolve       *float64          `yaml:"resolve,omitempty"`
+		Guard         string            `yaml:"guard,omitempty"`
+		For           string            `yaml:"for,omitempty"`
+		ForSamples    int               `yaml:"for_samples,omitempty"`
+		KeepFiringFor string            `yaml:"keep_firing_for,omitempty"`
+		Severity      string            `yaml:"severity"`
+		Labels        map[string]string `yaml:"labels,omitempty"`
+		Annotations   map[string]string `yaml:"annotations,omitempty"`
+		Title         string            `yaml:"title,omitempty"`
+		Unit          string            `yaml:"unit,omitempty"`
+		Symptom       string            `yaml:"symptom,omitempty"`
+		RunbookURL    string            `yaml:"runbook_url,omitempty"`
+	}
+	o := out{Name: r.Name, Expr: r.Expr, Resolve: r.Resolve, Guard: r.Guard, ForSamples: r.ForSamples, Severity: r.Severity,
+		Labels: r.Labels, Annotations: r.Annotations, Title: r.Title, Unit: r.Unit, Symptom: r.Symptom, RunbookURL: r.RunbookURL}
+	if r.For != nil {
+		o.For = durString(*r.For)
+	}
+	if r.KeepFiringFor > 0 {
+		o.KeepFiringFor = durString(r.KeepFiringFor)
+	}
+	return o, nil
+}
+
+// durString prints 2m rather than 2m0s.
+func durString(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
