@@ -177,6 +177,9 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"routing.inhibit_rules": "#   - name: db_down_mutes_api_errors",
 		// Off by default: on-call and paging are shown commented out (docs/paging.md).
 		"paging": "# paging:",
+		// Off by default: your own checks and rules are shown commented out (docs/rules.md).
+		"checks":      "# checks:",
+		"rules.rules": "#   rules:            # rules.rules",
 	}
 	var missing []string
 	var want func(t reflect.Type, path string)
