@@ -55,6 +55,7 @@ rules:
       expr: lesson_up == 0
       severity: critical
       for: 0s
+      runbook_url: https://wiki.example/down
 `), 0o600)
 	cfg, err := config.LoadEnv(path, map[string]string{})
 	if err != nil {
@@ -98,6 +99,10 @@ rules:
 	}
 	if s, rb := e.SymptomOf("lesson_slow", "threshold", nil); s != "api-down" || rb != "https://wiki.example/lesson" {
 		t.Fatalf("symptom %q %q", s, rb)
+	}
+	// A rule naming only its runbook keeps the table's diagnosis.
+	if s, rb := e.SymptomOf("lesson_down", "threshold", nil); s != "api-down" || rb != "https://wiki.example/down" {
+		t.Fatalf("runbook only: %q %q", s, rb)
 	}
 	slow.Store(false)
 	if got := eval(time.Minute); len(got) != 0 {
