@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -18,17 +19,22 @@ func RouteGroupsSince(ctx context.Context, q DBTX, since time.Time) (map[string]
 	}
 	out := make(map[string]time.Time, len(rows))
 	for _, r := range rows {
-		out[r.Key] = time.UnixMilli(r.At)
+		k, err := hex.DecodeString(r.Key)
+		if err != nil {
+			continue
+		}
+		out[string(k)] = time.UnixMilli(r.At)
 	}
 	return out, nil
 }
 
-// SetRouteGroupsSent records that the groups were announced at, and forgets
+// SetRouteGroupsSent records (keys hex-encoded: a group key holds NUL
+// separators, which PostgreSQL's TEXT refuses and SQLite would cut at) that the groups were announced at, and forgets
 // groups not announced for longer than keep.
 func SetRouteGroupsSent(ctx context.Context, q DBTX, keys []string, at time.Time, keep time.Duration) error {
 	for _, k := range keys {
 		if _, err := qexec(ctx, q, `INSERT INTO route_groups (group_key, sent_at) VALUES (?, ?)
-			ON CONFLICT (group_key) DO UPDATE SET sent_at = excluded.sent_at`, k, Ms(at)); err != nil {
+			ON CONFLICT (group_key) DO UPDATE SET sent_at = excluded.sent_at`, hex.EncodeToString([]byte(k)), Ms(at)); err != nil {
 			return fmt.Errorf("route group sent: %w", err)
 		}
 	}
