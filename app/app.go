@@ -437,8 +437,9 @@ func (a *App) ReloadConfig() error {
 		return fmt.Errorf("reload refused, the old configuration runs on: %w", err)
 	}
 	if probs, _ := a.reg.CheckConfig(cfg); len(probs) > 0 {
-		a.log.Error("reload refused; keeping the old configuration", "err", config.Problems(probs).Error())
-		return fmt.Errorf("reload refused, the old configuration runs on: %w", config.Problems(probs))
+		lined := config.WithLines(cfg.Path, probs)
+		a.log.Error("reload refused; keeping the old configuration", "err", lined.Error())
+		return fmt.Errorf("reload refused, the old configuration runs on: %w", lined)
 	}
 	cfg.Demo = old.Demo
 	cfg = a.adjust(cfg)

@@ -97,7 +97,7 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 			if err != nil {
 				return err
 			}
-			if probs = append(probs, names...); len(probs) > 0 {
+			if probs = append(probs, config.WithLines(cfg.Path, names)...); len(probs) > 0 {
 				return fmt.Errorf("%s", probs.Error())
 			}
 			p := locale.Resolve(cfg.Locale, "", cfg.Display.Timezone)
@@ -110,6 +110,7 @@ func Main(args []string, version string, stdin io.Reader, stdout, stderr io.Writ
 	}
 	configCmd := &cobra.Command{Use: "config", Short: "configuration tools"}
 	configCmd.AddCommand(check)
+	configCmd.AddCommand(configShow(stdout, &cfgPath))
 	migrate := &cobra.Command{
 		Use: "migrate", Short: "apply the store's migrations", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

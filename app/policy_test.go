@@ -155,7 +155,8 @@ func TestDocsConfigExamplesPassConfigCheck(t *testing.T) {
 // backup restore; "backup" is all of backup; "list" is ambiguous.
 func TestVerbNamesOfTheDocs(t *testing.T) {
 	cat := registry(t).Catalogue()
-	for name, want := range map[string]string{"restore": "backup restore", "flush": "cache flush", "backup restore": "backup restore", "backup": "backup", "close": "incident close"} {
+	for name, want := range map[string]string{"restore": "backup restore", "flush": "cache flush", "backup restore": "backup restore", "backup": "backup", "close": "incident close",
+		"show": "incident show", "alerts show": "alerts show", "alerts.show": "alerts show"} {
 		if canon, _, err := cat.Resolve(name); err != nil || canon != want {
 			t.Errorf("%q: %q %v, want %q", name, canon, err, want)
 		}

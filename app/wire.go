@@ -59,6 +59,12 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	if err := a.wireFleet(ctx); err != nil {
 		return err
 	}
+	// Configured subscriptions are routes from the start, not only once
+	// the leader's background work runs: a piped shell runs none, and
+	// `subscriptions test` must answer as a running bot would.
+	if err := n.Seed(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("subscriptions not seeded", "err", err)
+	}
 	redact := func(s string) string { return a.reg.Redactor().Redact(s) }
 	// Observations are redacted before they are stored: a probe's error
 	// can hold a URL with a password.
@@ -107,7 +113,11 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	}
 	a.metrics.MustRegister(sched.Collectors()...)
 	a.reloaders = append(a.reloaders, func(c *config.Config) {
-		eng.SetRules(rules.DefaultRules(c))
+		if rs, err := rules.RulesFrom(c); err == nil {
+			eng.SetRules(rs)
+		} else {
+			a.log.Error("reload: rules", "err", err)
+		}
 		for name, js := range c.Schedules {
 			if !sched.Has(name) {
 				continue

@@ -40,7 +40,7 @@ func TestAllowUnauthenticatedNeedsLoopback(t *testing.T) {
 		{"opsbot.example.com:8080", false},
 	} {
 		_, probs := loadYAML(t, "http:\n  addr: \""+c.addr+"\"\nalertmanager:\n  allow_unauthenticated: true\n", map[string]string{})
-		want := `alertmanager.allow_unauthenticated: only with a loopback http.addr (127.0.0.1, ::1 or localhost), not "` + c.addr + `"; set OPSBOT_ALERTMANAGER_TOKEN instead`
+		want := `alertmanager.allow_unauthenticated: only with a loopback http.addr (127.0.0.1, ::1 or localhost), not "` + c.addr + `"; set OPSBOT_ALERTMANAGER_TOKEN instead (line 4)`
 		switch {
 		case c.ok && len(probs) != 0:
 			t.Errorf("%s: %v", c.addr, probs)
@@ -92,13 +92,13 @@ alertmanager:
       target_label: instance
 `, map[string]string{})
 	want := []string{
-		`alertmanager.actions[0].alertname: missing`,
-		"alertmanager.actions[0].matchers[1]: error parsing regexp: missing closing ): `^(?:(ai)$`",
-		`alertmanager.actions[0].matchers[2]: bad matcher format: no operator`,
-		`alertmanager.actions[0].action: unknown action "reboot" (want restart, cache_flush, cleanup)`,
-		`alertmanager.actions[0].target: unknown target "api-9"`,
-		`alertmanager.actions[1]: set target (a target's name) or target_label (the alert label naming it)`,
-		`alertmanager.actions[2]: set target or target_label, not both`,
+		`alertmanager.actions[0].alertname: missing (line 6)`,
+		"alertmanager.actions[0].matchers[1]: error parsing regexp: missing closing ): `^(?:(ai)$` (line 6)",
+		`alertmanager.actions[0].matchers[2]: bad matcher format: no operator (line 6)`,
+		`alertmanager.actions[0].action: unknown action "reboot" (want restart, cache_flush, cleanup) (line 7)`,
+		`alertmanager.actions[0].target: unknown target "api-9" (line 8)`,
+		`alertmanager.actions[1]: set target (a target's name) or target_label (the alert label naming it) (line 9)`,
+		`alertmanager.actions[2]: set target or target_label, not both (line 11)`,
 	}
 	if strings.Join(probs, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(probs, "\n"), strings.Join(want, "\n"))
@@ -110,7 +110,7 @@ func TestDeliveryWorkersChecked(t *testing.T) {
 		t.Fatalf("default delivery_workers %d", c.Notifier.DeliveryWorkers)
 	}
 	_, probs := loadYAML(t, "notifier:\n  delivery_workers: 0\n", map[string]string{})
-	if len(probs) != 1 || probs[0] != "notifier.delivery_workers: must be between 1 and 64" {
+	if len(probs) != 1 || probs[0] != "notifier.delivery_workers: must be between 1 and 64 (line 2)" {
 		t.Fatalf("got %v", probs)
 	}
 }

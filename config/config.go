@@ -85,6 +85,8 @@ type Config struct {
 	Locale string `yaml:"locale"`
 	// Keywords the log monitors count, in both languages by default.
 	Keywords Keywords `yaml:"keywords"`
+	// Checks are user-defined probes whose samples rules judge.
+	Checks []Check `yaml:"checks"`
 
 	// Secrets come only from the environment (or _FILE twins), never from YAML.
 	Secrets Secrets `yaml:"-"`
@@ -748,6 +750,8 @@ func (c *Config) Validate() Problems {
 		}
 	}
 	c.Rules.validate(&p)
+	c.validateChecks(&p)
+	c.validateAlertRules(&p)
 	c.Notifier.validate(&p)
 	c.Security.validate(&p)
 	c.Remediation.validate(&p)

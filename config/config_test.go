@@ -177,6 +177,9 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"routing.inhibit_rules": "#   - name: db_down_mutes_api_errors",
 		// Off by default: on-call and paging are shown commented out (docs/paging.md).
 		"paging": "# paging:",
+		// Off by default: your own checks and rules are shown commented out (docs/rules.md).
+		"checks":      "# checks:",
+		"rules.rules": "#   rules:            # rules.rules",
 	}
 	var missing []string
 	var want func(t reflect.Type, path string)
@@ -246,10 +249,10 @@ roles:
 		t.Fatalf("want Problems, got %v", err)
 	}
 	want := []string{
-		`channels.verbs.irc:#ops: want slack:<id>, discord:<id> or console, got "irc:#ops"`,
-		`channels.verbs.irc:#ops[0]: unknown verb "stat us "`,
-		`confirm.two_person[2]: unknown verb "Backup"`,
-		`rate_limits.verbs.bak up!: unknown verb "bak up!"`,
+		`channels.verbs.irc:#ops: want slack:<id>, discord:<id> or console, got "irc:#ops" (line 10)`,
+		`channels.verbs.irc:#ops[0]: unknown verb "stat us " (line 10)`,
+		`confirm.two_person[2]: unknown verb "Backup" (line 2)`,
+		`rate_limits.verbs.bak up!: unknown verb "bak up!" (line 6)`,
 	}
 	sort.Strings(probs)
 	if got := strings.Join(probs, "\n"); got != strings.Join(want, "\n") {

@@ -37,13 +37,13 @@ func TestActionEnvNames(t *testing.T) {
 		t.Fatalf("want problems, got %v", err)
 	}
 	want := []string{
-		`targets[0].env[1]: "9LIVES" is not a variable name`,
-		"targets[0].env[2]: SLACK_BOT_TOKEN is one of opsbot's own variables and is never passed to actions",
-		"targets[0].env[3]: DISCORD_BOT_TOKEN_FILE is one of opsbot's own variables and is never passed to actions",
-		"targets[0].env[4]: OPSBOT_HTTP_ADDR is one of opsbot's own variables and is never passed to actions",
-		"targets[0].env[5]: TOKEN_COPY holds one of opsbot's secrets and is never passed to actions",
-		"targets[0].env[6]: DB_URL holds one of opsbot's secrets and is never passed to actions",
-		"targets[0].env[8]: REDIS_URL holds one of opsbot's secrets and is never passed to actions",
+		`targets[0].env[1]: "9LIVES" is not a variable name (line 5)`,
+		"targets[0].env[2]: SLACK_BOT_TOKEN is one of opsbot's own variables and is never passed to actions (line 5)",
+		"targets[0].env[3]: DISCORD_BOT_TOKEN_FILE is one of opsbot's own variables and is never passed to actions (line 5)",
+		"targets[0].env[4]: OPSBOT_HTTP_ADDR is one of opsbot's own variables and is never passed to actions (line 5)",
+		"targets[0].env[5]: TOKEN_COPY holds one of opsbot's secrets and is never passed to actions (line 5)",
+		"targets[0].env[6]: DB_URL holds one of opsbot's secrets and is never passed to actions (line 5)",
+		"targets[0].env[8]: REDIS_URL holds one of opsbot's secrets and is never passed to actions (line 5)",
 	}
 	slices.Sort(probs)
 	if !slices.Equal([]string(probs), want) {

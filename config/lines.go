@@ -2,17 +2,18 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// withLines adds the YAML line of each routing problem's key path
+// withLines adds the YAML line of each problem's key path
 // ("routing.route.routes[0].matchers[1]: bad matcher" → "… (line 12)")
 // where the file has that key, so a user finds every problem of a check in
-// the file at once. (Other sections keep their exact messages for now; the
-// same call extends to them.)
+// the file at once. Problems of the environment (OPSBOT_…) name no key of
+// the file and stay as they are.
 func withLines(data []byte, probs Problems) Problems {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil || len(root.Content) == 0 {
@@ -22,7 +23,7 @@ func withLines(data []byte, probs Problems) Problems {
 	for i, p := range probs {
 		out[i] = p
 		path, _, ok := strings.Cut(p, ": ")
-		if !ok || !strings.HasPrefix(path, "routing.") || strings.Contains(p, "(line ") {
+		if !ok || strings.Contains(p, "(line ") {
 			continue
 		}
 		if line := lineOf(root.Content[0], path); line > 0 {
@@ -65,4 +66,19 @@ func lineOf(n *yaml.Node, path string) int {
 		}
 	}
 	return line
+}
+
+// WithLines adds the YAML line of the file at path to each problem whose key
+// path the file holds; problems found outside this package (verb names of
+// the policy) get their lines this way. Without a file they are returned as
+// they are.
+func WithLines(path string, probs []string) Problems {
+	if path == "" || len(probs) == 0 {
+		return probs
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return probs
+	}
+	return withLines(data, probs)
 }

@@ -37,6 +37,9 @@ type Rules struct {
 	// MinRequests is the fewest requests in a window for the response-time
 	// and 5xx rules to judge (one slow request on an idle site is no alert).
 	MinRequests int `yaml:"min_requests"`
+	// Rules are threshold rules in the built-ins' own form (see AlertRule),
+	// over the checks' samples and the built-in signals.
+	Rules []AlertRule `yaml:"rules"`
 }
 
 // RuleNames are the built-in rules' names.

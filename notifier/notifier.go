@@ -374,6 +374,7 @@ func (n *Notifier) Seed(ctx context.Context) error {
 // Run seeds subscriptions, then runs the delivery lanes and the
 // routing/repeat timer until ctx ends; it returns after both stopped.
 func (n *Notifier) Run(ctx context.Context) error {
+	n.forgetGroupsSent()
 	if err := n.Seed(ctx); err != nil && ctx.Err() == nil {
 		n.log.Error("subscriptions not seeded", "err", err)
 	}

@@ -38,6 +38,9 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
+	if err := n.loadGroupsSent(ctx, tx, now); err != nil {
+		return nil, err
+	}
 	type group struct {
 		channel string
 		alerts  []store.AlertRow
@@ -146,6 +149,9 @@ func (n *Notifier) routeDue(ctx context.Context, tx store.DBTX, now time.Time) (
 		if err := n.enqueueAlertPost(ctx, tx, g.channel, g.alerts, roleFirst, g.oncall, now); err != nil {
 			return nil, err
 		}
+	}
+	if err := store.SetRouteGroupsSent(ctx, tx, keys, now, groupKeep); err != nil {
+		return nil, err
 	}
 	n.groupSent(keys, now)
 	// What was said in an alert's thread before its message existed (an

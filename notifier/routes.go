@@ -29,8 +29,10 @@ type routingCache struct {
 	inhibit []routing.InhibitRule
 	err     error
 	// sent: channel + group key → when the group was last announced
-	// (group_interval); kept in memory by the leader.
-	sent map[string]time.Time
+	// (group_interval); the leader's copy of the store's route_groups,
+	// read once per term (sentLoaded).
+	sent       map[string]time.Time
+	sentLoaded bool
 }
 
 // subscriptionRoute turns a chat subscription into a route under the root.

@@ -95,13 +95,16 @@ func (c *Catalogue) Paths() []string { return append([]string(nil), c.paths...) 
 //   - "*" is every verb;
 //   - a verb ("backup") is all of its subcommands;
 //   - a path as the grammar names it ("backup restore") is itself;
+//   - a path may also be written with dots ("alerts.show", "backup.restore"),
+//     the form that reads as one word in a YAML list;
 //   - a bare subcommand name that is unique across verbs ("restore") is an
 //     alias of its path ("backup restore"); one that is not ("list") is
-//     refused with the paths it could mean.
+//     refused with the paths it could mean, unless it is pinned (see
+//     pinnedAliases).
 //
 // An unknown name is refused with the closest known name suggested.
 func (c *Catalogue) Resolve(name string) (string, []string, error) {
-	name = strings.Join(strings.Fields(name), " ")
+	name = strings.Join(strings.Fields(strings.ReplaceAll(name, ".", " ")), " ")
 	if name == "*" {
 		return name, c.Paths(), nil
 	}
@@ -117,6 +120,9 @@ func (c *Catalogue) Resolve(name string) (string, []string, error) {
 		case 1:
 			return ps[0], []string{ps[0]}, nil
 		default:
+			if p, ok := pinnedAliases[name]; ok && c.has(p) {
+				return p, []string{p}, nil
+			}
 			return "", nil, fmt.Errorf("%q is ambiguous: name one of %s", name, strings.Join(ps, ", "))
 		}
 	}
@@ -125,6 +131,15 @@ func (c *Catalogue) Resolve(name string) (string, []string, error) {
 	}
 	return "", nil, fmt.Errorf("unknown verb %q", name)
 }
+
+// pinnedAliases are bare subcommand names that configurations used while
+// they were unique, kept on the path they meant when a later verb took the
+// same name: "show" was incident show before alerts show existed, and a role
+// granting "show" must not start failing nor silently grant the other. The
+// later verb is named in full ("alerts show" or "alerts.show").
+var pinnedAliases = map[string]string{"show": "incident show"}
+
+func (c *Catalogue) has(path string) bool { _, ok := c.class[path]; return ok }
 
 // suggest returns the known name closest to name (at most two edits, or
 // the path whose last word is name's), or "".

@@ -96,6 +96,9 @@ type Active struct {
 	FiredAt     time.Time         `json:"fired_at,omitzero"`
 	Count       int               `json:"count"`  // samples in a row beyond the threshold
 	Source      string            `json:"source"` // the source of a finding; "" for a rule
+	// NormalSince is when a firing alert's value came back (keep_firing_for).
+	NormalSince time.Time `json:"normal_since,omitzero"`
+	Detail      string    `json:"detail,omitempty"`
 }
 
 // States of an alert.
@@ -458,7 +461,11 @@ func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]floa
 	a := e.active[fp]
 	guardOK := true
 	if r.Guard != "" {
-		if g, ok := byKey[seriesKey{r.Guard, target}]; ok && g < r.GuardMin {
+		gop := r.GuardOp
+		if gop == "" {
+			gop = ">="
+		}
+		if g, ok := byKey[seriesKey{r.Guard, target}]; ok && !compare(gop, g, r.GuardMin) {
 			guardOK = false
 		}
 	}
@@ -473,7 +480,9 @@ func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]floa
 		delete(e.active, fp)
 		return nil
 	}
-	a.Value, a.Summary = v, r.Describe(target, v)
+	a.Value = v
+	a.Labels = maps.Clone(r.Labels)
+	a.Summary, a.Detail = r.words(target, v, a.Severity, e.Log)
 	// A reloaded rule may carry another severity: the alert takes it, and
 	// a firing one is sent again under its fingerprint with the new one.
 	sevChanged := r.Severity != "" && a.Severity != r.Severity
@@ -498,8 +507,16 @@ func (e *Engine) step(r Rule, target string, v float64, byKey map[seriesKey]floa
 			a.Count = 0
 		}
 		if r.normal(v) {
-			delete(e.active, fp)
-			return e.alert(a, alert.Resolved, now)
+			// keep_firing_for: back to normal must last that long first.
+			if a.NormalSince.IsZero() {
+				a.NormalSince = now
+			}
+			if now.Sub(a.NormalSince) >= r.KeepFiringFor {
+				delete(e.active, fp)
+				return e.alert(a, alert.Resolved, now)
+			}
+		} else {
+			a.NormalSince = time.Time{}
 		}
 		if sevChanged {
 			return e.alert(a, alert.Firing, now)
@@ -556,6 +573,9 @@ func (e *Engine) alert(a *Active, status string, now time.Time) *alert.Alert {
 	}
 	al := &alert.Alert{Fingerprint: a.Fingerprint, Kind: a.Kind, Rule: a.Rule, Target: a.Target, Severity: a.Severity,
 		Status: status, Summary: redact(a.Summary), Value: a.Value, Labels: maps.Clone(a.Labels), StartsAt: a.ActiveAt}
+	if a.Detail != "" {
+		al.Detail = redact(a.Detail)
+	}
 	if status == alert.Resolved {
 		al.EndsAt = now
 	}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"opsbot/config"
@@ -63,23 +64,53 @@ type Rule struct {
 	// llm, memory, disk, redis, security); RunbookURL its runbook.
 	Symptom    string
 	RunbookURL string
+	// Op, when set, is the comparison (> >= < <= == !=) and overrides Below.
+	Op string
+	// GuardOp compares the guard metric to GuardMin [>=].
+	GuardOp string
+	// KeepFiringFor keeps a firing alert firing that long after its value
+	// came back inside the normal range.
+	KeepFiringFor time.Duration
+	// Labels are added to the alert's; Summary and Description, when set,
+	// are the annotation templates (config.TemplateData) that word it.
+	Labels               map[string]string
+	Summary, Description *template.Template
+}
+
+func (r Rule) op() string {
+	switch {
+	case r.Op != "":
+		return r.Op
+	case r.Below:
+		return "<"
+	}
+	return ">"
+}
+
+func compare(op string, v, bound float64) bool {
+	switch op {
+	case ">":
+		return v > bound
+	case ">=":
+		return v >= bound
+	case "<":
+		return v < bound
+	case "<=":
+		return v <= bound
+	case "==":
+		return v == bound
+	case "!=":
+		return v != bound
+	}
+	return false
 }
 
 // beyond reports whether v is past the alert threshold.
-func (r Rule) beyond(v float64) bool {
-	if r.Below {
-		return v < r.Alert
-	}
-	return v > r.Alert
-}
+func (r Rule) beyond(v float64) bool { return compare(r.op(), v, r.Alert) }
 
-// normal reports whether v is back inside the normal range.
-func (r Rule) normal(v float64) bool {
-	if r.Below {
-		return v >= r.Normal
-	}
-	return v <= r.Normal
-}
+// normal reports whether v is back inside the normal range: no longer
+// beyond the Normal bound by the rule's comparison.
+func (r Rule) normal(v float64) bool { return !compare(r.op(), v, r.Normal) }
 
 // Describe words a value of the rule for an alert.
 func (r Rule) Describe(target string, v float64) string {
@@ -88,8 +119,17 @@ func (r Rule) Describe(target string, v float64) string {
 		where = target
 	}
 	cmp, back := "above", "at or below"
-	if r.Below {
+	switch r.op() {
+	case "<":
 		cmp, back = "below", "at or above"
+	case ">=":
+		cmp, back = "at or above", "below"
+	case "<=":
+		cmp, back = "at or below", "above"
+	case "==":
+		cmp, back = "equal to", "other than"
+	case "!=":
+		cmp, back = "other than", "equal to"
 	}
 	s := fmt.Sprintf("%s on %s is %s (alert %s %s", r.Title, where, FormatValue(v, r.Unit), cmp, FormatValue(r.Alert, r.Unit))
 	if r.Normal != r.Alert {
@@ -111,38 +151,18 @@ func FormatValue(v float64, unit string) string {
 	return strconv.FormatFloat(v, 'f', 1, 64) + " " + unit
 }
 
-// DefaultRules are the seed's table from config.Thresholds plus the
-// seed's log monitors, with `for`, severities and windows from config.Rules.
+// DefaultRules are the built-in rules (DefaultConfig) compiled: the seed's
+// table from config.Thresholds plus the seed's log monitors, with `for`,
+// severities and windows from config.Rules.
 func DefaultRules(cfg *config.Config) []Rule {
-	th, rc := cfg.Thresholds, cfg.Rules
-	mk := func(name, metric, title, unit string, t config.Threshold, below bool, sev string) Rule {
-		r := Rule{Name: name, Metric: metric, Title: title, Unit: unit, Below: below, Alert: t.Alert, Normal: t.Normal,
-			For: rc.For, ForSamples: rc.ForSamples, Severity: sev}
-		if d, ok := rc.RuleFor[name]; ok {
-			r.For, r.ForSamples = d, 0
+	defs := DefaultConfig(cfg)
+	rs := make([]Rule, 0, len(defs))
+	for _, d := range defs {
+		r, err := Compile(d, cfg.Rules.For)
+		if err != nil {
+			panic(err) // the built-ins are written here and always compile
 		}
-		if s, ok := rc.Severity[name]; ok {
-			r.Severity = s
-		}
-		return r
-	}
-	count := func(n int) config.Threshold { return config.Threshold{Normal: float64(n), Alert: float64(n)} }
-	rs := []Rule{
-		mk("cpu_high", MetricCPU, "CPU use", "%", th.CPUPct, false, "warning"),
-		mk("memory_high", MetricMemory, "memory use", "%", th.MemoryPct, false, "warning"),
-		mk("disk_high", MetricDisk, "disk use", "%", th.DiskPct, false, "critical"),
-		mk("response_time_high", MetricResponseTime, "mean response time", "ms", th.ResponseTimeMS, false, "warning"),
-		mk("error_5xx_high", Metric5xx, "5xx rate", "%", th.Error5xxPct, false, "critical"),
-		mk("llm_success_low", MetricLLMSuccess, "LLM API success rate", "%", th.LLMSuccessPct, true, "critical"),
-		mk("error_lines_high", MetricErrorLines, "ERROR lines per "+rc.Window.String(), "", count(rc.ErrorLines), false, "warning"),
-		mk("llm_errors_high", MetricLLMErrors, "LLM API errors per "+rc.Window.String(), "", count(rc.LLMErrors), false, "warning"),
-	}
-	for i := range rs {
-		rs[i].Symptom, rs[i].RunbookURL = builtinSymptom(rs[i].Name)
-		switch rs[i].Metric {
-		case MetricResponseTime, Metric5xx:
-			rs[i].Guard, rs[i].GuardMin = MetricRequests, float64(rc.MinRequests)
-		}
+		rs = append(rs, r)
 	}
 	return rs
 }

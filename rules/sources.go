@@ -199,6 +199,8 @@ type Deps struct {
 	// Redact cleans alert summaries (the registry's redactor); nil applies
 	// the built-in rules only.
 	Redact func(string) string
+	// Getenv reads the sql checks' DSN variables; nil: os.Getenv.
+	Getenv func(string) string
 }
 
 // FromConfig builds the engine with the default rules and every source the
@@ -208,7 +210,11 @@ func FromConfig(cfg *config.Config, d Deps) (*Engine, error) {
 	if d.Store != nil {
 		st = d.Store
 	}
-	e := NewEngine(DefaultRules(cfg), d.Sink, st, d.Log)
+	rs, err := RulesFrom(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e := NewEngine(rs, d.Sink, st, d.Log)
 	if d.Now != nil {
 		e.Now = d.Now
 	}
@@ -264,5 +270,12 @@ func FromConfig(cfg *config.Config, d Deps) (*Engine, error) {
 		e.Add(GroupRules, ForecastSource{Samples: d.Store, Horizon: cfg.Diagnose.ForecastHorizon})
 	}
 	e.Add(GroupRules, MemorySource{Targets: cfg.Targets})
+	srcs, err := checkSources(cfg, d.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range srcs {
+		e.Add(GroupRules, s)
+	}
 	return e, nil
 }

@@ -48,14 +48,23 @@ func builtinSymptom(rule string) (symptom, runbook string) {
 // its symptom in a "symptom" label.
 func (e *Engine) SymptomOf(rule, kind string, labels map[string]string) (symptom, runbook string) {
 	e.mu.Lock()
+	var own Rule
 	for _, r := range e.Rules {
-		if r.Name == rule && r.Symptom != "" {
-			e.mu.Unlock()
-			return r.Symptom, r.RunbookURL
+		if r.Name == rule {
+			own = r
 		}
 	}
 	e.mu.Unlock()
-	return SymptomOf(rule, kind, labels)
+	symptom, runbook = SymptomOf(rule, kind, labels)
+	// Each of the rule's own fields wins where it is set: a rule may name
+	// its runbook and leave the diagnosis to the table, or the reverse.
+	if own.Symptom != "" {
+		symptom = own.Symptom
+	}
+	if own.RunbookURL != "" {
+		runbook = own.RunbookURL
+	}
+	return symptom, runbook
 }
 
 // SymptomOf is the built-in mapping, for alerts of no configured rule.
