@@ -368,9 +368,9 @@ func TestOneThreadOnTheConsole(t *testing.T) {
 		"[#1 updated] [CRITICAL] Incident #1: API not responding",
 		"    ↳ [#3 in #1] Stage: stage discovery → assessment (console:me)",
 		"    ↳ [#4 in #1] Note (console:alice): workers stuck",
-		"  Stage: assessment (5–10 min)",
-		"  Lead: @alice",
-		"  Elapsed: 4 min",
+		"Stage: assessment (5–10 min)",
+		"— Lead: @alice",
+		"Elapsed: 4 min",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console lacks %q:\n%s", want, out)

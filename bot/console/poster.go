@@ -65,17 +65,21 @@ func (p *Poster) Update(ctx context.Context, ref chat.Ref, m chat.Message) error
 }
 
 // change words an update as one line: its first line (tag and title),
-// and the first line that is new, when that is another one.
+// and the lines that are new, joined ("Stage: assessment · Elapsed: 4 min").
 func change(old, now []string) string {
 	head := now[0]
 	was := map[string]bool{}
 	for _, l := range old {
 		was[l] = true
 	}
+	var changed []string
 	for _, l := range now[1:] {
-		if l = strings.TrimSpace(l); l != "" && !was[l] && !strings.HasPrefix(l, "[") {
-			return head + " — " + l
+		if l = strings.TrimSpace(l); l != "" && !was[l] && !strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "(") {
+			changed = append(changed, l)
 		}
+	}
+	if len(changed) > 0 {
+		return head + " — " + strings.Join(changed, " · ")
 	}
 	if len(old) > 0 && old[0] == head {
 		return head + " (no visible change)"
