@@ -83,7 +83,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 			return
 		}
 		// An empty target concerns every target (status of all).
-		inc.RecordCommand(ctx, c.Verb.Target(c), c.Actor(), c.Path, result, firstLine(resp.Text, resp.Title), c.Now)
+		inc.RecordCommand(ctx, c.Verb.Target(c), c.Actor(), c.Line(), result, firstLine(resp.Text, resp.Title), c.Now)
 	})
 
 	holder := fmt.Sprintf("%s-%d", hostname(), os.Getpid())

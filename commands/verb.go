@@ -261,6 +261,21 @@ type Call struct {
 	reg *Registry
 }
 
+// Line is the call as it would be typed, without "/ops": `logs search
+// ERROR --since 10m`, for mirrors in incident threads.
+func (c *Call) Line() string {
+	var pos []string
+	for i, a := range c.Args {
+		// A rest parameter's words were joined: give them back unquoted.
+		if i < len(c.Verb.Params) && c.Verb.Params[i].Rest {
+			pos = append(pos, strings.Fields(a)...)
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return strings.TrimPrefix(commandLine(c.Path, pos, c.Verb, c.Flags), "/ops ")
+}
+
 // Has reports whether a flag was given.
 func (c *Call) Has(name string) bool { _, ok := c.Flags[name]; return ok }
 

@@ -53,7 +53,7 @@ func Hint(word, kind string, candidates []string) string {
 		return "did you mean " + s + "?"
 	}
 	if len(candidates) == 0 {
-		return "there are no " + kind
+		return "no " + kind + " are configured"
 	}
 	list := append([]string(nil), candidates...)
 	sort.Strings(list)

@@ -57,7 +57,7 @@ func TestUnknownIsOneWording(t *testing.T) {
 		{"target", "targets", "api-1", []string{"demo"}, `unknown target "api-1"; targets: demo`},
 		{"target", "targets", "dmeo", []string{"demo"}, `unknown target "dmeo"; did you mean demo?`},
 		{"log", "logs", "erorr", []string{"app", "error", "access"}, `unknown log "erorr"; did you mean error?`},
-		{"job", "jobs", "x", nil, `unknown job "x"; there are no jobs`},
+		{"job", "jobs", "x", nil, `unknown job "x"; no jobs are configured`},
 		{"target", "targets", strings.Repeat("é", 30), []string{"demo"}, `unknown target "` + strings.Repeat("é", 20) + `…"; targets: demo`},
 	} {
 		if got := Unknown(c.what, c.kind, c.name, c.valid); got != c.want {

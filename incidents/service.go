@@ -536,7 +536,15 @@ func (s *Service) RecordCommand(ctx context.Context, target, actor, verbPath, re
 	if target != "" && !strings.Contains(" "+verbPath+" ", " "+target+" ") {
 		text += " " + target
 	}
-	text += " → " + orDefault(result, "ok")
+	// "ran", not "→ ok": a mirror must not read as "the service is ok".
+	switch result {
+	case "", "ok":
+		text += " — ran"
+	case "error", "failed":
+		text += " — failed"
+	default:
+		text += " — " + result
+	}
 	if sum := cutText(strings.Join(strings.Fields(s.redact(summary)), " "), maxSummary); sum != "" {
 		text += ": " + sum
 	}

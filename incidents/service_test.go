@@ -212,7 +212,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 				"title is 21 characters long; at most 20", incident.ErrBadInput},
 			{"empty title", func() error { _, err := e.svc.Open(ctx, "  ", "", "worker", "console:me"); return err }, "an incident needs a title", incident.ErrBadInput},
 			{"bad severity", func() error { _, err := e.svc.Open(ctx, "x", "minor", "worker", "console:me"); return err }, `severity must be critical or warning, got "minor"`, incident.ErrBadInput},
-			{"unknown target", func() error { _, err := e.svc.Open(ctx, "x", "", "db", "console:me"); return err }, `unknown target "db"; targets are api, worker`, incident.ErrBadInput},
+			{"unknown target", func() error { _, err := e.svc.Open(ctx, "x", "", "db", "console:me"); return err }, `unknown target "db"; targets: api, worker`, incident.ErrBadInput},
 			{"second incident on a target", func() error { _, err := e.svc.Open(ctx, "again", "", "api", "console:me"); return err },
 				"incident #1 (api down) is already open for api; add to it, or move it to post-mortem first", incident.ErrBadInput},
 			{"empty note", func() error { _, err := e.svc.Note(ctx, inc.ID, " ", "console:me"); return err }, "the note is empty", incident.ErrBadInput},
@@ -324,9 +324,9 @@ func TestCommandsAndActionsFillTheTimeline(t *testing.T) {
 		e.svc.RecordAction(ctx, "api", "opsbot:remediation", "flushed the Redis cache after memory_high")
 		want := []string{
 			"0s opened opened: api down (critical, api)",
-			"2m0s command restart api → ok: healthy after 4s",
+			"2m0s command restart api — ran: healthy after 4s",
 			"2m0s action flushed the Redis cache after memory_high",
-			"3m0s command logs search api → ok: 3 matches, password=<redacted>",
+			"3m0s command logs search api — ran: 3 matches, password=<redacted>",
 		}
 		if got := e.timeline(t, id); strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -368,9 +368,9 @@ func TestOneThreadOnTheConsole(t *testing.T) {
 		"[#1 updated] [CRITICAL] Incident #1: API not responding",
 		"    ↳ [#3 in #1] Stage: stage discovery → assessment (console:me)",
 		"    ↳ [#4 in #1] Note (console:alice): workers stuck",
-		"  Stage: assessment (5–10 min)",
-		"  Lead: @alice",
-		"  Elapsed: 4 min",
+		"Stage: assessment (5–10 min)",
+		"— Lead: @alice",
+		"Elapsed: 4 min",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console lacks %q:\n%s", want, out)

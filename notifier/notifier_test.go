@@ -112,14 +112,7 @@ func TestConsoleGroupedThenResolved(t *testing.T) {
 [Silence 1h]
 [Silence 4h]
 [Silence 24h]
-[#1 updated] [CRITICAL] 2 alerts: 1 firing, 1 resolved
-#2 [critical] memory_high on api: memory 95% > 90% — firing 5 min 20 s · fp mem/api
-#1 [warning] cpu_high on api: CPU 93% > 85% — resolved after 5 min 30 s · fp cpu/api
-(/ops ack <id> acknowledges one alert)
-[Acknowledge all]
-[Silence 1h]
-[Silence 4h]
-[Silence 24h]
+[#1 updated] [CRITICAL] 2 alerts: 1 firing, 1 resolved — #2 [critical] memory_high on api: memory 95% > 90% — firing 5 min 20 s · fp mem/api · #1 [warning] cpu_high on api: CPU 93% > 85% — resolved after 5 min 30 s · fp cpu/api
     ↳ [#2 in #1] [RESOLVED] Resolved: cpu_high on api
       #1 resolved after 5 min 30 s.
 `

@@ -265,7 +265,18 @@ func (b *Backend) layout() error {
 		"deploy.sh":                  "#!/bin/sh\n# The real service's deploy script; the stand-in is driven by opsbot standin-ctl instead.\necho \"deploy.sh $1\"\n",
 	}
 	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(b.dir, name), []byte(body), 0o644); err != nil {
+		// Settings files hold secrets in a real service: owner-only, so the
+		// demo's own files set off no security finding.
+		mode := os.FileMode(0o644)
+		if filepath.Base(name) == ".env" {
+			mode = 0o600
+		}
+		p := filepath.Join(b.dir, name)
+		if err := os.WriteFile(p, []byte(body), mode); err != nil {
+			return fmt.Errorf("standin: layout: %w", err)
+		}
+		// A file left by an older run keeps its mode through WriteFile.
+		if err := os.Chmod(p, mode); err != nil {
 			return fmt.Errorf("standin: layout: %w", err)
 		}
 	}

@@ -367,3 +367,15 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// The demo's settings file is owner-only, as the security check wants.
+func TestLayoutEnvIsOwnerOnly(t *testing.T) {
+	b := start(t, Options{})
+	fi, err := os.Stat(filepath.Join(b.Dir(), ".env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf(".env mode %v", fi.Mode().Perm())
+	}
+}

@@ -67,9 +67,15 @@ func TestPosterThreadsAndUpdates(t *testing.T) {
 	p.Update(ctx, ref, chat.Message{Title: "cpu_high on host", Severity: chat.SevResolved, Text: "resolved after 4m"})
 	want := "[#1] [CRITICAL] cpu_high on host\nCPU 97 %\n  Target: host\n[Acknowledge]\n" +
 		"    ↳ [#2 in #1] restarted api\n      healthy after 2s\n" +
-		"[#1 updated] [RESOLVED] cpu_high on host\nresolved after 4m\n"
+		"[#1 updated] [RESOLVED] cpu_high on host — resolved after 4m\n"
 	if out.String() != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+	// An update that changes only the tag is one line too.
+	out.Reset()
+	p.Update(ctx, ref, chat.Message{Title: "cpu_high on host", Severity: chat.SevOK, Text: "resolved after 4m"})
+	if out.String() != "[#1 updated] [OK] cpu_high on host\n" {
+		t.Fatalf("tag-only update: %q", out.String())
 	}
 	if r2.Thread != "1" || ref.ID != "1" {
 		t.Fatalf("refs %+v %+v", ref, r2)

@@ -23,7 +23,14 @@ type Poster struct {
 	w       io.Writer
 	seq     int
 	FileDir string // where attachments are written; "" keeps them in memory only
+	// shown is what each recent message last showed, so an update can be
+	// printed as the one line that changed.
+	shown map[string][]string
+	order []string
 }
+
+// maxShown bounds the messages whose text is kept for updates.
+const maxShown = 200
 
 var _ chat.Poster = (*Poster)(nil)
 
@@ -36,7 +43,9 @@ func (p *Poster) Post(ctx context.Context, channel string, m chat.Message) (chat
 	defer p.mu.Unlock()
 	p.seq++
 	id := strconv.Itoa(p.seq)
-	fmt.Fprintf(p.w, "[#%s] %s\n", id, p.render(m, ""))
+	text := p.render(m, "")
+	p.remember(id, text)
+	fmt.Fprintf(p.w, "[#%s] %s\n", id, text)
 	return chat.Ref{Platform: "console", Channel: channel, ID: id}, nil
 }
 
@@ -44,8 +53,56 @@ func (p *Poster) Post(ctx context.Context, channel string, m chat.Message) (chat
 func (p *Poster) Update(ctx context.Context, ref chat.Ref, m chat.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "[#%s updated] %s\n", ref.ID, p.render(m, ""))
+	text := p.render(m, "")
+	old, known := p.shown[ref.ID]
+	p.remember(ref.ID, text)
+	if !known {
+		fmt.Fprintf(p.w, "[#%s updated] %s\n", ref.ID, text)
+		return nil
+	}
+	fmt.Fprintf(p.w, "[#%s updated] %s\n", ref.ID, change(old, strings.Split(text, "\n")))
 	return nil
+}
+
+// change words an update as one line: its first line (tag and title),
+// and the lines that are new, joined ("Stage: assessment · Elapsed: 4 min").
+func change(old, now []string) string {
+	head := now[0]
+	was := map[string]bool{}
+	for _, l := range old {
+		was[l] = true
+	}
+	var changed []string
+	for _, l := range now[1:] {
+		if l = strings.TrimSpace(l); l != "" && !was[l] && !strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "(") {
+			changed = append(changed, l)
+		}
+	}
+	if len(changed) > 0 {
+		return head + " — " + strings.Join(changed, " · ")
+	}
+	if len(old) > 0 && old[0] == head {
+		return head + " (no visible change)"
+	}
+	return head
+}
+
+func (p *Poster) remember(id, text string) {
+	if p.shown == nil {
+		p.shown = map[string][]string{}
+	}
+	if _, ok := p.shown[id]; !ok {
+		p.order = append(p.order, id)
+		if len(p.order) > maxShown {
+			delete(p.shown, p.order[0])
+			p.order = p.order[1:]
+		}
+	}
+	lines := strings.Split(text, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	p.shown[id] = lines
 }
 
 // Reply prints m indented under its parent.

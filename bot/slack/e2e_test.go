@@ -392,7 +392,7 @@ func TestRunStopsBackgroundWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) == 0 || rows[0].Verb != "status" || rows[0].Result != "error" {
+	if len(rows) == 0 || rows[0].Verb != "status" || rows[0].Result != "failed" {
 		t.Fatalf("audit of the cancelled verb: %+v", rows)
 	}
 }

@@ -183,7 +183,7 @@ func TestIncidentVerbsEndToEndOnTheConsole(t *testing.T) {
 			}
 		}
 		show := b.run("console", "incident show 1")
-		for _, want := range []string{"opened    console:me", "lead      slack:U0ME (me)", "command   console:me", "status api → ok: api: healthy (12 ms)", "reopened", "postmortem"} {
+		for _, want := range []string{"opened    console:me", "lead      slack:U0ME (me)", "command   console:me", "status api — ran: api: healthy (12 ms)", "reopened", "postmortem"} {
 			if !strings.Contains(show.Code, want) {
 				t.Errorf("timeline lacks %q:\n%s", want, show.Code)
 			}
@@ -197,7 +197,7 @@ func TestIncidentVerbsEndToEndOnTheConsole(t *testing.T) {
 			"[#1] [CRITICAL] Incident #1: API not responding",
 			"    ↳ [#2 in #1]  U0ALICE",
 			"    ↳ [#3 in #1] Stage: stage discovery → handling (console:me)",
-			"Command (console:me): status api → ok: api: healthy (12 ms)",
+			"Command (console:me): status api — ran: api: healthy (12 ms)",
 			"Closed (console:me)",
 			"Reopened: reopened: closed → handling (console:me)",
 			"incident-1-postmortem.md",
