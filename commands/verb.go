@@ -16,6 +16,7 @@ import (
 	"opsbot/chat"
 	"opsbot/config"
 	"opsbot/human"
+	"opsbot/locale"
 	"opsbot/policy"
 )
 
@@ -106,7 +107,15 @@ type Param struct {
 
 // SeverityAliases are the words people type for the two severities: sev1
 // and high mean critical, sev2 and low mean warning.
-var SeverityAliases = map[string]string{"sev1": "critical", "high": "critical", "sev2": "warning", "low": "warning", "crit": "critical", "warn": "warning"}
+var SeverityAliases = withWords(map[string]string{"sev1": "critical", "high": "critical", "sev2": "warning", "low": "warning", "crit": "critical", "warn": "warning"}, locale.SeverityWords())
+
+// withWords adds the aliases of more (the guide's Chinese words) to m.
+func withWords(m, more map[string]string) map[string]string {
+	for k, v := range more {
+		m[k] = v
+	}
+	return m
+}
 
 // choice returns the choice val means (case-insensitive, or by alias).
 func choice(choices []string, aliases map[string]string, val string) (string, bool) {

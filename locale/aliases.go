@@ -73,3 +73,19 @@ func (p Printer) SeverityName(sev string) string {
 	}
 	return sev
 }
+
+// SeverityWords is a copy of the Chinese severity aliases (alias →
+// canonical), for a parser's alias table.
+func SeverityWords() map[string]string { return clone(severityAliases) }
+
+// StageWords is a copy of the Chinese stage aliases (alias → canonical),
+// for a parser's alias table.
+func StageWords() map[string]string { return clone(stageAliases) }
+
+func clone(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

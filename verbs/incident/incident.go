@@ -14,6 +14,7 @@ import (
 	"opsbot/human"
 	model "opsbot/incident"
 	"opsbot/incidents"
+	"opsbot/locale"
 	"opsbot/paging"
 	"opsbot/policy"
 	"opsbot/textclip"
@@ -33,7 +34,13 @@ type AlertStats interface {
 }
 
 // stageAliases are the other ways people write a stage.
-var stageAliases = map[string]string{"postmortem": model.PostMortem.String(), "post_mortem": model.PostMortem.String(), "pm": model.PostMortem.String()}
+var stageAliases = func() map[string]string {
+	m := locale.StageWords()
+	for _, a := range []string{"postmortem", "post_mortem", "pm"} {
+		m[a] = model.PostMortem.String()
+	}
+	return m
+}()
 
 // maxShown bounds the timeline entries shown by `incident show`.
 const maxShown = 30
