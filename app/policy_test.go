@@ -43,7 +43,7 @@ var defaults = map[string]policy.Class{
 
 	"restart": policy.Dangerous, "update": policy.Dangerous, "backup restore": policy.Dangerous, "cache flush": policy.Dangerous,
 
-	"oncall show": policy.Read, "oncall override": policy.Operate, "oncall set": policy.Admin,
+	"oncall show": policy.Read, "oncall override": policy.Operate, "oncall set": policy.Admin, "locale": policy.Operate,
 }
 
 var builtRegistry *commands.Registry

@@ -105,7 +105,7 @@ func TestExamplesUseConfiguredTargets(t *testing.T) {
 
 func TestPlaceholderHelpListsClosedSets(t *testing.T) {
 	got := PlaceholderHelp("severity", []string{"critical", "warning"}, SeverityAliases)
-	want := "severity; one of: critical, warning (crit/high/sev1 = critical, low/sev2/warn = warning)"
+	want := "severity; one of: critical, warning (crit/high/sev1/严重/严重故障/紧急 = critical, low/sev2/warn/告警/警告 = warning)"
 	if got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}

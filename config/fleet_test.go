@@ -44,13 +44,13 @@ fleet:
 		t.Fatalf("got %v", err)
 	}
 	want := []string{
-		`agent.host: want lower-case letters, digits and single dashes, at most 58 characters, got "Web_2"`,
-		"agent.heartbeat_interval: must be at least 100ms, not 10ms",
-		`agent.allow.api[1]: unknown action "reboot" (want one of [restart update rollback stop start cleanup cache_flush])`,
-		`agent.allow.db: unknown target "db"`,
-		"fleet.max_unavailable: must be at least 1",
-		"fleet.down_after: must be at least 2 heartbeat intervals",
-		"fleet.enabled: a fleet needs the PostgreSQL store its agents share (store.driver: postgres)",
+		`agent.host: want lower-case letters, digits and single dashes, at most 58 characters, got "Web_2" (line 5)`,
+		"agent.heartbeat_interval: must be at least 100ms, not 10ms (line 6)",
+		`agent.allow.api[1]: unknown action "reboot" (want one of [restart update rollback stop start cleanup cache_flush]) (line 8)`,
+		`agent.allow.db: unknown target "db" (line 9)`,
+		"fleet.max_unavailable: must be at least 1 (line 12)",
+		"fleet.down_after: must be at least 2 heartbeat intervals (line 13)",
+		"fleet.enabled: a fleet needs the PostgreSQL store its agents share (store.driver: postgres) (line 11)",
 	}
 	if len(probs) != len(want) {
 		t.Fatalf("problems:\n%s", probs.Error())
