@@ -44,14 +44,7 @@ func TestChannelLocaleChineseCards(t *testing.T) {
 [静默 1h]
 [静默 4h]
 [静默 24h]
-[#1 updated] [CRITICAL] 2 条告警：1 条告警中，1 条已恢复
-#2 [严重] api 上的 memory_high: memory 95% > 90% — 告警中，已持续 5 分钟 20 秒 · fp mem/api
-#1 [警告] api 上的 cpu_high: CPU 93% > 85% — 已恢复，持续 5 分钟 30 秒 · fp cpu/api
-(/ops ack <id> 确认单条告警)
-[全部确认]
-[静默 1h]
-[静默 4h]
-[静默 24h]
+[#1 updated] [CRITICAL] 2 条告警：1 条告警中，1 条已恢复 — #2 [严重] api 上的 memory_high: memory 95% > 90% — 告警中，已持续 5 分钟 20 秒 · fp mem/api · #1 [警告] api 上的 cpu_high: CPU 93% > 85% — 已恢复，持续 5 分钟 30 秒 · fp cpu/api
     ↳ [#2 in #1] [RESOLVED] 已恢复：api 上的 cpu_high
       #1 已恢复，持续 5 分钟 30 秒。
 `
