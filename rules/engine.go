@@ -148,6 +148,7 @@ type Engine struct {
 	loaded    bool
 	lastPrune time.Time
 	lastEval  time.Time
+	getenv    func(string) string // the sql checks' (Deps.Getenv), for Prepare
 }
 
 type seriesKey struct{ metric, target string }
@@ -157,6 +158,10 @@ type seriesKey struct{ metric, target string }
 func (e *Engine) SetRules(rules []Rule) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.setRules(rules)
+}
+
+func (e *Engine) setRules(rules []Rule) {
 	e.Rules = rules
 	if e.ruleCheck == nil {
 		return // load fills the checks on the first pass
