@@ -581,6 +581,12 @@ func (e *Engine) alert(a *Active, status string, now time.Time) *alert.Alert {
 	if a.Detail != "" {
 		al.Detail = redact(a.Detail)
 	}
+	for _, r := range e.Rules {
+		if r.Name == a.Rule {
+			al.Remediation = r.Remediation
+			break
+		}
+	}
 	if status == alert.Resolved {
 		al.EndsAt = now
 	}
