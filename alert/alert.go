@@ -55,6 +55,10 @@ type Alert struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	StartsAt    time.Time         `json:"starts_at"`
 	EndsAt      time.Time         `json:"ends_at,omitempty"`
+	// Remediation is the action its rule asks for while it fires (a
+	// configured rule's remediation:), run through the remediation
+	// queue's allowlist; "" leaves it to the built-in mapping.
+	Remediation string `json:"remediation,omitempty"`
 }
 
 // Sink takes observations. Producers hold one; they never read or write

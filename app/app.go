@@ -71,6 +71,11 @@ type App struct {
 	// reloaders apply a reloaded configuration to components that copied
 	// parts of it (rule thresholds, job schedules).
 	reloaders []func(*config.Config)
+	// preparers build what a reloaded configuration needs (checks, rules)
+	// before it is applied: an error refuses the reload whole; the commits
+	// they return run with the swap.
+	preparers []func(*config.Config) (commit func(), err error)
+	reloadMu  sync.Mutex // one reload at a time
 	routes    map[string]http.Handler
 	closers   []func()
 	inFlight  *inFlight
@@ -426,6 +431,8 @@ func (a *App) Reload() bool { return a.ReloadConfig() == nil }
 // monitors read it from there), or refuses it whole, keeping the old
 // running, and returns every problem found.
 func (a *App) ReloadConfig() error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
 	old := a.Config()
 	if old.Path == "" {
 		a.log.Info("reload: no configuration file; nothing to do")
@@ -443,7 +450,19 @@ func (a *App) ReloadConfig() error {
 	}
 	cfg.Demo = old.Demo
 	cfg = a.adjust(cfg)
+	var commits []func()
+	for _, p := range a.preparers {
+		commit, err := p(cfg)
+		if err != nil {
+			a.log.Error("reload refused; keeping the old configuration", "err", err.Error())
+			return fmt.Errorf("reload refused, the old configuration runs on: %w", err)
+		}
+		commits = append(commits, commit)
+	}
 	a.cfg.Store(cfg)
+	for _, c := range commits {
+		c()
+	}
 	for _, r := range a.reloaders {
 		r(cfg)
 	}

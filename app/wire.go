@@ -112,12 +112,8 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 		return err
 	}
 	a.metrics.MustRegister(sched.Collectors()...)
+	a.preparers = append(a.preparers, eng.Prepare)
 	a.reloaders = append(a.reloaders, func(c *config.Config) {
-		if rs, err := rules.RulesFrom(c); err == nil {
-			eng.SetRules(rs)
-		} else {
-			a.log.Error("reload: rules", "err", err)
-		}
 		for name, js := range c.Schedules {
 			if !sched.Has(name) {
 				continue

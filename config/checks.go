@@ -140,6 +140,11 @@ type AlertRule struct {
 	// memory, disk, redis, security); RunbookURL its runbook.
 	Symptom    string `yaml:"symptom,omitempty"`
 	RunbookURL string `yaml:"runbook_url,omitempty"`
+	// Remediation is the action the remediation queue runs while the
+	// rule's alert fires (RemediationActions: restart, cache_flush,
+	// cleanup), with the same budget and one-at-a-time rule as the
+	// built-in handlers.
+	Remediation string `yaml:"remediation,omitempty"`
 }
 
 // Threshold expression operators.
@@ -388,9 +393,11 @@ func (r AlertRule) MarshalYAML() (any, error) {
 		Unit          string            `yaml:"unit,omitempty"`
 		Symptom       string            `yaml:"symptom,omitempty"`
 		RunbookURL    string            `yaml:"runbook_url,omitempty"`
+		Remediation   string            `yaml:"remediation,omitempty"`
 	}
 	o := out{Name: r.Name, Expr: r.Expr, Resolve: r.Resolve, Guard: r.Guard, ForSamples: r.ForSamples, Severity: r.Severity,
-		Labels: r.Labels, Annotations: r.Annotations, Title: r.Title, Unit: r.Unit, Symptom: r.Symptom, RunbookURL: r.RunbookURL}
+		Labels: r.Labels, Annotations: r.Annotations, Title: r.Title, Unit: r.Unit, Symptom: r.Symptom, RunbookURL: r.RunbookURL,
+		Remediation: r.Remediation}
 	if r.For != nil {
 		o.For = durString(*r.For)
 	}

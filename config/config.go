@@ -752,6 +752,7 @@ func (c *Config) Validate() Problems {
 	c.Rules.validate(&p)
 	c.validateChecks(&p)
 	c.validateAlertRules(&p)
+	c.validateRuleRemediation(&p)
 	c.Notifier.validate(&p)
 	c.Security.validate(&p)
 	c.Remediation.validate(&p)

@@ -154,7 +154,11 @@ func (r *Remediator) Firing(ctx context.Context, a alert.Alert, silenced bool) {
 		return
 	}
 	cfg := r.Config()
-	action, ok := ActionFor(cfg.Remediation, a.Rule)
+	action, builtin := ActionFor(cfg.Remediation, a.Rule)
+	ok := builtin
+	if !ok && a.Remediation != "" && jobArgsFor(Args{Action: a.Remediation}) != nil {
+		action, ok = a.Remediation, true // a configured rule's remediation, if allowlisted
+	}
 	if !ok || cfg.Remediation.Budget <= 0 {
 		return // no action for this rule, or automatic actions off
 	}
@@ -172,7 +176,7 @@ func (r *Remediator) Firing(ctx context.Context, a alert.Alert, silenced bool) {
 			continue
 		}
 		eligible := true
-		if action == ActRestart && a.Value < float64(cfg.Remediation.FailuresBeforeRestart) {
+		if builtin && action == ActRestart && a.Value < float64(cfg.Remediation.FailuresBeforeRestart) {
 			eligible = false // failed checks so far: not yet
 		}
 		req := request{target: t.Name, action: action, fingerprint: a.Fingerprint, rule: a.Rule, startsAt: a.StartsAt,
@@ -223,23 +227,7 @@ func ActionFor(c config.Remediation, rule string) (string, bool) {
 }
 
 // unable says why target cannot run action ("" when it can).
-func unable(t config.Target, action string) string {
-	switch action {
-	case ActRestart:
-		if len(t.Restart) == 0 {
-			return "no restart command configured"
-		}
-	case ActCacheFlush:
-		if t.Redis.Addr == "" {
-			return "no Redis cache configured"
-		}
-	case ActCleanup:
-		if t.Workdir == "" {
-			return "no workdir configured"
-		}
-	}
-	return ""
-}
+func unable(t config.Target, action string) string { return t.Unable(action) }
 
 // repeats reports whether an action is tried again while its alert keeps
 // firing. A restart may work the second time; a second flush or cleanup

@@ -95,7 +95,8 @@ func Compile(ar config.AlertRule, defFor time.Duration) (Rule, error) {
 	}
 	r := Rule{Name: ar.Name, Metric: e.Metric, Title: ar.Title, Unit: ar.Unit, Op: e.Op, Alert: e.Value, Normal: e.Value,
 		For: defFor, ForSamples: ar.ForSamples, KeepFiringFor: ar.KeepFiringFor, Severity: ar.Severity,
-		Symptom: ar.Symptom, RunbookURL: ar.RunbookURL, Labels: maps.Clone(ar.Labels)}
+		Symptom: ar.Symptom, RunbookURL: ar.RunbookURL, Labels: maps.Clone(ar.Labels),
+		Remediation: ar.Remediation}
 	if r.Title == "" {
 		r.Title = e.Metric
 	}

@@ -148,6 +148,7 @@ type Engine struct {
 	loaded    bool
 	lastPrune time.Time
 	lastEval  time.Time
+	getenv    func(string) string // the sql checks' (Deps.Getenv), for Prepare
 }
 
 type seriesKey struct{ metric, target string }
@@ -157,6 +158,10 @@ type seriesKey struct{ metric, target string }
 func (e *Engine) SetRules(rules []Rule) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.setRules(rules)
+}
+
+func (e *Engine) setRules(rules []Rule) {
 	e.Rules = rules
 	if e.ruleCheck == nil {
 		return // load fills the checks on the first pass
@@ -575,6 +580,12 @@ func (e *Engine) alert(a *Active, status string, now time.Time) *alert.Alert {
 		Status: status, Summary: redact(a.Summary), Value: a.Value, Labels: maps.Clone(a.Labels), StartsAt: a.ActiveAt}
 	if a.Detail != "" {
 		al.Detail = redact(a.Detail)
+	}
+	for _, r := range e.Rules {
+		if r.Name == a.Rule {
+			al.Remediation = r.Remediation
+			break
+		}
 	}
 	if status == alert.Resolved {
 		al.EndsAt = now

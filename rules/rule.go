@@ -75,6 +75,8 @@ type Rule struct {
 	// are the annotation templates (config.TemplateData) that word it.
 	Labels               map[string]string
 	Summary, Description *template.Template
+	// Remediation is the action its alerts carry (config.RemediationActions).
+	Remediation string
 }
 
 func (r Rule) op() string {

@@ -270,7 +270,8 @@ func FromConfig(cfg *config.Config, d Deps) (*Engine, error) {
 		e.Add(GroupRules, ForecastSource{Samples: d.Store, Horizon: cfg.Diagnose.ForecastHorizon})
 	}
 	e.Add(GroupRules, MemorySource{Targets: cfg.Targets})
-	srcs, err := checkSources(cfg, d.Getenv)
+	e.getenv = d.Getenv
+	srcs, err := checkSources(cfg, d.Getenv, nil)
 	if err != nil {
 		return nil, err
 	}
