@@ -71,12 +71,27 @@ func change(old, now []string) string {
 	was := map[string]bool{}
 	for _, l := range old {
 		was[l] = true
+		for _, part := range contextParts(l) {
+			was[part] = true
+		}
 	}
 	var changed []string
 	for _, l := range now[1:] {
-		if l = strings.TrimSpace(l); l != "" && !was[l] && !strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "(") {
-			changed = append(changed, l)
+		l = strings.TrimSpace(l)
+		if l == "" || was[l] || strings.HasPrefix(l, "[") {
+			continue
 		}
+		if parts := contextParts(l); parts != nil {
+			// A context line changes with the clock ("as of …"); only
+			// what it newly says counts ("acknowledged by …").
+			for _, part := range parts {
+				if !was[part] && !strings.HasPrefix(part, "as of ") {
+					changed = append(changed, part)
+				}
+			}
+			continue
+		}
+		changed = append(changed, l)
 	}
 	if len(changed) > 0 {
 		return head + " — " + strings.Join(changed, " · ")
@@ -85,6 +100,15 @@ func change(old, now []string) string {
 		return head + " (no visible change)"
 	}
 	return head
+}
+
+// contextParts splits a context line "(a · b)" into its parts; nil when l
+// is not one.
+func contextParts(l string) []string {
+	if !strings.HasPrefix(l, "(") || !strings.HasSuffix(l, ")") {
+		return nil
+	}
+	return strings.Split(l[1:len(l)-1], " · ")
 }
 
 func (p *Poster) remember(id, text string) {

@@ -182,7 +182,7 @@ func TestTargetChoice(t *testing.T) {
 	if r := e.reg.Handle(context.Background(), local("restart")); r.Text != "several targets are configured (demo, api-2): name one" {
 		t.Fatalf("no target = %q", r.Text)
 	}
-	if r := e.reg.Handle(context.Background(), local("restart nosuch")); r.Text != `unknown target "nosuch"; targets: demo, api-2` {
+	if r := e.reg.Handle(context.Background(), local("restart nosuch")); r.Text != `unknown target "nosuch"; targets: api-2, demo` {
 		t.Fatalf("unknown = %q", r.Text)
 	}
 	e.cfg.Targets[1].Rollback = nil

@@ -93,7 +93,7 @@ func TestStatusVerb(t *testing.T) {
 func TestStatusUnknownTarget(t *testing.T) {
 	reg, _ := setup(t)
 	resp := run(reg, "status nosuch")
-	if resp.Text != `unknown target "nosuch" (known: demo)` || resp.Severity != chat.SevWarning {
+	if resp.Text != `unknown target "nosuch"; targets: demo` || resp.Severity != chat.SevWarning {
 		t.Fatalf("resp = %+v", resp.Message)
 	}
 	rows, err := reg.Store.RecentAudit(context.Background(), 5)
