@@ -47,3 +47,35 @@ func (a *App) runFleet(ctx context.Context, sink alert.Sink) error {
 	m := &fleet.Monitor{Store: a.store, Config: a.Config, Sink: sink, Log: a.log}
 	return m.Run(ctx)
 }
+
+// hostRemediation lets remediation address hosts: an alert an agent
+// reported is remediated by a job on that agent's queue (its allowlist
+// decides). remediate keeps the budget and the thread; fleet the queue;
+// neither knows the other.
+func (a *App) hostRemediation(rem *remediate.Remediator) {
+	if a.fleet == nil {
+		return
+	}
+	rem.OnHost = HostRunner(a.fleet)
+}
+
+// HostRunner adapts a dispatcher to remediation's host seam.
+func HostRunner(d *fleet.Dispatcher) remediate.HostRunner {
+	return func(ctx context.Context, host, target, action, by string) (remediate.HostResult, error) {
+		r, err := d.Run(ctx, host, target, action, by)
+		if err != nil {
+			return remediate.HostResult{}, err
+		}
+		text := r.Text
+		if text == "" {
+			text = r.Outcome
+		}
+		return remediate.HostResult{
+			Ran:     r.Outcome == fleet.OutcomeOK || r.Outcome == fleet.OutcomeUnhealthy,
+			Healthy: r.OK(),
+			Busy:    r.Outcome == fleet.OutcomeBusy,
+			Lost:    r.Outcome == fleet.OutcomeLost || r.Outcome == fleet.OutcomeNotRun,
+			Text:    text,
+		}, nil
+	}
+}

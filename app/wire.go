@@ -98,6 +98,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	// The pipeline tells remediation of every firing observation (and
 	// whether a silence covers it) and queues mapped Alertmanager actions.
 	n.SetActions(rem)
+	a.hostRemediation(rem)
 	health := &remediate.Health{Store: a.store, Config: a.Config, Checker: ops.NewChecker(nil), Sink: n.Source("health"), Log: a.log}
 	bk := backup.New(a.store, a.Config, a.log)
 	// Rules and security scans are driven by the scheduler's "rules" and

@@ -68,11 +68,13 @@ const DownRules = "api_down|health_down|host_down"
 // while the same alert on the same target is critical, and the target's
 // service alerts (thresholds and its other health checks) are muted while
 // the target is down. Security, backup and incident alerts (a spent restart
-// budget asking for a human) are never muted by it.
+// budget asking for a human) are never muted by it. A down host (fleet)
+// likewise mutes the service alerts its agent reported (label host).
 func DefaultInhibitRules() []InhibitRule {
 	return []InhibitRule{
 		{Name: "critical_mutes_warning", SourceMatchers: []string{`severity="critical"`}, TargetMatchers: []string{`severity="warning"`}, Equal: []string{"rule", "target"}},
 		{Name: "target_down", SourceMatchers: []string{`kind="health"`, `rule=~"` + DownRules + `"`}, TargetMatchers: []string{`kind=~"threshold|health"`, `rule!~"` + DownRules + `"`, `target!=""`}, Equal: []string{"target"}},
+		{Name: "host_down", SourceMatchers: []string{`rule="host_down"`}, TargetMatchers: []string{`kind=~"threshold|health"`, `rule!="host_down"`, `host!=""`}, Equal: []string{"host"}},
 	}
 }
 

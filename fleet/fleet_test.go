@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"opsbot/alert"
+	"opsbot/app"
+	"opsbot/bot/console"
 	"opsbot/chat"
 	"opsbot/commands"
 	"opsbot/config"
@@ -431,6 +434,75 @@ func TestFleet(t *testing.T) {
 		}
 		if _, _, err := r.run(t, "restart", []string{"api@web-2"}, nil); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("an agent's alert is remediated on its host and told in the alert's thread", func(t *testing.T) {
+		before := []int{restarts(web1), restarts(web2), restarts(web3)}
+		jobsBefore := len(r.jobs(t, "host_web-1"))
+		cfg := *r.cfg
+		cfg.Notifier.GroupWait = 10 * time.Millisecond
+		conf := func() *config.Config { return &cfg }
+		var out bytes.Buffer
+		w := &lockedWriter{w: &out}
+		router := chat.NewRouter()
+		router.Set("console", console.NewPoster(w))
+		log := slog.New(slog.DiscardHandler)
+		n := notifier.New(r.st, router, conf, log)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := n.Subscribe(ctx, "console", []string{"health"}, "", "", "test"); err != nil {
+			t.Fatal(err)
+		}
+		rem, err := remediate.New(ctx, remediate.Deps{Store: r.st, Config: conf, Sink: n.Source("remediation"), Outbox: n, Log: log,
+			OnHost: app.HostRunner(r.d)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.SetActions(rem)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = rem.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		// What web-1's agent reports: its api down three checks in a row.
+		sink := fleet.HostSink{Sink: n.Source("agent:web-1"), Host: "web-1"}
+		if err := sink.Notify(ctx, alert.Alert{Fingerprint: "api_down:api", Kind: "health", Rule: "api_down", Target: "api", Severity: "critical",
+			Status: alert.Firing, Summary: "api does not answer", Value: 3}); err != nil {
+			t.Fatal(err)
+		}
+		text := func() string {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return out.String()
+		}
+		waitFor(t, 30*time.Second, func() bool {
+			_ = n.Tick(ctx)
+			_, _ = n.Drain(ctx)
+			return strings.Contains(text(), "restart of api@web-1: ")
+		}, func() string { return text() + r.logs() })
+		got := text()
+		var post, result string
+		for _, l := range strings.Split(got, "\n") {
+			if strings.Contains(l, "api_down on api") && post == "" {
+				post = l
+			}
+			if strings.Contains(l, "restart of api@web-1: healthy") && strings.Contains(l, "(attempt 1 of") {
+				result = l
+			}
+		}
+		if post == "" || !strings.HasPrefix(post, "[#") || !strings.Contains(got, "[web-1] api does not answer") {
+			t.Fatalf("alert not posted:\n%s", got)
+		}
+		id := post[2:strings.Index(post, "]")]
+		if !strings.Contains(result, "in #"+id+"]") {
+			t.Fatalf("result %q not in the thread of #%s:\n%s", result, id, got)
+		}
+		after := []int{restarts(web1), restarts(web2), restarts(web3)}
+		if after[0] != before[0]+1 || after[1] != before[1] || after[2] != before[2] {
+			t.Fatalf("restarts before %v after %v: want web-1 only", before, after)
+		}
+		jobs := r.jobs(t, "host_web-1")
+		if len(jobs) != jobsBefore+1 || jobs[len(jobs)-1].State != "completed" || !strings.HasPrefix(jobs[len(jobs)-1].AttemptedBy, "agent-web-1-") {
+			t.Fatalf("web-1's queue: %+v", jobs)
 		}
 	})
 

@@ -34,8 +34,10 @@ const (
 // and action), the alert that caused it and which attempt of the budget
 // it is.
 type Args struct {
-	AttemptID   int64  `json:"attempt_id"`
-	Target      string `json:"target" river:"unique"`
+	AttemptID int64  `json:"attempt_id"`
+	Target    string `json:"target" river:"unique"`
+	// Host, when set, is the agent's host the action runs on (a fleet).
+	Host        string `json:"host,omitempty" river:"unique"`
 	Action      string `json:"action" river:"unique"`
 	Fingerprint string `json:"fingerprint"`
 	Attempt     int    `json:"attempt"`

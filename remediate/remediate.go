@@ -71,6 +71,10 @@ type Deps struct {
 	Log  *slog.Logger
 	// Now is the clock of budgets and rounds [time.Now].
 	Now func() time.Time
+	// OnHost, when set (a fleet), runs an action on target@host and waits
+	// for its end: an alert an agent reported (label host) is remediated on
+	// that host, never on the bot's own.
+	OnHost HostRunner
 }
 
 // Remediator decides and runs automatic actions. Firing and Enqueue may be
@@ -148,7 +152,9 @@ func (r *Remediator) Run(ctx context.Context) error {
 // remediation it queues the action for a's target (every target for a
 // host-wide alert) if one is due: none of that kind unfinished on the
 // target, the budget not spent, and the alert still firing after the
-// previous attempt ended. Alerts of kind external never act here.
+// previous attempt ended. Alerts of kind external never act here. With
+// OnHost set, an alert an agent reported (label host) acts on its host:
+// the budget is kept per target@host and the agent's allowlist decides.
 func (r *Remediator) Firing(ctx context.Context, a alert.Alert, silenced bool) {
 	if a.Kind == "external" || a.Status == alert.Resolved {
 		return
@@ -162,8 +168,16 @@ func (r *Remediator) Firing(ctx context.Context, a alert.Alert, silenced bool) {
 	if !ok || cfg.Remediation.Budget <= 0 {
 		return // no action for this rule, or automatic actions off
 	}
+	host := ""
+	if r.OnHost != nil {
+		host = a.Labels["host"]
+	}
 	targets := cfg.Targets
-	if a.Target != "" {
+	switch {
+	case host != "" && a.Target != "":
+		// The agent's own configuration and allowlist decide, not ours.
+		targets = []config.Target{{Name: a.Target}}
+	case a.Target != "":
 		t, ok := cfg.Target(a.Target)
 		if !ok {
 			r.Log.Debug("remediation: alert on an unknown target", "rule", a.Rule, "target", a.Target)
@@ -172,14 +186,14 @@ func (r *Remediator) Firing(ctx context.Context, a alert.Alert, silenced bool) {
 		targets = []config.Target{t}
 	}
 	for _, t := range targets {
-		if why := unable(t, action); why != "" {
+		if why := unable(t, action); why != "" && (host == "" || a.Target == "") {
 			continue
 		}
 		eligible := true
 		if builtin && action == ActRestart && a.Value < float64(cfg.Remediation.FailuresBeforeRestart) {
 			eligible = false // failed checks so far: not yet
 		}
-		req := request{target: t.Name, action: action, fingerprint: a.Fingerprint, rule: a.Rule, startsAt: a.StartsAt,
+		req := request{target: t.Name, host: host, action: action, fingerprint: a.Fingerprint, rule: a.Rule, startsAt: a.StartsAt,
 			silenced: silenced, eligible: eligible}
 		if err := r.decide(ctx, req); err != nil && ctx.Err() == nil {
 			r.Log.Error("remediation: not queued", "target", t.Name, "action", action, "err", err)
@@ -236,6 +250,7 @@ func repeats(action string) bool { return action == ActRestart }
 
 type request struct {
 	target, action, fingerprint, rule string
+	host                              string    // the agent's host, or "" for the bot's own
 	startsAt                          time.Time // the alert episode's start (zero: unknown)
 	silenced                          bool
 	eligible                          bool // the alert is bad enough to act on
@@ -256,6 +271,10 @@ const (
 func (r *Remediator) decide(ctx context.Context, req request) error {
 	now := r.Now()
 	cfg := r.Config().Remediation
+	target := req.target // the budget's key: the instance on a host
+	if req.host != "" {
+		req.target += "@" + req.host
+	}
 	key := seenKey{req.target, req.action}
 	val := seenVal{at: now, startsAt: req.startsAt, silenced: req.silenced, eligible: req.eligible}
 	r.seenMu.Lock()
@@ -346,7 +365,7 @@ func (r *Remediator) decide(ctx context.Context, req request) error {
 			}
 			return err
 		}
-		res, err := r.client.InsertTx(ctx, tx.Tx, jobArgsFor(Args{AttemptID: att.ID, Target: att.Target, Action: att.Action,
+		res, err := r.client.InsertTx(ctx, tx.Tx, jobArgsFor(Args{AttemptID: att.ID, Target: target, Host: req.host, Action: att.Action,
 			Fingerprint: att.Fingerprint, Attempt: att.Attempt, Budget: att.Budget}), insertOpts())
 		if err != nil {
 			return fmt.Errorf("queue %s of %s: %w", req.action, req.target, err)

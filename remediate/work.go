@@ -48,11 +48,11 @@ func (r *Remediator) timeout(a Args) time.Duration {
 	switch a.Action {
 	case ActRestart:
 		t, _ := r.Config().Target(a.Target)
-		return orDur(t.CommandTimeout, 2*time.Minute) + orDur(t.HealthDeadline, time.Minute) + 30*time.Second
+		return orDur(t.CommandTimeout, 2*time.Minute) + orDur(t.HealthDeadline, time.Minute) + 30*time.Second + hostSlack(a)
 	case ActCacheFlush:
-		return time.Minute
+		return time.Minute + hostSlack(a)
 	}
-	return 10 * time.Minute
+	return 10*time.Minute + hostSlack(a)
 }
 
 func orDur(d, def time.Duration) time.Duration {
@@ -89,16 +89,18 @@ func (r *Remediator) work(ctx context.Context, a Args, complete func(ctx context
 	var res result
 	t, known := r.Config().Target(a.Target)
 	switch {
-	case !known:
+	case !known && a.Host == "":
 		res = result{outcome: outcomeFailed, text: fmt.Sprintf("%s of %s not started: the target is no longer configured", actionNoun(a.Action), a.Target)}
 	default:
 		r.tell(bg, a.Target, a.Fingerprint, chat.SevWarning, starting(a))
-		switch a.Action {
-		case ActRestart:
+		switch {
+		case a.Host != "":
+			res = r.onHost(ctx, a)
+		case a.Action == ActRestart:
 			res = r.restart(ctx, t, a)
-		case ActCacheFlush:
+		case a.Action == ActCacheFlush:
 			res = r.flush(ctx, t, a)
-		case ActCleanup:
+		case a.Action == ActCleanup:
 			res = r.cleanup(ctx, t, a)
 		}
 	}
@@ -122,11 +124,11 @@ func (r *Remediator) work(ctx context.Context, a Args, complete func(ctx context
 	if res.outcome != outcomeCleared {
 		result = "error"
 	}
-	r.audit(bg, a.Target, a.Action, res.text, result)
+	r.audit(bg, a.instance(), a.Action, res.text, result)
 	// The last restart of the budget did not help: escalate now rather
 	// than at the next check.
 	if a.Action == ActRestart && a.Attempt >= a.Budget && (res.outcome == outcomeNotCleared || res.outcome == outcomeFailed) {
-		if err := r.spendNow(bg, a.Target, a.Action, a.Fingerprint, res.text); err != nil {
+		if err := r.spendNow(bg, a.instance(), a.Action, a.Fingerprint, res.text); err != nil {
 			r.Log.Error("remediation: budget", "target", a.Target, "err", err)
 		}
 	}
@@ -144,6 +146,9 @@ func (r *Remediator) work(ctx context.Context, a Args, complete func(ctx context
 }
 
 func starting(a Args) string {
+	if a.Host != "" {
+		a.Target += "@" + a.Host
+	}
 	var what string
 	switch a.Action {
 	case ActRestart:
