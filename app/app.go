@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"opsbot/alert"
 	"opsbot/bot/console"
 	"opsbot/chat"
 	"opsbot/commands"
@@ -76,9 +77,12 @@ type App struct {
 	// they return run with the swap.
 	preparers []func(*config.Config) (commit func(), err error)
 	reloadMu  sync.Mutex // one reload at a time
-	routes    map[string]http.Handler
-	closers   []func()
-	inFlight  *inFlight
+	// reloadSink hears a refused reload (and the good one after it).
+	reloadSink    alert.Sink
+	reloadRefused atomic.Bool
+	routes        map[string]http.Handler
+	closers       []func()
+	inFlight      *inFlight
 	// verbs are the command names a configuration may name (the registered
 	// ones, and demo), fixed once wired.
 	verbs []string
@@ -424,7 +428,7 @@ func (a *App) run(ctx context.Context) error {
 
 // Reload reads the configuration file again: a valid one replaces the old,
 // an invalid one is refused with its problems logged.
-func (a *App) Reload() bool { return a.ReloadConfig() == nil }
+func (a *App) Reload() bool { return a.reload() == nil }
 
 // ReloadConfig reads the configuration file again and applies it at once
 // to everything (one pointer swap: checks, rules, routes, inhibitions and

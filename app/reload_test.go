@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"opsbot/commands"
 	"opsbot/config"
+	"opsbot/store"
 )
 
 // /ops reload applies a new route tree whole, or refuses a broken one,
@@ -68,5 +70,72 @@ func TestReloadVerbKeepsTheOldRoutesOnError(t *testing.T) {
 	}
 	if got := route(); !strings.Contains(got, "receiver api → slack:CAPI2") {
 		t.Fatalf("route after: %q", got)
+	}
+}
+
+// A refused reload is an alert in the pipeline (its problems with their
+// lines as detail), resolved by the next reload that applies; a good
+// reload with nothing refused before it says nothing.
+func TestRefusedReloadIsAnAlert(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "opsbot.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte("store:\n  dsn: "+filepath.Join(dir, "opsbot.db")+"\n"+s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log, _ := newLogger(cfg, io.Discard)
+	a, err := build(ctx, cfg, st, Options{Stdout: io.Discard}, log, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	inbox := func() []store.Observation {
+		t.Helper()
+		obs, err := store.ClaimObservations(ctx, st.DB, 100, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []store.Observation
+		for _, o := range obs {
+			if o.Fingerprint == reloadFingerprint {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	inbox() // whatever start-up queued
+	if !a.Reload() {
+		t.Fatal("a good reload was refused")
+	}
+	if got := inbox(); len(got) != 0 {
+		t.Fatalf("a good reload with nothing refused before it reported %+v", got)
+	}
+	write("rules:\n  interval: soon\n")
+	if a.Reload() {
+		t.Fatal("a broken file was applied")
+	}
+	got := inbox()
+	if len(got) != 1 || got[0].Status != "firing" || !strings.Contains(got[0].Payload, "rules.interval") || !strings.Contains(got[0].Payload, "(line 4)") {
+		t.Fatalf("refused reload reported as %+v", got)
+	}
+	write("")
+	if !a.Reload() {
+		t.Fatal("the fixed file was refused")
+	}
+	if got := inbox(); len(got) != 1 || got[0].Status != "resolved" {
+		t.Fatalf("the good reload after it reported %+v", got)
 	}
 }

@@ -56,6 +56,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	cfg = a.Config()
 
 	n := notifier.New(a.store, a.router, a.Config, a.log)
+	a.reloadSink = n
 	if err := a.wireFleet(ctx); err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func (a *App) wire(ctx context.Context, shell bool) error {
 	a.reg.MustRegister(monitorverbs.Verbs(monitorverbs.Deps{Engine: eng, Samples: a.store, Config: a.Config})...)
 	a.reg.MustRegister(a.fleetVerbs(restartverbs.Verbs(restartverbs.Deps{Config: a.Config, Actions: acts}))...)
 	a.reg.MustRegister(alertverbs.Verbs(alertverbs.Deps{Notifier: n})...)
-	a.reg.MustRegister(reloadverbs.Verbs(reloadverbs.Deps{Reload: a.ReloadConfig})...)
+	a.reg.MustRegister(reloadverbs.Verbs(reloadverbs.Deps{Reload: a.reload})...)
 	for id, h := range alertverbs.Buttons(alertverbs.Deps{Notifier: n}) {
 		a.reg.RegisterButton(id, h)
 	}
