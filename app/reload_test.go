@@ -17,32 +17,9 @@ import (
 // /ops reload applies a new route tree whole, or refuses a broken one,
 // keeps the old running and answers with every problem.
 func TestReloadVerbKeepsTheOldRoutesOnError(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "opsbot.yaml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte("store:\n  dsn: "+filepath.Join(dir, "opsbot.db")+"\n"+s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	good := "routing:\n  receivers:\n    - name: api\n      channels: [slack:CAPI]\n  route:\n    routes:\n      - matchers: ['target=~\"api.*\"']\n        receiver: api\n"
-	write(good)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log, _ := newLogger(cfg, io.Discard)
-	a, err := build(ctx, cfg, st, Options{Stdout: io.Discard}, log, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
+	a, _, write := reloadApp(t, good)
 	reload := func() string {
 		r := a.reg.Handle(ctx, commands.Request{Platform: "console", User: "me", Text: "reload", Local: true})
 		return r.Text
@@ -77,31 +54,8 @@ func TestReloadVerbKeepsTheOldRoutesOnError(t *testing.T) {
 // lines as detail), resolved by the next reload that applies; a good
 // reload with nothing refused before it says nothing.
 func TestRefusedReloadIsAnAlert(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "opsbot.yaml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte("store:\n  dsn: "+filepath.Join(dir, "opsbot.db")+"\n"+s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("")
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log, _ := newLogger(cfg, io.Discard)
-	a, err := build(ctx, cfg, st, Options{Stdout: io.Discard}, log, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
+	a, st, write := reloadApp(t, "")
 	inbox := func() []store.Observation {
 		t.Helper()
 		obs, err := store.ClaimObservations(ctx, st.DB, 100, time.Now())
@@ -138,4 +92,37 @@ func TestRefusedReloadIsAnAlert(t *testing.T) {
 	if got := inbox(); len(got) != 1 || got[0].Status != "resolved" {
 		t.Fatalf("the good reload after it reported %+v", got)
 	}
+}
+
+// reloadApp builds the app from a config file in a temporary directory
+// holding body (after the store line) and returns it, its store, and a
+// writer that replaces the file's body for the next reload.
+func reloadApp(t *testing.T, body string) (*App, *store.Store, func(string)) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "opsbot.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte("store:\n  dsn: "+filepath.Join(dir, "opsbot.db")+"\n"+s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(body)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log, _ := newLogger(cfg, io.Discard)
+	a, err := build(ctx, cfg, st, Options{Stdout: io.Discard}, log, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	return a, st, write
 }

@@ -2,45 +2,18 @@ package app
 
 import (
 	"context"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"opsbot/commands"
-	"opsbot/config"
 )
 
 // /ops reload starts a check added to the file, refuses a broken one
 // (the old checks keep running) and stops a removed one.
 func TestReloadVerbAppliesChecks(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "opsbot.yaml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte("store:\n  dsn: "+filepath.Join(dir, "opsbot.db")+"\n"+s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	old := "checks:\n  - {name: oldcheck, kind: tcp, address: \"127.0.0.1:9\"}\n"
-	write(old)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log, _ := newLogger(cfg, io.Discard)
-	a, err := build(ctx, cfg, st, Options{Stdout: io.Discard}, log, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
+	a, _, write := reloadApp(t, old)
 	run := func(text string) string {
 		r := a.reg.Handle(ctx, commands.Request{Platform: "console", User: "me", Text: text, Local: true})
 		return r.Text + r.Code

@@ -1,10 +1,6 @@
 package slackfake
 
-import (
-	"net/http"
-	"strconv"
-	"strings"
-)
+import "net/http"
 
 // replies serves conversations.replies: the thread of ts in channel, the
 // parent first then its replies oldest first, within oldest and latest,
@@ -18,30 +14,10 @@ func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
 		slackErr(w, "invalid_arguments")
 		return
 	}
-	withMeta := f.Get("include_all_metadata") == "1" || f.Get("include_all_metadata") == "true"
-	inclusive := f.Get("inclusive") == "1" || f.Get("inclusive") == "true"
-	limit := 1000
-	if v := f.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			slackErr(w, "invalid_limit")
-			return
-		}
-		limit = min(n, 1000)
-	}
-	oldest, latest := tsValue(f.Get("oldest")), tsValue(f.Get("latest"))
-	if oldest < 0 || latest < 0 {
-		slackErr(w, "invalid_ts_oldest")
+	wd, code := readWindow(f, 1000, 1000)
+	if code != "" {
+		slackErr(w, code)
 		return
-	}
-	skip := 0
-	if c := f.Get("cursor"); c != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(c, "page:"))
-		if err != nil || !strings.HasPrefix(c, "page:") || n < 0 {
-			slackErr(w, "invalid_cursor")
-			return
-		}
-		skip = n
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -60,29 +36,15 @@ func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		found = found || isRoot
-		ts := tsValue(m.TS)
-		if (oldest > 0 && (ts < oldest || (ts == oldest && !inclusive))) || (latest > 0 && (ts > latest || (ts == latest && !inclusive))) {
+		if !wd.holds(m.TS) {
 			continue
 		}
-		msg := map[string]any{"type": "message", "ts": m.TS, "thread_ts": root, "text": m.Text}
-		if withMeta && m.Metadata != nil {
-			msg["metadata"] = m.Metadata
-		}
+		msg := wd.message(m, map[string]any{"thread_ts": root})
 		all = append(all, msg)
 	}
 	if !found {
 		slackErr(w, "thread_not_found")
 		return
 	}
-	out := all[min(skip, len(all)):]
-	more := len(out) > limit
-	next := ""
-	if more {
-		out = out[:limit]
-		next = "page:" + strconv.Itoa(skip+limit)
-	}
-	if out == nil {
-		out = []map[string]any{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "messages": out, "has_more": more, "response_metadata": map[string]any{"next_cursor": next}})
+	wd.writePage(w, all)
 }

@@ -194,30 +194,10 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	ch := f.Get("channel")
-	withMeta := f.Get("include_all_metadata") == "1" || f.Get("include_all_metadata") == "true"
-	inclusive := f.Get("inclusive") == "1" || f.Get("inclusive") == "true"
-	limit := 100
-	if v := f.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			slackErr(w, "invalid_limit")
-			return
-		}
-		limit = min(n, 999)
-	}
-	oldest, latest := tsValue(f.Get("oldest")), tsValue(f.Get("latest"))
-	if oldest < 0 || latest < 0 {
-		slackErr(w, "invalid_ts_oldest")
+	wd, code := readWindow(f, 100, 999)
+	if code != "" {
+		slackErr(w, code)
 		return
-	}
-	skip := 0
-	if c := f.Get("cursor"); c != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(c, "page:"))
-		if err != nil || !strings.HasPrefix(c, "page:") || n < 0 {
-			slackErr(w, "invalid_cursor")
-			return
-		}
-		skip = n
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -232,27 +212,13 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		if m.Channel != ch || m.Method != "chat.postMessage" || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
 			continue
 		}
-		ts := tsValue(m.TS)
-		if (oldest > 0 && (ts < oldest || (ts == oldest && !inclusive))) || (latest > 0 && (ts > latest || (ts == latest && !inclusive))) {
+		if !wd.holds(m.TS) {
 			continue
 		}
-		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text}
-		if withMeta && m.Metadata != nil {
-			msg["metadata"] = m.Metadata
-		}
+		msg := wd.message(m, nil)
 		all = append(all, msg)
 	}
-	out := all[min(skip, len(all)):]
-	more := len(out) > limit
-	next := ""
-	if more {
-		out = out[:limit]
-		next = "page:" + strconv.Itoa(skip+limit)
-	}
-	if out == nil {
-		out = []map[string]any{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "messages": out, "has_more": more, "response_metadata": map[string]any{"next_cursor": next}})
+	wd.writePage(w, all)
 }
 
 // tsValue reads a Slack ts as microseconds (0 = none, -1 = malformed).
